@@ -1,0 +1,50 @@
+# The two commands README.md gives a newcomer: `make run` and `make test`.
+# Both create .venv, install VoiceLab into it, and then launch the app or run every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# torch first and pinned: a bare `torch` requirement would otherwise resolve on its own.
+# Set TORCH_INDEX=https://download.pytorch.org/whl/cpu for a small CPU-only download.
+TORCH_SPEC  ?= torch==2.13.0
+TORCH_INDEX ?=
+
+.PHONY: run test install install-test system-deps lint screenshot clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip setuptools wheel
+
+$(VENV)/.torch: $(BIN)/python
+	$(BIN)/python -m pip install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.torch pyproject.toml
+	$(BIN)/python -m pip install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.torch pyproject.toml
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+system-deps:
+	sh packaging/linux/install-system-deps.sh
+
+run: system-deps install
+	$(BIN)/voicelab
+
+lint: install-test
+	$(BIN)/lint-imports
+
+test: system-deps install-test
+	$(BIN)/lint-imports
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+# A screenshot of the main window under Xvfb, as a person would see it (screenshots/).
+screenshot: install
+	xvfb-run -a -s "-screen 0 1400x900x24" $(BIN)/python -m voicelab --screenshot screenshots/main_window.png
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,87 @@
+"""Test configuration shared by every test.
+
+- Qt runs offscreen (no display needed) and each test gets its own temporary workspace
+  through VOICELAB_HOME, so no test touches a real user's data or another test's.
+- A test that leaves a QThread or a Python thread running fails (napari's habit): leaked
+  workers are how GUI apps crash at exit.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "0")
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def voicelab_home(tmp_path, monkeypatch):
+    """Every test gets a fresh workspace folder; returns its path."""
+    home = tmp_path / "voicelab-home"
+    home.mkdir()
+    monkeypatch.setenv("VOICELAB_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def workspace(voicelab_home):
+    from voicelab.core.workspace import Workspace
+
+    return Workspace.open()
+
+
+def _join_leftovers(threads, timeout=2.0):
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [t for t in threads if t.is_alive()]
+
+
+@pytest.fixture(autouse=True)
+def fail_on_leaked_threads(request):
+    """Fail a test that leaves Python threads or QThreads it started still running."""
+    before = set(threading.enumerate())
+    started_qthreads = []
+    patched = None
+    if "PySide6.QtCore" in __import__("sys").modules or request.node.get_closest_marker("qt") or \
+            "qtbot" in getattr(request, "fixturenames", ()):
+        from PySide6.QtCore import QThread
+
+        original_start = QThread.start
+
+        def recording_start(self, *args, **kwargs):
+            started_qthreads.append(self)
+            return original_start(self, *args, **kwargs)
+
+        QThread.start = recording_start
+        patched = (QThread, original_start)
+    yield
+    if patched:
+        patched[0].start = patched[1]
+    running_q = []
+    for qthread in started_qthreads:
+        try:
+            if qthread.isRunning() and not qthread.wait(2000):
+                running_q.append(qthread)
+        except RuntimeError:  # the C++ object is already deleted: it is not running
+            pass
+    leftovers = [t for t in threading.enumerate() if t not in before and not _is_library_thread(t)]
+    leftovers = _join_leftovers(leftovers)
+    problems = []
+    if running_q:
+        problems.append(f"{len(running_q)} QThread(s) still running")
+    if leftovers:
+        problems.append("threads still running: " + ", ".join(t.name for t in leftovers))
+    if problems:
+        pytest.fail("Test leaked workers: " + "; ".join(problems), pytrace=False)
+
+
+def _is_library_thread(thread: threading.Thread) -> bool:
+    """Threads owned by libraries for their whole life (thread pools kept for reuse)."""
+    name = thread.name
+    return name.startswith(("ThreadPoolExecutor", "asyncio_", "Dummy-", "pydevd", "QDBus"))
