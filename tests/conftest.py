@@ -35,6 +35,25 @@ def workspace(voicelab_home):
     return Workspace.open()
 
 
+@pytest.fixture
+def hub(monkeypatch):
+    """A running fake Hub that huggingface_hub reaches through HF_ENDPOINT; stopped after."""
+    from huggingface_hub import constants
+
+    # Undo the manager's changes to huggingface_hub's switches (chunk size, Xet) after the
+    # test, and never let a telemetry lookup go to the real huggingface.co.
+    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", constants.DOWNLOAD_CHUNK_SIZE)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", constants.HF_HUB_DISABLE_XET)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    from tests.hf_server import FakeHub
+
+    server = FakeHub().start()
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    yield server
+    server.stop()
+
+
 def _join_leftovers(threads, timeout=2.0):
     deadline = time.monotonic() + timeout
     for thread in threads:

@@ -94,8 +94,9 @@ def backup_path(path: Path) -> Path:
     return candidate
 
 
-def migrate(data: Dict[str, Any], to_version: int = SCHEMA_VERSION) -> Dict[str, Any]:
-    """Upgrade a raw settings mapping step by step to `to_version`."""
+def migrate(data: Dict[str, Any], to_version: Optional[int] = None) -> Dict[str, Any]:
+    """Upgrade a raw settings mapping step by step to `to_version` (default: current)."""
+    to_version = SCHEMA_VERSION if to_version is None else to_version
     version = data.get("schema_version", 1)
     while version < to_version:
         step = MIGRATIONS.get(version)

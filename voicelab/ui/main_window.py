@@ -1,0 +1,191 @@
+"""The main window: three tabs, menus, and a status bar that shows background jobs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+
+from voicelab import APP_NAME, __version__
+from voicelab.core.workspace import Workspace
+from voicelab.ui.about_dialog import AboutDialog
+from voicelab.ui.guide import GuidePage
+from voicelab.ui.settings_dialog import SettingsDialog
+from voicelab.ui.widgets.job_status import JobStatusWidget
+from voicelab.ui.workers import JobManager
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, workspace: Workspace, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.jobs = JobManager(self)
+        self.setWindowTitle(f"{APP_NAME} {__version__}")
+        self.resize(1200, 780)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.dataset_tab = self._dataset_page()
+        self.training_tab = self._training_page()
+        self.generate_tab = self._generate_page()
+        self.tabs.addTab(self.dataset_tab, "&Dataset")
+        self.tabs.addTab(self.training_tab, "&Training")
+        self.tabs.addTab(self.generate_tab, "&Generate")
+        self.setCentralWidget(self.tabs)
+
+        self.job_status = JobStatusWidget(self.jobs)
+        self.statusBar().addPermanentWidget(self.job_status)
+        self.workspace_label = QLabel(f"Workspace: {workspace.root}")
+        self.statusBar().addWidget(self.workspace_label)
+
+        self._build_menus()
+        self._restore_geometry()
+        if workspace.problems:
+            QTimer.singleShot(0, self._report_settings_problems)
+
+    # -- pages -------------------------------------------------------------------------------
+    def _dataset_page(self) -> QWidget:
+        return GuidePage(
+            "Build a dataset",
+            "Start with recordings of the one voice you want to clone: any common audio or video "
+            "format, any length.",
+            ["Drop recordings or a folder here.",
+             "VoiceLab slices them into utterances and transcribes them with Whisper.",
+             "Review each clip: listen, fix the text, exclude bad takes.",
+             "Aim for at least 10 minutes of clean speech."])
+
+    def _training_page(self) -> QWidget:
+        return GuidePage(
+            "Train a voice",
+            "Fine-tune a Piper voice on your dataset, starting from a base voice close to yours.",
+            ["Pick a dataset.",
+             "Pick a base voice: download one, or use a checkpoint or voice you already have.",
+             "Click Train and watch the loss and the preview score improve.",
+             "Export the voice when the previews sound right."],
+            [("Base voices and models…", self.open_models)])
+
+    def _generate_page(self) -> QWidget:
+        return GuidePage(
+            "Generate speech",
+            "Type text and hear it in any voice in your workspace; the bundled “joe” voice works "
+            "offline from the first launch.",
+            ["Pick a voice and a preset.",
+             "Type or paste text, then press Ctrl+Enter.",
+             "Play it, then export WAV, FLAC, OGG or MP3."])
+
+    # -- menus -------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_workspace_action = self._action(file_menu, "Open &workspace folder",
+                                                  lambda: self._open_folder(self.workspace.root))
+        file_menu.addSeparator()
+        self.settings_action = self._action(file_menu, "&Settings…", self.open_settings,
+                                            QKeySequence.Preferences, "Ctrl+,")
+        file_menu.addSeparator()
+        self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence.Quit, "Ctrl+Q")
+
+        view_menu = self.menuBar().addMenu("&View")
+        for index, name in enumerate(("Dataset", "Training", "Generate")):
+            self._action(view_menu, f"&{name}", lambda _checked=False, i=index: self.tabs.setCurrentIndex(i),
+                         shortcut=f"Ctrl+{index + 1}")
+
+        tools_menu = self.menuBar().addMenu("&Tools")
+        self.models_action = self._action(tools_menu, "&Models and base voices…", self.open_models,
+                                          shortcut="Ctrl+M")
+        self._action(tools_menu, "Open &log file", lambda: self._open_folder(self.workspace.log_file))
+        self._action(tools_menu, "Open log &folder", lambda: self._open_folder(self.workspace.logs))
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = self._action(help_menu, f"&About {APP_NAME}", self.open_about)
+
+    def _action(self, menu, text, slot, standard=None, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if standard is not None and QKeySequence.keyBindings(standard):
+            action.setShortcuts(QKeySequence.keyBindings(standard))
+        elif shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # -- actions -----------------------------------------------------------------------------
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.workspace, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._settings_saved(dialog))
+        dialog.open()
+        return dialog
+
+    def _settings_saved(self, dialog: SettingsDialog) -> None:
+        from voicelab.ui.theme import apply_theme
+        from PySide6.QtWidgets import QApplication
+
+        apply_theme(QApplication.instance(), self.workspace.settings.theme)
+        self.statusBar().showMessage("Settings saved.", 4000)
+        if getattr(dialog, "workspace_changed", False):
+            QMessageBox.information(self, "Workspace folder",
+                                    "The new workspace folder is used after VoiceLab restarts.")
+
+    def open_about(self) -> AboutDialog:
+        dialog = AboutDialog(self.workspace, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_models(self):
+        from voicelab.ui.models_dialog import ModelsDialog
+
+        dialog = ModelsDialog(self.workspace, self.jobs, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def _open_folder(self, path) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    def _report_settings_problems(self) -> None:
+        box = QMessageBox(QMessageBox.Warning, "Settings",
+                          "Some settings could not be used:\n\n• " + "\n• ".join(self.workspace.problems),
+                          QMessageBox.Ok, self)
+        box.setObjectName("settingsProblems")
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.show()
+        self.settings_problems_box = box
+
+    # -- window state ------------------------------------------------------------------------
+    def _geometry_store(self) -> QSettings:
+        # Only window geometry lives here; everything else is in the YAML settings.
+        return QSettings(str(self.workspace.config_dir / "window.ini"), QSettings.IniFormat)
+
+    def _restore_geometry(self) -> None:
+        store = self._geometry_store()
+        geometry = store.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        tab = store.value("tab")
+        if tab is not None:
+            self.tabs.setCurrentIndex(int(tab))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        running = [job for job in self.jobs.jobs() if job.is_running()]
+        if running:
+            names = "\n".join(f"• {job.title}" for job in running)
+            answer = QMessageBox.question(
+                self, "Quit VoiceLab",
+                f"These jobs are still running:\n{names}\n\nStop them and quit?",
+                QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+            if answer != QMessageBox.Yes:
+                event.ignore()
+                return
+            self.statusBar().showMessage("Stopping background jobs…")
+            self.jobs.shutdown()
+        store = self._geometry_store()
+        store.setValue("geometry", self.saveGeometry())
+        store.setValue("tab", self.tabs.currentIndex())
+        store.sync()
+        super().closeEvent(event)

@@ -1,0 +1,202 @@
+"""The one way to run core work off the UI thread.
+
+A `Job` runs a core function on its own `QThread`. The function receives the core's
+`progress(done, total, message)` callback and a `CancelToken`; the job turns them into Qt
+signals, so widgets never call blocking code and never touch threads themselves. Every job
+is registered with the `JobManager`, which the status bar watches and which stops all jobs
+when the window closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Any, Callable, List, Optional
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from voicelab.core.errors import Cancelled, VoiceLabError
+from voicelab.core.progress import CancelToken, EtaEstimator
+
+log = logging.getLogger(__name__)
+
+# At most this many progress signals a second reach the UI; more would only cost repaints.
+_PROGRESS_INTERVAL_S = 0.05
+
+
+class _Runner(QObject):
+    """Lives on the worker thread and calls the core function there."""
+
+    progress = Signal(float, float, str)
+    done = Signal(str, object, str)  # outcome ("finished"|"failed"|"cancelled"), result, details
+
+    def __init__(self, func: Callable[..., Any], args: tuple, kwargs: dict, token: CancelToken):
+        super().__init__()
+        self._func = func
+        self._args = args
+        self._kwargs = kwargs
+        self._token = token
+        self._last_emit = 0.0
+
+    def _report(self, done: float, total: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - self._last_emit >= _PROGRESS_INTERVAL_S or (total and done >= total):
+            self._last_emit = now
+            self.progress.emit(float(done), float(total), message)
+        self._token.raise_if_cancelled()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._call()
+        finally:
+            # Quit from this side: a UI thread blocked in Job.wait() (shutdown) could never
+            # deliver a queued quit, and the wait would time out with the thread still alive.
+            QThread.currentThread().quit()
+
+    def _call(self) -> None:
+        try:
+            result = self._func(*self._args, progress=self._report, cancel=self._token, **self._kwargs)
+        except Cancelled:
+            self.done.emit("cancelled", None, "")
+        except VoiceLabError as exc:
+            log.warning("Job failed: %s", exc)
+            self.done.emit("failed", str(exc), "")
+        except Exception as exc:  # anything else is a bug: keep the traceback for the dialog
+            details = traceback.format_exc()
+            log.error("Job crashed:\n%s", details)
+            self.done.emit("failed", f"Unexpected error: {exc}", details)
+        else:
+            if self._token.cancelled:
+                self.done.emit("cancelled", None, "")
+            else:
+                self.done.emit("finished", result, "")
+
+
+class Job(QObject):
+    """A core function running in the background, with progress, ETA and cancel.
+
+    The function is called as ``func(*args, progress=..., cancel=..., **kwargs)``.
+    Exactly one of `finished`, `failed` or `cancelled` is emitted, then `ended`.
+    """
+
+    progress = Signal(float, float, str)
+    finished = Signal(object)
+    failed = Signal(str, str)  # user-facing message, technical details (may be empty)
+    cancelled = Signal()
+    ended = Signal()
+
+    def __init__(self, title: str, func: Callable[..., Any], *args: Any, cancellable: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__()
+        self.title = title
+        self.cancellable = cancellable
+        self.token = CancelToken()
+        self.done_units = 0.0
+        self.total_units = 0.0
+        self.message = ""
+        self.outcome: Optional[str] = None
+        self.result: Any = None
+        self._eta = EtaEstimator()
+        self._thread = QThread()
+        self._thread.setObjectName(f"job: {title}")
+        self._runner = _Runner(func, args, kwargs, self.token)
+        self._runner.moveToThread(self._thread)
+        self._thread.started.connect(self._runner.run)
+        self._runner.progress.connect(self._on_progress)
+        self._runner.done.connect(self._on_done)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._pending: Optional[tuple] = None
+
+    def start(self) -> "Job":
+        self._eta = EtaEstimator()
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        if self.cancellable:
+            self.token.cancel()
+
+    def is_running(self) -> bool:
+        """True while the worker thread runs; a stopped job whose end is not yet delivered is not."""
+        return self._thread.isRunning()
+
+    def wait(self, timeout_ms: int = 10_000) -> bool:
+        """Block until the thread has stopped (used at shutdown and in tests)."""
+        return self._thread.wait(timeout_ms)
+
+    def fraction(self) -> Optional[float]:
+        if self.total_units <= 0:
+            return None
+        return min(1.0, self.done_units / self.total_units)
+
+    def eta_seconds(self) -> Optional[float]:
+        return self._eta.eta(self.done_units, self.total_units)
+
+    @Slot(float, float, str)
+    def _on_progress(self, done: float, total: float, message: str) -> None:
+        self.done_units, self.total_units = done, total
+        if message:
+            self.message = message
+        self.progress.emit(done, total, message)
+
+    @Slot(str, object, str)
+    def _on_done(self, outcome: str, payload: object, details: str) -> None:
+        self._pending = (outcome, payload, details)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        outcome, payload, details = self._pending or ("failed", "The job stopped unexpectedly.", "")
+        self.outcome = outcome
+        if outcome == "finished":
+            self.result = payload
+            self.finished.emit(payload)
+        elif outcome == "cancelled":
+            self.cancelled.emit()
+        else:
+            self.failed.emit(str(payload), details)
+        self.ended.emit()
+
+
+class JobManager(QObject):
+    """Knows every running job; the status bar shows them and shutdown stops them."""
+
+    job_added = Signal(object)
+    job_removed = Signal(object)
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self._jobs: List[Job] = []
+
+    def jobs(self) -> List[Job]:
+        return list(self._jobs)
+
+    def run(self, title: str, func: Callable[..., Any], *args: Any, cancellable: bool = True,
+            **kwargs: Any) -> Job:
+        """Create, register and start a job; connect to its signals before control returns
+        to the event loop (signals are queued, so none is missed)."""
+        job = Job(title, func, *args, cancellable=cancellable, **kwargs)
+        self._jobs.append(job)
+        job.ended.connect(lambda: self._remove(job))
+        self.job_added.emit(job)
+        return job.start()
+
+    def _remove(self, job: Job) -> None:
+        if job in self._jobs:
+            self._jobs.remove(job)
+            self.job_removed.emit(job)
+
+    def cancel_all(self) -> None:
+        for job in self._jobs:
+            job.cancel()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel every job and wait for its thread; True when all stopped in time."""
+        self.cancel_all()
+        deadline = time.monotonic() + timeout_ms / 1000
+        stopped = True
+        for job in list(self._jobs):
+            remaining = max(0, int((deadline - time.monotonic()) * 1000))
+            stopped = job.wait(remaining) and stopped
+        return stopped
