@@ -98,23 +98,33 @@ def cmd_settings(args: argparse.Namespace, ws: Workspace) -> int:
             print(f"{key}: {value}")
         return 0
     # set: validate by the same rules as loading, through a round trip on a scratch copy
+    import dataclasses
+
     import yaml
 
+    from voicelab.core.settings import Settings
+
+    known = [f.name for f in dataclasses.fields(Settings) if f.name not in ("extra", "schema_version")]
+    if args.key not in known:
+        raise VoiceLabError(f"There is no setting called '{args.key}'. Settings: {', '.join(known)}.")
     data = ws.settings.to_dict()
-    data[args.key] = yaml.safe_load(args.value) if args.value != "" else None
+    # Values stay strings: YAML would read "no" (Norwegian) as False and "2024" as a number.
+    data[args.key] = args.value if args.value != "" else None
     scratch = ws.config_dir / ".settings-check.yaml"
     scratch.write_text(yaml.safe_dump(data), encoding="utf-8")
     try:
         loaded = load_settings(scratch)
     finally:
         scratch.unlink(missing_ok=True)
-        if loaded.backup is not None:
-            loaded.backup.unlink(missing_ok=True)
+    if loaded.backup is not None:
+        loaded.backup.unlink(missing_ok=True)
     if loaded.problems:
-        raise VoiceLabError(loaded.problems[0].replace(str(scratch), "settings"))
+        problem = loaded.problems[0]
+        expected = problem.split("but must be ", 1)[-1].split(";", 1)[0]
+        raise VoiceLabError(f"'{args.key}' must be {expected}; {args.value!r} was not saved.")
     ws.settings = loaded.settings
     ws.save_settings()
-    print(f"{args.key} = {getattr(ws.settings, args.key, ws.settings.extra.get(args.key))}")
+    print(f"{args.key} = {getattr(ws.settings, args.key)}")
     return 0
 
 
@@ -148,6 +158,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from voicelab.core.logs import setup_logging
 
     setup_logging(ws.log_file)
+    previous_sigint = signal.getsignal(signal.SIGINT)
     try:
         return args.func(args, ws)
     except Cancelled:
@@ -159,6 +170,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return EXIT_CANCELLED
+    finally:
+        signal.signal(signal.SIGINT, previous_sigint)  # callers in-process keep their handler
 
 
 if __name__ == "__main__":
