@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     from voicelab import cli_models
 
     cli_models.add_parser(sub)
+    from voicelab import cli_generate
+
+    cli_generate.add_parser(sub)
     return parser
 
 
