@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QWid
 from voicelab import APP_NAME, __version__
 from voicelab.core.workspace import Workspace
 from voicelab.ui.about_dialog import AboutDialog
+from voicelab.ui.generate_tab import GenerateTab
 from voicelab.ui.guide import GuidePage
 from voicelab.ui.settings_dialog import SettingsDialog
 from voicelab.ui.widgets.job_status import JobStatusWidget
@@ -32,7 +33,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.dataset_tab = self._dataset_page()
         self.training_tab = self._training_page()
-        self.generate_tab = self._generate_page()
+        self.generate_tab = GenerateTab(workspace, self.jobs)
         self.tabs.addTab(self.dataset_tab, "&Dataset")
         self.tabs.addTab(self.training_tab, "&Training")
         self.tabs.addTab(self.generate_tab, "&Generate")
@@ -68,15 +69,6 @@ class MainWindow(QMainWindow):
              "Click Train and watch the loss and the preview score improve.",
              "Export the voice when the previews sound right."],
             [("Base voices and models…", self.open_models)])
-
-    def _generate_page(self) -> QWidget:
-        return GuidePage(
-            "Generate speech",
-            "Type text and hear it in any voice in your workspace; the bundled “joe” voice works "
-            "offline from the first launch.",
-            ["Pick a voice and a preset.",
-             "Type or paste text, then press Ctrl+Enter.",
-             "Play it, then export WAV, FLAC, OGG or MP3."])
 
     # -- menus -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -184,6 +176,7 @@ class MainWindow(QMainWindow):
                 return
             self.statusBar().showMessage("Stopping background jobs…")
             self.jobs.shutdown()
+        self.generate_tab.shutdown()
         store = self._geometry_store()
         store.setValue("geometry", self.saveGeometry())
         store.setValue("tab", self.tabs.currentIndex())

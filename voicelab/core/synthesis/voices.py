@@ -19,14 +19,16 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
 
 from voicelab.core.errors import Cancelled
 from voicelab.core.fileio import atomic_open
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
 from voicelab.core.synthesis.errors import VoiceError
-from voicelab.core.synthesis.model import OnnxVoice, SpeechModel
 from voicelab.core.workspace import Workspace
+
+if TYPE_CHECKING:  # onnxruntime and piper load only when a voice is first used, not at app start
+    from voicelab.core.synthesis.model import SpeechModel
 
 BUILTIN_PREFIX = "builtin:"
 DEFAULT_VOICE_ID = "builtin:en_US-joe-medium"
@@ -80,22 +82,41 @@ def config_path_for(model_path: Path) -> Optional[Path]:
 
 
 def _read_config(config_path: Path) -> dict:
-    """The parsed config; raises VoiceError naming the file when it is not a voice config."""
-    from piper.config import PiperConfig
+    """The parsed config; raises VoiceError naming the file when it is not a voice config.
 
+    Checks the fields piper's `PiperConfig.from_dict` needs without importing piper (which
+    loads onnxruntime): voices are listed when the window opens, and that must stay fast.
+    """
     try:
         raw = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise VoiceError(f"The voice config {config_path} cannot be read: {exc}.") from None
     if not isinstance(raw, dict):
         raise VoiceError(f"The voice config {config_path} is not a Piper voice config.")
-    try:
-        PiperConfig.from_dict(raw)
-    except (KeyError, TypeError, ValueError) as exc:
+    missing = _missing_config_field(raw)
+    if missing:
         raise VoiceError(
-            f"The voice config {config_path} is not a Piper voice config (missing or bad {exc})."
-        ) from None
+            f"The voice config {config_path} is not a Piper voice config (missing or bad '{missing}')."
+        )
     return raw
+
+
+def _missing_config_field(raw: dict) -> Optional[str]:
+    """The first required field that is absent or of the wrong type, as piper would need it."""
+    checks = (
+        ("num_symbols", lambda c: isinstance(c["num_symbols"], int)),
+        ("num_speakers", lambda c: isinstance(c["num_speakers"], int)),
+        ("audio", lambda c: isinstance(c["audio"]["sample_rate"], int)),
+        ("espeak", lambda c: isinstance(c["espeak"]["voice"], str)),
+        ("phoneme_id_map", lambda c: isinstance(c["phoneme_id_map"], dict)),
+    )
+    for name, check in checks:
+        try:
+            if not check(raw):
+                return name
+        except (KeyError, TypeError):
+            return name
+    return None
 
 
 def describe(model_path: Path, voice_id: Optional[str] = None, *, name: Optional[str] = None,
@@ -255,6 +276,8 @@ def _cache_key(info: VoiceInfo) -> tuple:
 
 
 def _load_uncached(model_path: Path, config_path: Path) -> SpeechModel:
+    from voicelab.core.synthesis.model import OnnxVoice
+
     try:
         voice = OnnxVoice.load(model_path, config_path)
     except Exception as exc:  # onnxruntime raises its own classes for bad protobufs
