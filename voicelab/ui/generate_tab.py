@@ -155,7 +155,9 @@ class GenerateTab(QWidget):
         pickers = QFormLayout()
         pickers.addRow("&Voice:", self.voice_combo)
         pickers.addRow(self.speaker_label, self.speaker_combo)
-        pickers.addRow("&Preset:", preset_row)
+        preset_label = QLabel("&Preset:")  # a row holding a layout gets no buddy by itself
+        preset_label.setBuddy(self.preset_combo)
+        pickers.addRow(preset_label, preset_row)
         self.speaker_label.setVisible(False)
         self.speaker_combo.setVisible(False)
         self.setAcceptDrops(True)
