@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -67,7 +68,7 @@ def fail_on_leaked_threads(request):
     before = set(threading.enumerate())
     started_qthreads = []
     patched = None
-    if "PySide6.QtCore" in __import__("sys").modules or request.node.get_closest_marker("qt") or \
+    if "PySide6.QtCore" in sys.modules or request.node.get_closest_marker("qt") or \
             "qtbot" in getattr(request, "fixturenames", ()):
         from PySide6.QtCore import QThread
 

@@ -11,7 +11,7 @@ import argparse
 import signal
 import sys
 import time
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 from voicelab import __version__
 from voicelab.core.errors import Cancelled, VoiceLabError
@@ -91,40 +91,22 @@ def cmd_info(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 def cmd_settings(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.core.settings import load_settings
+    from voicelab.core.settings import SETTING_NAMES, check_setting
 
     if args.action == "show":
         for key, value in ws.settings.to_dict().items():
             print(f"{key}: {value}")
         return 0
-    # set: validate by the same rules as loading, through a round trip on a scratch copy
-    import dataclasses
-
-    import yaml
-
-    from voicelab.core.settings import Settings
-
-    known = [f.name for f in dataclasses.fields(Settings) if f.name not in ("extra", "schema_version")]
-    if args.key not in known:
-        raise VoiceLabError(f"There is no setting called '{args.key}'. Settings: {', '.join(known)}.")
-    data = ws.settings.to_dict()
+    if args.key not in SETTING_NAMES:
+        raise VoiceLabError(f"There is no setting called '{args.key}'. Settings: {', '.join(SETTING_NAMES)}.")
     # Values stay strings: YAML would read "no" (Norwegian) as False and "2024" as a number.
-    data[args.key] = args.value if args.value != "" else None
-    scratch = ws.config_dir / ".settings-check.yaml"
-    scratch.write_text(yaml.safe_dump(data), encoding="utf-8")
-    try:
-        loaded = load_settings(scratch)
-    finally:
-        scratch.unlink(missing_ok=True)
-    if loaded.backup is not None:
-        loaded.backup.unlink(missing_ok=True)
-    if loaded.problems:
-        problem = loaded.problems[0]
-        expected = problem.split("but must be ", 1)[-1].split(";", 1)[0]
+    value = args.value if args.value != "" else None
+    expected = check_setting(args.key, value)
+    if expected is not None:
         raise VoiceLabError(f"'{args.key}' must be {expected}; {args.value!r} was not saved.")
-    ws.settings = loaded.settings
+    setattr(ws.settings, args.key, value)
     ws.save_settings()
-    print(f"{args.key} = {getattr(ws.settings, args.key)}")
+    print(f"{args.key} = {value}")
     return 0
 
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 import yaml
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 
 from voicelab.core.errors import VoiceLabError
@@ -97,7 +97,7 @@ def test_settings_dialog_saves_to_disk(window, qtbot):
     dialog.device.setCurrentText("cpu")
     dialog.theme.setCurrentText("dark")
     dialog.language.setCurrentText("en")
-    qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.Save), __import__("PySide6.QtCore").QtCore.Qt.LeftButton)
+    qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.Save), Qt.LeftButton)
     data = yaml.safe_load(window.workspace.settings_path.read_text())
     assert data["asr_model"] == "small.en" and data["device"] == "cpu" and data["theme"] == "dark"
     assert Workspace.open().settings.asr_language == "en"
@@ -247,5 +247,5 @@ def test_keyboard_shortcuts(window, qtbot):
     assert window.models_action.shortcut().toString() == "Ctrl+M"
     window.activateWindow()
     qtbot.waitActive(window)
-    qtbot.keyClick(window, "3", modifier=__import__("PySide6.QtCore").QtCore.Qt.ControlModifier)
+    qtbot.keyClick(window, "3", modifier=Qt.ControlModifier)
     assert window.tabs.currentIndex() == 2

@@ -75,6 +75,22 @@ _VALIDATORS: Dict[str, tuple] = {
 }
 
 
+SETTING_NAMES = tuple(_VALIDATORS)
+
+
+def check_setting(key: str, value: Any) -> Optional[str]:
+    """None when `value` is valid for setting `key`, else what it must be (for a message).
+
+    The one rule book for a value: loading a file, the CLI and the Settings dialog all ask here.
+    Unknown keys are not checked (they are kept as they are).
+    """
+    rule = _VALIDATORS.get(key)
+    if rule is None:
+        return None
+    valid, expected = rule
+    return None if valid(value) else expected
+
+
 @dataclass
 class SettingsLoad:
     """What loading produced: the settings to use, and what the user should be told."""
@@ -159,12 +175,11 @@ def load_settings(path: Path) -> SettingsLoad:
     for key, value in raw.items():
         if key == "schema_version":
             continue
-        check = _VALIDATORS.get(key)
-        if check is None:
+        if key not in _VALIDATORS:
             settings.extra[key] = value
             continue
-        valid, expected = check
-        if valid(value):
+        expected = check_setting(key, value)
+        if expected is None:
             setattr(settings, key, value)
         else:
             if result.backup is None:

@@ -6,12 +6,11 @@ Versions come from package metadata, so showing them never imports torch or whis
 from __future__ import annotations
 
 import platform
-import sys
 from importlib import metadata
 from typing import Dict, Optional
 
 import PySide6
-from PySide6.QtCore import qVersion
+from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from voicelab import APP_NAME, __version__
@@ -45,9 +44,8 @@ class AboutDialog(QDialog):
             f"Workspace: {workspace.root}<br>Settings: {workspace.settings_path}<br>"
             f"Log: {workspace.log_file}</p>"
         )
-        self.text.setTextInteractionFlags(self.text.textInteractionFlags() | self.text.textInteractionFlags().TextSelectableByMouse)
+        self.text.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout.addWidget(self.text)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.executable = sys.executable

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QVBoxLayout,
                                QWidget)
 
-from voicelab.core.settings import ASR_MODELS, DEVICES, THEMES
+from voicelab.core.settings import ASR_MODELS, DEVICES, THEMES, check_setting
 from voicelab.core.workspace import Workspace
 
 LANGUAGES = ("auto", "en", "de", "fr", "es", "it", "nl", "pt", "pl", "ru", "uk", "cs", "sv", "fi",
@@ -76,7 +76,7 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         language = self.language.currentText().strip().lower()
-        if language != "auto" and not (2 <= len(language) <= 3 and language.isalpha()):
+        if check_setting("asr_language", language) is not None:
             QMessageBox.warning(self, "Settings", f"'{language}' is not a language code. Use 'auto' "
                                 "or a two-letter code such as 'en'.")
             return

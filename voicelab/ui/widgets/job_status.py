@@ -92,7 +92,6 @@ class JobStatusWidget(QWidget):
         for job in self._jobs.jobs():
             action = self.others_menu.addAction(f"Cancel “{job.title}”")
             action.setEnabled(job.cancellable and not job.token.cancelled)
-            action.setData(id(job))
             action.triggered.connect(job.cancel)
 
     def shown_job(self) -> Optional[Job]:
