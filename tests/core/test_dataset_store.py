@@ -86,7 +86,8 @@ def test_edits_exclusion_and_manifest(dataset):
 
 
 def test_split_merge_bounds_and_undo(dataset):
-    before = dataset.snapshot()
+    ids = [c.id for c in dataset.clips]
+    before = dataset.capture(ids)
     first, second = dataset.split_clip("my_recording_0001", 1.1)
     assert (first.text, second.text) == ("One", "two three.")
     assert second.id == "my_recording_0004"
@@ -98,12 +99,24 @@ def test_split_merge_bounds_and_undo(dataset):
     dataset.delete_clips(["my_recording_0003"])
     assert not dataset.clip_path("my_recording_0003").exists()
 
-    dataset.restore(before)
+    dataset.swap([c.id for c in dataset.clips], before)
     assert [c.id for c in dataset.clips] == ["my_recording_0001", "my_recording_0002", "my_recording_0003"]
     assert dataset.clip_path("my_recording_0003").exists()
     assert abs(soundfile.info(dataset.clip_path("my_recording_0002")).duration - 2.0) < 0.01
     again, _ = dataset.split_clip("my_recording_0001", 1.1)
     assert dataset.clips[1].id == "my_recording_0005"  # ids are never handed out twice
+
+
+def test_undo_of_one_edit_keeps_clips_added_since(dataset):
+    before = dataset.capture(["my_recording_0001", "my_recording_0002"])
+    merged = dataset.merge_with_next("my_recording_0001")
+    after = dataset.capture([merged.id])
+    dataset.replace_source_clips("my_recording", [NewClip(8.6, 9.9, "Nine.")])  # the pipeline
+    dataset.swap([merged.id], before)  # undo
+    assert [c.text for c in dataset.clips] == ["One two three.", "Four five six", "Nine."]
+    dataset.swap(["my_recording_0001", "my_recording_0002"], after)  # redo
+    assert [c.text for c in dataset.clips] == ["One two three. Four five six", "Nine."]
+    assert abs(soundfile.info(dataset.clip_path(merged.id)).duration - 4.5) < 0.01
 
 
 def test_bad_edits_say_why(dataset):

@@ -295,6 +295,14 @@ class Dataset:
     def source_path(self, source: Source) -> Path:
         return self.path / source.file
 
+    def next_clip(self, clip_id: str) -> Optional[Clip]:
+        """The clip that follows `clip_id` in the same recording, if any."""
+        with self._lock:
+            clip = self.clip(clip_id)
+            later = [c for c in self.clips if c.source == clip.source and c.id != clip.id
+                     and c.start >= clip.end - 1e-6]
+            return min(later, key=lambda c: c.start) if later else None
+
     def usable_clips(self) -> List[Clip]:
         """The clips that go into the manifests: not excluded, with text."""
         return [c for c in self.clips if not c.excluded and clean_text(c.text)]
@@ -491,12 +499,10 @@ class Dataset:
         """Join a clip with the next clip of the same source (the audio between included)."""
         with self._lock:
             clip = self.clip(clip_id)
-            later = [c for c in self.clips if c.source == clip.source and c.start >= clip.end - 1e-6
-                     and c.id != clip.id]
-            if not later:
+            following = self.next_clip(clip_id)
+            if following is None:
                 raise DatasetError(f"Clip {clip_id} is the last of its recording; nothing follows "
                                    "it to merge with.")
-            following = min(later, key=lambda c: c.start)
             merged = dataclasses.replace(
                 clip, end=following.end, text=clean_text(f"{clip.text} {following.text}"),
                 words=clip.words + following.words, edited=True,
@@ -535,32 +541,36 @@ class Dataset:
         self.clips.append(clip)
 
     # -- undo -------------------------------------------------------------------------------
-    def snapshot(self) -> dict:
-        """The clips and numbering as they are now, for `restore` (undo)."""
-        with self._lock:
-            return {"clips": copy.deepcopy([vars(c) for c in self.clips]),
-                    "next": {s.id: s.next_clip for s in self.sources}}
+    def capture(self, clip_ids: Iterable[str]) -> List[dict]:
+        """Copies of these clips as they are now (ids that do not exist are left out).
 
-    def restore(self, snapshot: dict) -> None:
-        """Go back to a snapshot: clips come back with their audio cut again from the source."""
-        clips = [_clip_from_dict(dict(c)) for c in snapshot["clips"]]
+        Undo keeps the clips an edit touched before and after it, not the whole dataset, so
+        undoing an edit never takes back clips the pipeline added meanwhile.
+        """
+        wanted = set(clip_ids)
+        with self._lock:
+            return copy.deepcopy([vars(c) for c in self.clips if c.id in wanted])
+
+    def swap(self, remove_ids: Iterable[str], clips: Sequence[dict]) -> None:
+        """Replace the clips `remove_ids` with captured `clips`, cutting audio where needed."""
+        incoming = [_clip_from_dict(dict(c)) for c in clips]
+        remove = set(remove_ids)
         with self._lock:
             current = {c.id: c for c in self.clips}
-        for clip in clips:
+        for clip in incoming:
             now = current.get(clip.id)
             if now is None or (now.start, now.end) != (clip.start, clip.end) \
                     or not self.clip_path(clip.id).is_file():
                 self._render(clip)
         with self._lock:
-            gone = set(current) - {c.id for c in clips}
-            self.clips = clips
-            for source in self.sources:  # never hand out an id again, even after undo
-                source.next_clip = max(source.next_clip, snapshot["next"].get(source.id, 1))
+            keep = {c.id for c in incoming}
+            self.clips = [c for c in self.clips if c.id not in remove and c.id not in keep]
+            self.clips.extend(incoming)
             self._sort()
             self.save()
-        for clip_id in gone:
+        for clip_id in remove - keep:
             self.clip_path(clip_id).unlink(missing_ok=True)
-        self._notify(Change("reset"))
+        self._notify(Change("clips", tuple(sorted(remove | keep))))
 
     # -- settings of the dataset ------------------------------------------------------------
     def set_options(self, **options: object) -> None:
