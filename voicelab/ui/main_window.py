@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QWid
 from voicelab import APP_NAME, __version__
 from voicelab.core.workspace import Workspace
 from voicelab.ui.about_dialog import AboutDialog
+from voicelab.ui.audio_out import AudioOutput, default_output
+from voicelab.ui.dataset_tab import DatasetTab, local_paths
 from voicelab.ui.generate_tab import GenerateTab
 from voicelab.ui.guide import GuidePage
 from voicelab.ui.settings_dialog import SettingsDialog
@@ -22,18 +24,21 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, workspace: Workspace, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, workspace: Workspace, parent: Optional[QWidget] = None,
+                 audio_output: Optional[AudioOutput] = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.jobs = JobManager(self)
+        # One output for the whole window: playing in one tab stops what plays in another.
+        self.output = audio_output if audio_output is not None else default_output()
         self.setWindowTitle(f"{APP_NAME} {__version__}")
         self.resize(1200, 780)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.dataset_tab = self._dataset_page()
+        self.dataset_tab = DatasetTab(workspace, self.jobs, audio_output=self.output)
         self.training_tab = self._training_page()
-        self.generate_tab = GenerateTab(workspace, self.jobs)
+        self.generate_tab = GenerateTab(workspace, self.jobs, audio_output=self.output)
         self.tabs.addTab(self.dataset_tab, "&Dataset")
         self.tabs.addTab(self.training_tab, "&Training")
         self.tabs.addTab(self.generate_tab, "&Generate")
@@ -44,22 +49,13 @@ class MainWindow(QMainWindow):
         self.workspace_label = QLabel(f"Workspace: {workspace.root}")
         self.statusBar().addWidget(self.workspace_label)
 
+        self.setAcceptDrops(True)
         self._build_menus()
         self._restore_geometry()
         if workspace.problems:
             QTimer.singleShot(0, self._report_settings_problems)
 
     # -- pages -------------------------------------------------------------------------------
-    def _dataset_page(self) -> QWidget:
-        return GuidePage(
-            "Build a dataset",
-            "Start with recordings of the one voice you want to clone: any common audio or video "
-            "format, any length.",
-            ["Drop recordings or a folder here.",
-             "VoiceLab slices them into utterances and transcribes them with Whisper.",
-             "Review each clip: listen, fix the text, exclude bad takes.",
-             "Aim for at least 10 minutes of clean speech."])
-
     def _training_page(self) -> QWidget:
         return GuidePage(
             "Train a voice",
@@ -69,6 +65,24 @@ class MainWindow(QMainWindow):
              "Click Train and watch the loss and the preview score improve.",
              "Export the voice when the previews sound right."],
             [("Base voices and models…", self.open_models)])
+
+    # -- drops anywhere on the window -------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        """Voices (.onnx) go to Generate; recordings and folders to the Dataset tab."""
+        paths = local_paths(event.mimeData())
+        if not paths:
+            return
+        event.acceptProposedAction()
+        if all(p.suffix.lower() == ".onnx" for p in paths):
+            self.tabs.setCurrentWidget(self.generate_tab)
+            self.generate_tab.import_dropped(paths[0])
+        else:
+            self.tabs.setCurrentWidget(self.dataset_tab)
+            self.dataset_tab.add_paths(paths)
 
     # -- menus -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -177,6 +191,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stopping background jobs…")
             self.jobs.shutdown()
         self.generate_tab.shutdown()
+        self.dataset_tab.shutdown()
         store = self._geometry_store()
         store.setValue("geometry", self.saveGeometry())
         store.setValue("tab", self.tabs.currentIndex())

@@ -1,0 +1,546 @@
+"""The Dataset tab: drop recordings, watch them become clips, review and fix each one.
+
+Thin by design: the store (`voicelab.core.dataset.store`) holds and saves everything, the
+pipeline makes clips in a background job, `DatasetEditor` puts edits on the undo stack, and
+the clip table is a model over the store. This module lays those out and wires the
+buttons, keys and drops to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
+    QLineEdit, QMessageBox, QPushButton, QSplitter, QStackedWidget, QTableView, QVBoxLayout, QWidget,
+)
+
+from voicelab.core.dataset.store import Dataset, check_name, dataset_folder, list_datasets
+from voicelab.core.errors import VoiceLabError
+from voicelab.core.progress import format_duration
+from voicelab.core.workspace import Workspace
+from voicelab.ui.audio_out import AudioOutput, default_output
+from voicelab.ui.dataset_edits import DatasetEditor
+from voicelab.ui.error_dialog import show_error
+from voicelab.ui.guide import GuidePage
+from voicelab.ui.widgets.clip_table import FILTERS, TEXT, ClipFilterProxy, ClipTableModel
+from voicelab.ui.widgets.prepare_panel import PreparePanel
+from voicelab.ui.widgets.source_view import CONTEXT_S, SourceView
+from voicelab.ui.workers import Job, JobManager
+
+log = logging.getLogger(__name__)
+
+
+def local_paths(mime) -> List[Path]:
+    """The local files and folders in a drop."""
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
+
+
+class DatasetTab(QWidget):
+    datasetChanged = Signal(str)  # name of the dataset now shown ("" for none)
+
+    def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: Optional[AudioOutput] = None,
+                 parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.jobs = jobs
+        self.output = audio_output if audio_output is not None else default_output()
+        self.dataset: Optional[Dataset] = None
+        self.job: Optional[Job] = None
+        self.editor = DatasetEditor(self)
+        self.model = ClipTableModel(self)
+        self.model.text_editor = lambda clip_id, text: self._edit(self.editor.set_text, clip_id, text)
+        self.proxy = ClipFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.setAcceptDrops(True)
+        self._build()
+        self._play_timer = QTimer(self, interval=30)
+        self._play_timer.timeout.connect(self._tick)
+        self.reload_datasets(select=workspace.settings.last_dataset)
+
+    # -- layout -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.dataset_combo = QComboBox()
+        self.dataset_combo.setMinimumWidth(200)
+        self.dataset_combo.currentIndexChanged.connect(self._dataset_chosen)
+        label = QLabel("&Dataset")
+        label.setBuddy(self.dataset_combo)
+        self.new_button = QPushButton("&New…")
+        self.new_button.clicked.connect(lambda: self.new_dataset())
+        self.add_button = QPushButton("&Add recordings…")
+        self.add_button.clicked.connect(self._add_clicked)
+        self.import_button = QPushButton("Import LJSpeech…")
+        self.import_button.clicked.connect(self._import_clicked)
+        self.export_button = QPushButton("Export…")
+        self.export_button.clicked.connect(self._export_clicked)
+        top = QHBoxLayout()
+        for widget in (label, self.dataset_combo, self.new_button, self.add_button,
+                       self.import_button, self.export_button):
+            top.addWidget(widget)
+        top.addStretch(1)
+
+        settings = self.workspace.settings
+        self.panel = PreparePanel(settings.asr_model, settings.asr_language)
+        self.panel.cancelRequested.connect(self.cancel_job)
+        self.panel.processRequested.connect(lambda: self.add_paths([]))
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setObjectName("datasetBanner")
+        self.banner.setStyleSheet("QLabel#datasetBanner { color: #b45309; }")
+        self.banner.setVisible(False)
+
+        self.filter_combo = QComboBox()
+        self.filter_combo.addItems(FILTERS)
+        self.filter_combo.currentTextChanged.connect(self.proxy.set_mode)
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Search text or id")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.textChanged.connect(self.proxy.set_search)
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Show"))
+        filters.addWidget(self.filter_combo)
+        filters.addWidget(self.search_edit, 1)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed
+                                   | QAbstractItemView.AnyKeyPressed)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(TEXT, QHeaderView.Stretch)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_selected())
+
+        self.source_view = SourceView()
+        self.source_view.boundsEdited.connect(self._bounds_edited)
+        self.play_button = QPushButton("▶ Play")
+        self.play_button.setToolTip("Play the selected clip (Space)")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.split_button = QPushButton("&Split at marker")
+        self.split_button.setToolTip("Click the waveform to place the marker, then split there (S)")
+        self.split_button.clicked.connect(self.split_selected)
+        self.merge_button = QPushButton("&Merge with next")
+        self.merge_button.clicked.connect(self.merge_selected)
+        self.retranscribe_button = QPushButton("&Re-transcribe")
+        self.retranscribe_button.clicked.connect(self.retranscribe_selected)
+        self.exclude_button = QPushButton("E&xclude")
+        self.exclude_button.clicked.connect(self.toggle_excluded)
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.clicked.connect(self.editor.stack.undo)
+        self.editor.stack.canUndoChanged.connect(self.undo_button.setEnabled)
+        self.redo_button = QPushButton("Redo")
+        self.redo_button.clicked.connect(self.editor.stack.redo)
+        self.editor.stack.canRedoChanged.connect(self.redo_button.setEnabled)
+        self.undo_button.setEnabled(False)
+        self.redo_button.setEnabled(False)
+        self.player_note = QLabel(self.output.unavailable_reason if not self.output.available else "")
+        self.player_note.setStyleSheet("color: #b91c1c;")
+        self.player_note.setVisible(not self.output.available)
+        self.play_button.setEnabled(self.output.available)
+        buttons = QHBoxLayout()
+        for widget in (self.play_button, self.split_button, self.merge_button, self.retranscribe_button,
+                       self.exclude_button, self.delete_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        buttons.addWidget(self.undo_button)
+        buttons.addWidget(self.redo_button)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.source_view)
+        lower_layout.addLayout(buttons)
+        lower_layout.addWidget(self.player_note)
+
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.addLayout(filters)
+        upper_layout.addWidget(self.table)
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(upper)
+        splitter.addWidget(lower)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        self.summary_label = QLabel()
+        self.summary_label.setWordWrap(True)
+
+        editor_page = QWidget()
+        editor_layout = QVBoxLayout(editor_page)
+        editor_layout.setContentsMargins(0, 0, 0, 0)
+        editor_layout.addWidget(splitter, 1)
+        editor_layout.addWidget(self.summary_label)
+        self.guide = GuidePage(
+            "Build a dataset",
+            "Start with recordings of the one voice you want to clone: any common audio or video "
+            "format, any length.",
+            ["Drop recordings or a folder anywhere on this window.",
+             "VoiceLab slices them into utterances and transcribes them with Whisper.",
+             "Review each clip: listen (Space), fix the text, exclude bad takes.",
+             "Aim for at least 10 minutes of clean speech."],
+            [("Add recordings…", self._add_clicked), ("Import an LJSpeech folder…", self._import_clicked)])
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.guide)
+        self.pages.addWidget(editor_page)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.panel)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.pages, 1)
+        self._shortcuts()
+        self._update_buttons()
+
+    def _shortcuts(self) -> None:
+        # Table-only keys: while a text cell is being edited, letters and Space type.
+        for key, slot in (("Space", self.toggle_play), ("S", self.split_selected),
+                          ("M", self.merge_selected), ("R", self.retranscribe_selected),
+                          ("E", self.toggle_excluded), ("Delete", self.delete_selected)):
+            shortcut = QShortcut(QKeySequence(key), self.table, context=Qt.WidgetShortcut)
+            shortcut.activated.connect(slot)
+        for sequence, slot in ((QKeySequence.Undo, self.editor.stack.undo),
+                               (QKeySequence.Redo, self.editor.stack.redo)):
+            shortcut = QShortcut(sequence, self, context=Qt.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+    # -- datasets ---------------------------------------------------------------------------
+    def reload_datasets(self, select: Optional[str] = None) -> None:
+        names = [info.name for info in list_datasets(self.workspace)]
+        current = select if select in names else (self.dataset.name if self.dataset else None)
+        self.dataset_combo.blockSignals(True)
+        self.dataset_combo.clear()
+        self.dataset_combo.addItems(names)
+        self.dataset_combo.blockSignals(False)
+        if names:
+            self.dataset_combo.setCurrentIndex(names.index(current) if current in names else 0)
+            self._dataset_chosen()
+        else:
+            self._show_dataset(None)
+
+    def _dataset_chosen(self) -> None:
+        name = self.dataset_combo.currentText()
+        if self.dataset is not None and self.dataset.name == name:
+            return
+        if self.job is not None:
+            return  # switching while a job writes to this dataset would hide its progress
+        try:
+            self._show_dataset(Dataset.open(dataset_folder(self.workspace, name)) if name else None)
+        except VoiceLabError as exc:
+            show_error(self, "Cannot open dataset", str(exc))
+
+    def _show_dataset(self, dataset: Optional[Dataset]) -> None:
+        self.stop_playback()
+        if self.dataset is not None:
+            self.dataset.remove_listener(self._on_store_change)
+        self.dataset = dataset
+        self.model.set_dataset(dataset)
+        self.editor.set_dataset(dataset)
+        self.source_view.clear()
+        if dataset is not None:
+            dataset.add_listener(self._on_store_change)
+            self.panel.set_options(dataset.options)
+            self.workspace.settings.last_dataset = dataset.name
+            self.workspace.save_settings()
+        self.pages.setCurrentIndex(1 if dataset is not None and dataset.sources else 0)
+        self._update_summary()
+        self._update_buttons()
+        self.datasetChanged.emit(dataset.name if dataset else "")
+
+    def new_dataset(self, name: Optional[str] = None) -> Optional[Dataset]:
+        if name is None:
+            name, ok = QInputDialog.getText(self, "New dataset", "Name of the new dataset:",
+                                            text=self._free_name("My voice"))
+            if not ok:
+                return None
+        try:
+            dataset = Dataset.create(dataset_folder(self.workspace, check_name(name)), name)
+        except VoiceLabError as exc:
+            show_error(self, "Cannot create dataset", str(exc))
+            return None
+        self.reload_datasets(select=dataset.name)
+        return self.dataset
+
+    def _free_name(self, base: str) -> str:
+        taken = {info.name for info in list_datasets(self.workspace)}
+        name, number = base, 2
+        while name in taken:
+            name, number = f"{base} {number}", number + 1
+        return name
+
+    # -- adding recordings ------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)
+
+    def _add_clicked(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Add recordings", str(Path.home()),
+            "Audio and video (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.opus *.webm *.mp4 *.mkv);;All files (*)")
+        if files:
+            self.add_paths([Path(f) for f in files])
+
+    def add_paths(self, paths: List[Path]) -> Optional[Job]:
+        """Import recordings (none: continue unfinished ones) into the shown dataset."""
+        if self.job is not None:
+            self.show_banner("Recordings are already being processed; wait for them or cancel first.")
+            return None
+        if self.dataset is None:
+            stem = paths[0].stem if paths and paths[0].is_file() else (paths[0].name if paths else "")
+            if self.new_dataset(self._free_name(stem or "My voice")) is None:
+                return None
+        from voicelab.core.dataset.pipeline import add_recordings
+
+        options = self.panel.options()
+        self.dataset.set_options(**options)
+        self.banner.setVisible(False)
+        self.pages.setCurrentIndex(1)
+        job = self.jobs.run(f"Preparing dataset '{self.dataset.name}'", add_recordings,
+                            self.dataset, list(paths), workspace=self.workspace)
+        self._track(job, "Reading recordings…")
+        job.finished.connect(self._prepared)
+        return job
+
+    def _track(self, job: Job, message: str) -> None:
+        self.job = job
+        self.panel.start(message)
+        job.progress.connect(self.panel.update)
+        job.failed.connect(lambda message, details: show_error(self, "Dataset", message, details))
+        job.cancelled.connect(lambda: self.show_banner("Cancelled. Everything finished so far is kept; "
+                                                       "“Process remaining” continues."))
+        job.ended.connect(self._job_ended)
+        self._update_buttons()
+
+    def _prepared(self, report) -> None:
+        problems = getattr(report, "files_skipped", None) or []
+        if problems:
+            lines = "\n".join(f"• {Path(p.path).name}: {p.reason}" for p in problems[:8])
+            more = f"\n…and {len(problems) - 8} more" if len(problems) > 8 else ""
+            self.show_banner(f"{len(problems)} file(s) skipped:\n{lines}{more}")
+
+    def _job_ended(self) -> None:
+        self.job = None
+        self.panel.stop()
+        self.model.refresh()
+        self._update_summary()
+        self._update_buttons()
+
+    def cancel_job(self) -> None:
+        if self.job is not None:
+            self.panel.cancelling()
+            self.job.cancel()
+
+    def show_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setVisible(True)
+
+    # -- selection, playback ----------------------------------------------------------------
+    def selected_ids(self) -> List[str]:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows and self.table.currentIndex().isValid():
+            rows = [self.table.currentIndex()]
+        return [self.model.clip_at(self.proxy.mapToSource(index).row()).id for index in rows]
+
+    def select_clip(self, clip_id: str) -> None:
+        row = self.model.row_of(clip_id)
+        if row < 0:
+            return
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+        self.table.scrollTo(index)
+        self._show_selected()  # the same row may now hold different bounds
+
+    def current_clip(self):
+        index = self.table.currentIndex()
+        if not index.isValid() or self.dataset is None:
+            return None
+        return self.model.clip_at(self.proxy.mapToSource(index).row())
+
+    def _show_selected(self) -> None:
+        self._update_buttons()
+        clip = self.current_clip()
+        if clip is None:
+            self.source_view.clear()
+            return
+        source = self.dataset.source(clip.source)
+        start = max(0.0, clip.start - CONTEXT_S)
+        try:
+            samples = self.dataset.read_work_audio(source, start, clip.end + CONTEXT_S)
+        except VoiceLabError as exc:
+            self.show_banner(str(exc))
+            return
+        neighbours = [(c.start, c.end) for c in self.dataset.clips
+                      if c.source == clip.source and c.id != clip.id
+                      and c.end > start and c.start < clip.end + CONTEXT_S]
+        self.source_view.show_clip(samples, self.dataset.sample_rate, start, (clip.start, clip.end), neighbours)
+
+    def toggle_play(self) -> None:
+        if self.output.is_playing():
+            self.stop_playback()
+            return
+        clip = self.current_clip()
+        if clip is None or not self.output.available:
+            return
+        import soundfile
+
+        samples, rate = soundfile.read(str(self.dataset.clip_path(clip.id)), dtype="float32")
+        self.output.play(samples, rate)
+        self.play_button.setText("■ Stop")
+        self._play_timer.start()
+
+    def stop_playback(self) -> None:
+        self.output.stop()
+        self._play_timer.stop()
+        self.play_button.setText("▶ Play")
+        self.source_view.set_cursor(None)
+
+    def _tick(self) -> None:
+        if not self.output.is_playing():
+            self.stop_playback()
+            return
+        self.source_view.set_cursor(self.output.position_s())
+
+    # -- edits ------------------------------------------------------------------------------
+    def _edit(self, method, *args) -> bool:
+        try:
+            method(*args)
+            return True
+        except VoiceLabError as exc:
+            self.show_banner(str(exc))
+            return False
+
+    def split_selected(self) -> None:
+        clip = self.current_clip()
+        at = self.source_view.split_position()
+        if clip is None:
+            return
+        if at is None:
+            self.show_banner("Click the waveform where the clip should be split, then press Split.")
+            return
+        self.stop_playback()
+        if self._edit(self.editor.split, clip.id, at):
+            self.select_clip(clip.id)
+
+    def merge_selected(self) -> None:
+        clip = self.current_clip()
+        if clip is not None:
+            self.stop_playback()
+            if self._edit(self.editor.merge_with_next, clip.id):
+                self.select_clip(clip.id)
+
+    def _bounds_edited(self, start: float, end: float) -> None:
+        clip = self.current_clip()
+        if clip is not None:
+            self.stop_playback()
+            self._edit(self.editor.set_bounds, clip.id, start, end)
+            self.select_clip(clip.id)
+
+    def toggle_excluded(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            exclude = not all(self.dataset.clip(i).excluded for i in ids)
+            self._edit(self.editor.set_excluded, ids, exclude)
+
+    def delete_selected(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.stop_playback()
+            self._edit(self.editor.delete, ids)
+
+    def retranscribe_selected(self) -> None:
+        clip = self.current_clip()
+        if clip is None or self.job is not None:
+            return
+        from voicelab.core.dataset.pipeline import retranscribe_clip
+
+        before = self.dataset.capture([clip.id])
+        job = self.jobs.run(f"Re-transcribing {clip.id}", retranscribe_clip, self.dataset, clip.id,
+                            workspace=self.workspace)
+        self._track(job, f"Transcribing {clip.id} again…")
+        job.finished.connect(lambda _result, cid=clip.id: self.editor.record_retranscription(cid, before))
+
+    # -- export / import --------------------------------------------------------------------
+    def _export_clicked(self) -> None:
+        if self.dataset is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export as an LJSpeech folder", str(Path.home()))
+        if folder:
+            self.export_to(Path(folder) / self.dataset.name)
+
+    def export_to(self, folder: Path) -> Job:
+        from voicelab.core.dataset.ljspeech import export_ljspeech
+
+        job = self.jobs.run(f"Exporting '{self.dataset.name}'", export_ljspeech, self.dataset, folder)
+        job.finished.connect(lambda _r: self.show_banner(f"Exported to {folder}"))
+        job.failed.connect(lambda message, details: show_error(self, "Export failed", message, details))
+        return job
+
+    def _import_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import an LJSpeech folder (wavs/ + metadata.csv)",
+                                                  str(Path.home()))
+        if folder:
+            self.import_from(Path(folder))
+
+    def import_from(self, folder: Path) -> Job:
+        from voicelab.core.dataset.ljspeech import import_ljspeech
+
+        name = self._free_name(folder.name)
+        job = self.jobs.run(f"Importing {folder.name}", import_ljspeech, folder,
+                            dataset_folder(self.workspace, name), name=name)
+        job.finished.connect(lambda _r: self.reload_datasets(select=name))
+        job.failed.connect(lambda message, details: show_error(self, "Import failed", message, details))
+        return job
+
+    # -- state ------------------------------------------------------------------------------
+    def _on_store_change(self, change) -> None:
+        # May come from the pipeline's thread: only schedule the UI update.
+        QTimer.singleShot(0, self, self._update_summary)
+        if change.kind in ("clips", "reset"):  # undo/redo may have moved the shown clip
+            QTimer.singleShot(0, self, self._refresh_shown_clip)
+
+    def _refresh_shown_clip(self) -> None:
+        clip = self.current_clip()
+        if clip is not None and self.source_view.clip_bounds != (clip.start, clip.end):
+            self._show_selected()
+
+    def _update_summary(self) -> None:
+        if self.dataset is None:
+            self.summary_label.setText("")
+            return
+        s = self.dataset.summary()
+        pending = sum(1 for src in self.dataset.sources if src.state != "done")
+        self.panel.process_button.setVisible(pending > 0 and self.job is None)
+        self.summary_label.setText(
+            f"<b>{s.clips}</b> clips · <b>{format_duration(s.usable_seconds)}</b> usable "
+            f"({s.usable_clips} clips) · <b>{s.flagged}</b> flagged · {s.excluded} excluded"
+            f"{f' · {pending} recording(s) not finished' if pending else ''}<br>{s.hint}")
+        if self.dataset.sources and self.pages.currentIndex() == 0:
+            self.pages.setCurrentIndex(1)
+
+    def _update_buttons(self) -> None:
+        has_clip = self.current_clip() is not None
+        for button in (self.split_button, self.merge_button, self.exclude_button, self.delete_button):
+            button.setEnabled(has_clip)
+        self.retranscribe_button.setEnabled(has_clip and self.job is None)
+        self.play_button.setEnabled(has_clip and self.output.available)
+        self.export_button.setEnabled(self.dataset is not None and self.job is None)
+        self.dataset_combo.setEnabled(self.job is None)
+        self.new_button.setEnabled(self.job is None)
+
+    def shutdown(self) -> None:
+        self.stop_playback()

@@ -1,0 +1,142 @@
+"""How recordings become clips (Whisper model, language, mode, clip lengths), and the
+progress of that work with its ETA and Cancel.
+
+One panel for both, because they belong together for the user: the options apply to the
+next files dropped, and while files are being processed the same place shows how far it
+has come and offers to stop.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+)
+
+from voicelab.core.progress import EtaEstimator, format_duration
+from voicelab.core.settings import ASR_MODELS
+
+LANGUAGES = (("auto", "Detect"), ("en", "English"), ("de", "German"), ("fr", "French"),
+             ("es", "Spanish"), ("it", "Italian"), ("nl", "Dutch"), ("pt", "Portuguese"),
+             ("pl", "Polish"), ("ru", "Russian"), ("uk", "Ukrainian"), ("zh", "Chinese"),
+             ("ja", "Japanese"))
+MODES = (("whisper", "Slice and transcribe (Whisper)"), ("vad", "Slice by silence only"))
+
+
+class PreparePanel(QWidget):
+    cancelRequested = Signal()
+    processRequested = Signal()
+
+    def __init__(self, asr_model: str = "base.en", language: str = "auto",
+                 parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.model_combo = QComboBox()
+        self.model_combo.addItems(ASR_MODELS)
+        self.model_combo.setCurrentText(asr_model if asr_model in ASR_MODELS else "base.en")
+        self.model_combo.setToolTip("Whisper model: larger ones are slower and more accurate.")
+        self.language_combo = QComboBox()
+        for code, name in LANGUAGES:
+            self.language_combo.addItem(name, code)
+        index = self.language_combo.findData(language)
+        self.language_combo.setCurrentIndex(max(0, index))
+        self.mode_combo = QComboBox()
+        for code, name in MODES:
+            self.mode_combo.addItem(name, code)
+        self.mode_combo.currentIndexChanged.connect(self._mode_changed)
+        self.min_spin = self._seconds(1.0, 0.3, 10.0, "Clips shorter than this are merged or flagged.")
+        self.max_spin = self._seconds(12.0, 2.0, 30.0, "Longer stretches are split at their widest pauses.")
+        self.process_button = QPushButton("Process remaining")
+        self.process_button.setToolTip("Continue with recordings that were not finished "
+                                       "(cancelled, or the app was closed).")
+        self.process_button.clicked.connect(self.processRequested)
+        self.process_button.setVisible(False)
+
+        options = QHBoxLayout()
+        self.model_label = QLabel("&Whisper model")
+        self.model_label.setBuddy(self.model_combo)
+        language_label = QLabel("&Language")
+        language_label.setBuddy(self.language_combo)
+        for widget in (self.mode_combo, self.model_label, self.model_combo, language_label,
+                       self.language_combo, QLabel("Clip length"), self.min_spin, QLabel("to"),
+                       self.max_spin):
+            options.addWidget(widget)
+        options.addStretch(1)
+        options.addWidget(self.process_button)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.status = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        running = QHBoxLayout()
+        running.addWidget(self.progress, 1)
+        running.addWidget(self.status, 2)
+        running.addWidget(self.cancel_button)
+        self.running_row = QWidget()
+        self.running_row.setLayout(running)
+        running.setContentsMargins(0, 0, 0, 0)
+        self.running_row.setVisible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(options)
+        layout.addWidget(self.running_row)
+        self._eta = EtaEstimator()
+
+    def _seconds(self, value: float, low: float, high: float, tip: str) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setRange(low, high)
+        spin.setSingleStep(0.5)
+        spin.setDecimals(1)
+        spin.setSuffix(" s")
+        spin.setValue(value)
+        spin.setToolTip(tip)
+        return spin
+
+    def _mode_changed(self) -> None:
+        whisper = self.mode_combo.currentData() == "whisper"
+        self.model_combo.setEnabled(whisper)
+        self.language_combo.setEnabled(whisper)
+
+    def options(self) -> Dict[str, object]:
+        return {"mode": self.mode_combo.currentData(), "asr_model": self.model_combo.currentText(),
+                "language": self.language_combo.currentData(),
+                "min_seconds": self.min_spin.value(), "max_seconds": self.max_spin.value()}
+
+    def set_options(self, options: Dict[str, object]) -> None:
+        if options.get("asr_model") in ASR_MODELS:
+            self.model_combo.setCurrentText(str(options["asr_model"]))
+        for combo, key in ((self.language_combo, "language"), (self.mode_combo, "mode")):
+            index = combo.findData(options.get(key))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        for spin, key in ((self.min_spin, "min_seconds"), (self.max_spin, "max_seconds")):
+            if isinstance(options.get(key), (int, float)):
+                spin.setValue(float(options[key]))
+
+    # -- running ----------------------------------------------------------------------------
+    def start(self, message: str) -> None:
+        self._eta = EtaEstimator()
+        self.progress.setRange(0, 0)
+        self.status.setText(message)
+        self.cancel_button.setEnabled(True)
+        self.running_row.setVisible(True)
+
+    def update(self, done: float, total: float, message: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * min(1.0, done / total)))
+            eta = self._eta.eta(done, total)
+            self.progress.setFormat(f"%p %  ·  {format_duration(done)} of {format_duration(total)} audio")
+            self.status.setText(f"{message}  ·  ETA {format_duration(eta)}" if eta is not None else message)
+        else:
+            self.status.setText(message)
+
+    def stop(self) -> None:
+        self.running_row.setVisible(False)
+
+    def cancelling(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.status.setText("Cancelling… (finishing the current file's step)")
