@@ -58,12 +58,14 @@ def _generate_with_keys(qtbot, tab, text=TEXT):
 
 
 def test_generate_play_export_delete(tab, qtbot, workspace, fake_output, tmp_path):
+    tab.play_live_check.setChecked(False)  # streaming playback: test_generate_streaming.py
     job = _generate_with_keys(qtbot, tab)
     entry, samples, rate = job.result
+    assert fake_output.played == []  # nothing plays until asked
 
     # The history list (and the core's history on disk) holds the clip; the waveform shows it.
-    assert tab.history_list.count() == 1
-    assert tab.history_list.currentItem().text().startswith(TEXT)
+    assert tab.history_panel.list.count() == 1
+    assert tab.history_panel.list.currentItem().text().startswith(TEXT)
     assert [e.id for e in History.open(workspace).list()] == [entry.id]
     assert tab.waveform.has_data() and tab.waveform.sample_count == len(samples) > rate // 2
     assert tab.play_button.isEnabled() and tab.export_button.isEnabled()
@@ -81,8 +83,8 @@ def test_generate_play_export_delete(tab, qtbot, workspace, fake_output, tmp_pat
 
     # Play with Space (focus outside the editor): the fake output got the whole clip and the
     # cursor moves, then playback ends by itself and the button reads Play again.
-    tab.history_list.setFocus()
-    qtbot.keyClick(tab.history_list, Qt.Key_Space)
+    tab.history_panel.list.setFocus()
+    qtbot.keyClick(tab.history_panel.list, Qt.Key_Space)
     assert len(fake_output.played) == 1
     assert tab.play_button.text() == "Stop"
     qtbot.waitUntil(lambda: (tab.waveform.cursor_position() or 0) > 0, timeout=5_000)
@@ -94,27 +96,27 @@ def test_generate_play_export_delete(tab, qtbot, workspace, fake_output, tmp_pat
     assert tab.text_edit.toPlainText().endswith(" ") and len(fake_output.played) == 1
 
     # Replay from the history.
-    tab.history_play.click()
+    tab.history_panel.play_button.click()
     played, played_rate = fake_output.played[-1]
     assert len(fake_output.played) == 2 and len(played) == len(samples) and played_rate == rate
 
     # Delete from the history: gone from the list, the index and the disk.
-    assert tab.delete_entry(tab.selected_entry(), confirm=False)
-    assert tab.history_list.count() == 0
+    assert tab.delete_entry(tab.history_panel.selected_entry(), confirm=False)
+    assert tab.history_panel.list.count() == 0
     assert not entry.path.exists() and History.open(workspace).list() == []
     assert not tab.waveform.has_data() and not tab.play_button.isEnabled()
 
 
 def test_sliders_save_preset(tab, qtbot, workspace):
-    slider, label = tab._sliders["speed"]
+    slider, label = tab.preset_panel.sliders.rows["speed"]
     slider.setValue(150)
     assert label.text() == "1.50×"
     qtbot.waitUntil(lambda: "Default" in PresetStore.open(workspace), timeout=3_000)
     assert PresetStore.open(workspace).get("Default").speed == 1.5
-    variation, variation_label = tab._sliders["variation"]
+    variation, variation_label = tab.preset_panel.sliders.rows["variation"]
     assert "voice default" in variation_label.text()
     variation.setValue(40)
-    tab.save_preset()
+    tab.preset_panel.save_preset()
     saved = PresetStore.open(workspace).get("Default")
     assert saved.variation == 0.4 and saved.rhythm_variation is None
 
@@ -126,12 +128,12 @@ def test_unavailable_output_disables_play(qtbot, workspace):
     try:
         qtbot.waitExposed(tab)
         job = _generate_with_keys(qtbot, tab, "No speakers here.")
-        assert tab.history_list.count() == 1 and tab.waveform.has_data()
+        assert tab.history_panel.list.count() == 1 and tab.waveform.has_data()
         assert not tab.play_button.isEnabled() and tab.play_button.toolTip() == reason
-        assert not tab.history_play.isEnabled()
+        assert not tab.history_panel.play_button.isEnabled()
         assert tab.output_label.isVisible() and reason in tab.output_label.text()
         assert tab.export_button.isEnabled()
-        assert not tab.play() and output.played == []
+        assert not tab.player.play() and output.played == []
         assert job.outcome == "finished"
     finally:
         jobs.shutdown()
@@ -151,48 +153,51 @@ def _presets_on_disk(workspace):
 @pytest.fixture
 def errors(monkeypatch):
     import voicelab.ui.generate_tab as generate_tab
+    import voicelab.ui.widgets.preset_menu as preset_menu
 
     shown = []
-    monkeypatch.setattr(generate_tab, "show_error", lambda parent, title, message, details="": shown.append(message))
+    for module in (generate_tab, preset_menu):
+        monkeypatch.setattr(module, "show_error", lambda parent, title, message, details="": shown.append(message))
     return shown
 
 
 def test_preset_menu_manages_presets(tab, workspace, errors):
-    actions = [a.text() for a in tab.preset_menu_button.menu().actions() if not a.isSeparator()]
+    menu, combo = tab.preset_panel.menu_button, tab.preset_panel.preset_combo
+    actions = [a.text() for a in menu.menu().actions() if not a.isSeparator()]
     assert actions == ["&New…", "&Rename…", "D&uplicate", "&Delete", "Set as &default"]
 
-    assert tab.new_preset("Narration")
-    assert tab.preset_combo.currentText() == "Narration" and tab.preset.name == "Narration"
+    assert menu.new_preset("Narration")
+    assert combo.currentText() == "Narration" and tab.preset.name == "Narration"
     disk = _presets_on_disk(workspace)
     assert [p["name"] for p in disk["presets"]] == ["Default", "Narration"]
 
-    assert tab.rename_preset("Story")
+    assert menu.rename_preset("Story")
     assert [p["name"] for p in _presets_on_disk(workspace)["presets"]] == ["Default", "Story"]
-    assert tab.preset_combo.currentText() == "Story"
-    assert [tab.preset_combo.itemText(i) for i in range(tab.preset_combo.count())] == ["Default", "Story"]
+    assert combo.currentText() == "Story"
+    assert [combo.itemText(i) for i in range(combo.count())] == ["Default", "Story"]
 
-    tab._sliders["speed"][0].setValue(130)
-    assert tab.duplicate_preset()  # writes the pending slider change first
+    tab.preset_panel.sliders.rows["speed"][0].setValue(130)
+    assert menu.duplicate_preset()  # writes the pending slider change first
     disk = _presets_on_disk(workspace)
     assert [(p["name"], p["speed"]) for p in disk["presets"]] == [
         ("Default", 1.0), ("Story", 1.3), ("Story copy", 1.3)]
-    assert tab.preset_combo.currentText() == "Story copy"
+    assert combo.currentText() == "Story copy"
 
-    tab.default_preset_action.trigger()
+    menu.default_action.trigger()
     assert _presets_on_disk(workspace)["default"] == "Story copy"
 
     # Store errors are shown and change nothing.
     before = (workspace.presets / "presets.yaml").read_text(encoding="utf-8")
-    assert not tab.rename_preset("Default")
-    assert not tab.new_preset("story")  # names are case-insensitive
+    assert not menu.rename_preset("Default")
+    assert not menu.new_preset("story")  # names are case-insensitive
     assert len(errors) == 2 and "already exists" in errors[0]
     assert (workspace.presets / "presets.yaml").read_text(encoding="utf-8") == before
-    assert tab.preset_combo.currentText() == "Story copy" and tab.preset.name == "Story copy"
+    assert combo.currentText() == "Story copy" and tab.preset.name == "Story copy"
 
-    assert tab.delete_preset(confirm=False)
+    assert menu.delete_preset(confirm=False)
     disk = _presets_on_disk(workspace)
     assert [p["name"] for p in disk["presets"]] == ["Default", "Story"] and disk["default"] is None
-    assert tab.preset_combo.currentText() == "Default" and tab.preset.name == "Default"
+    assert combo.currentText() == "Default" and tab.preset.name == "Default"
     assert PresetStore.open(workspace).names() == ["Default", "Story"]
 
 
@@ -213,24 +218,25 @@ def test_speaker_combo_for_multi_speaker_voice(qtbot, workspace, fake_output):
     jobs, tab = _make_tab(workspace, fake_output)
     try:
         qtbot.waitExposed(tab)
-        assert not tab.speaker_combo.isVisible()  # the built-in voice has one speaker
-        tab.voice_combo.setCurrentIndex(tab.voice_combo.findData("trio"))
-        assert tab.speaker_combo.isVisible() and tab.speaker_label.isVisible()
-        assert [tab.speaker_combo.itemText(i) for i in range(tab.speaker_combo.count())] == [
+        panel = tab.preset_panel
+        assert not panel.speaker_combo.isVisible()  # the built-in voice has one speaker
+        panel.voice_combo.setCurrentIndex(panel.voice_combo.findData("trio"))
+        assert panel.speaker_combo.isVisible() and panel.speaker_label.isVisible()
+        assert [panel.speaker_combo.itemText(i) for i in range(panel.speaker_combo.count())] == [
             "alice", "bob", "carol"]
-        tab.speaker_combo.setCurrentIndex(1)
+        panel.speaker_combo.setCurrentIndex(1)
         saved = _presets_on_disk(workspace)["presets"][0]
         assert saved["voice"] == "trio" and saved["speaker"] == "bob"
         assert PresetStore.open(workspace).get("Default").speaker == "bob"
 
         # Back to a one-speaker voice: the combo hides and the speaker is cleared.
-        tab.voice_combo.setCurrentIndex(0)
-        assert not tab.speaker_combo.isVisible()
+        panel.voice_combo.setCurrentIndex(0)
+        assert not panel.speaker_combo.isVisible()
         assert _presets_on_disk(workspace)["presets"][0]["speaker"] is None
 
         # Pick a speaker again; a reopened tab shows it.
-        tab.voice_combo.setCurrentIndex(tab.voice_combo.findData("trio"))
-        tab.speaker_combo.setCurrentIndex(2)
+        panel.voice_combo.setCurrentIndex(panel.voice_combo.findData("trio"))
+        panel.speaker_combo.setCurrentIndex(2)
     finally:
         jobs.shutdown()
         tab.shutdown()
@@ -239,7 +245,8 @@ def test_speaker_combo_for_multi_speaker_voice(qtbot, workspace, fake_output):
     jobs2, tab2 = _make_tab(workspace, fake_output)
     try:
         qtbot.waitExposed(tab2)
-        assert tab2.speaker_combo.isVisible() and tab2.speaker_combo.currentText() == "carol"
+        speakers = tab2.preset_panel.speaker_combo
+        assert speakers.isVisible() and speakers.currentText() == "carol"
     finally:
         jobs2.shutdown()
         tab2.shutdown()
@@ -291,6 +298,6 @@ def test_drop_onnx_imports_and_selects_voice(tab, qtbot, workspace, tmp_path):
     qtbot.waitUntil(lambda: tab.import_job is None)
     assert (workspace.voices / "dropped_joe.onnx").is_file()
     assert (workspace.voices / "dropped_joe.onnx.json").is_file()
-    assert tab.voice_combo.currentData() == "dropped_joe"
+    assert tab.preset_panel.voice_combo.currentData() == "dropped_joe"
     assert tab.preset.voice == "dropped_joe"
     assert _presets_on_disk(workspace)["presets"][0]["voice"] == "dropped_joe"

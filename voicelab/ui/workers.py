@@ -2,9 +2,11 @@
 
 A `Job` runs a core function on its own `QThread`. The function receives the core's
 `progress(done, total, message)` callback and a `CancelToken`; the job turns them into Qt
-signals, so widgets never call blocking code and never touch threads themselves. Every job
-is registered with the `JobManager`, which the status bar watches and which stops all jobs
-when the window closes.
+signals, so widgets never call blocking code and never touch threads themselves. A job made
+with `emits=True` also hands the function `emit(value)`, for results worth having before the
+whole is done (a sentence of speech to play now); each arrives as the `partial` signal.
+Every job is registered with the `JobManager`, which the status bar watches and which stops
+all jobs when the window closes.
 """
 
 from __future__ import annotations
@@ -29,13 +31,15 @@ class _Runner(QObject):
     """Lives on the worker thread and calls the core function there."""
 
     progress = Signal(float, float, str)
+    partial = Signal(object)
     done = Signal(str, object, str)  # outcome ("finished"|"failed"|"cancelled"), result, details
 
-    def __init__(self, func: Callable[..., Any], args: tuple, kwargs: dict, token: CancelToken):
+    def __init__(self, func: Callable[..., Any], args: tuple, kwargs: dict, token: CancelToken,
+                 emits: bool = False):
         super().__init__()
         self._func = func
         self._args = args
-        self._kwargs = kwargs
+        self._kwargs = dict(kwargs, emit=self.partial.emit) if emits else kwargs
         self._token = token
         self._last_emit = 0.0
 
@@ -77,18 +81,21 @@ class _Runner(QObject):
 class Job(QObject):
     """A core function running in the background, with progress, ETA and cancel.
 
-    The function is called as ``func(*args, progress=..., cancel=..., **kwargs)``.
-    Exactly one of `finished`, `failed` or `cancelled` is emitted, then `ended`.
+    The function is called as ``func(*args, progress=..., cancel=..., **kwargs)``, with
+    ``emit=...`` too when `emits` is True; every `emit(value)` becomes `partial(value)` on the
+    UI thread, unthrottled and in order, all before the end. Exactly one of `finished`,
+    `failed` or `cancelled` is emitted, then `ended`.
     """
 
     progress = Signal(float, float, str)
+    partial = Signal(object)
     finished = Signal(object)
     failed = Signal(str, str)  # user-facing message, technical details (may be empty)
     cancelled = Signal()
     ended = Signal()
 
     def __init__(self, title: str, func: Callable[..., Any], *args: Any, cancellable: bool = True,
-                 **kwargs: Any) -> None:
+                 emits: bool = False, **kwargs: Any) -> None:
         super().__init__()
         self.title = title
         self.cancellable = cancellable
@@ -101,10 +108,11 @@ class Job(QObject):
         self._eta = EtaEstimator()
         self._thread = QThread()
         self._thread.setObjectName(f"job: {title}")
-        self._runner = _Runner(func, args, kwargs, self.token)
+        self._runner = _Runner(func, args, kwargs, self.token, emits)
         self._runner.moveToThread(self._thread)
         self._thread.started.connect(self._runner.run)
         self._runner.progress.connect(self._on_progress)
+        self._runner.partial.connect(self._on_partial)
         self._runner.done.connect(self._on_done)
         self._thread.finished.connect(self._on_thread_finished)
         self._pending: Optional[tuple] = None
@@ -141,6 +149,10 @@ class Job(QObject):
             self.message = message
         self.progress.emit(done, total, message)
 
+    @Slot(object)
+    def _on_partial(self, value: object) -> None:
+        self.partial.emit(value)
+
     @Slot(str, object, str)
     def _on_done(self, outcome: str, payload: object, details: str) -> None:
         self._pending = (outcome, payload, details)
@@ -173,10 +185,10 @@ class JobManager(QObject):
         return list(self._jobs)
 
     def run(self, title: str, func: Callable[..., Any], *args: Any, cancellable: bool = True,
-            **kwargs: Any) -> Job:
+            emits: bool = False, **kwargs: Any) -> Job:
         """Create, register and start a job; connect to its signals before control returns
         to the event loop (signals are queued, so none is missed)."""
-        job = Job(title, func, *args, cancellable=cancellable, **kwargs)
+        job = Job(title, func, *args, cancellable=cancellable, emits=emits, **kwargs)
         self._jobs.append(job)
         job.ended.connect(lambda: self._remove(job))
         self.job_added.emit(job)
