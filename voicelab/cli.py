@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     from voicelab import cli_generate
 
     cli_generate.add_parser(sub)
+    from voicelab import cli_dataset
+
+    cli_dataset.add_parser(sub)
     return parser
 
 

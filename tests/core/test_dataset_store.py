@@ -208,3 +208,25 @@ def test_loudness_option_levels_clips(workspace, tmp_path):
     ds.set_options(loudness_db=-20.0)
     quiet, loud = ds.replace_source_clips(source.id, [NewClip(0.1, 1.9, "a"), NewClip(2.1, 3.9, "b")])
     assert abs(quiet.rms_db - loud.rms_db) < 0.5 and abs(quiet.rms_db + 20) < 0.5
+
+
+def test_excluded_clips_survive_a_rerun_and_state_is_saved_with_clips(dataset):
+    dataset.set_excluded(["my_recording_0003"])
+    dataset.replace_source_clips("my_recording", [NewClip(0.4, 2.6, "again")], state="done", language="en")
+    assert [c.id for c in dataset.clips] == ["my_recording_0004", "my_recording_0003"]
+    saved = json.loads((dataset.path / "dataset.json").read_text(encoding="utf-8"))
+    assert saved["sources"][0]["state"] == "done" and saved["sources"][0]["language"] == "en"
+
+
+def test_batch_saves_once_and_notifies_once(dataset, monkeypatch):
+    saves, heard = [], []
+    real_save = Dataset.save
+    monkeypatch.setattr(Dataset, "save", lambda self: (saves.append(1), real_save(self)))
+    dataset.add_listener(heard.append)
+    with dataset.batch():
+        for clip_id in ("my_recording_0001", "my_recording_0002"):
+            dataset.set_text(clip_id, "batched")
+        assert "batched" not in (dataset.path / "metadata.csv").read_text(encoding="utf-8")
+    assert (dataset.path / "metadata.csv").read_text(encoding="utf-8").count("batched") == 2
+    assert heard == [Change("reset")]
+    assert len(saves) == 3  # two deferred calls, one real write at the end

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QMessageBox, QPushButton, QSplitter, QStackedWidget, QTableView, QVBoxLayout, QWidget,
 )
 
-from voicelab.core.dataset.store import Dataset, check_name, dataset_folder, list_datasets
+from voicelab.core.dataset.store import Dataset, check_name, dataset_folder, list_datasets, summarize
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.progress import format_duration
 from voicelab.core.workspace import Workspace
@@ -39,6 +39,18 @@ log = logging.getLogger(__name__)
 def local_paths(mime) -> List[Path]:
     """The local files and folders in a drop."""
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
+
+
+def _retranscribe(dataset, clip_id, asr, workspace, progress, cancel):
+    """Job body: load the chosen Whisper model (cached) and transcribe one clip again."""
+    from voicelab.core.dataset.asr import language_arg, load_transcriber
+    from voicelab.core.dataset.pipeline import retranscribe_clip
+
+    progress(0, 0, "Loading the speech model…")
+    transcriber = load_transcriber(asr, workspace)
+    progress(0, 0, f"Transcribing {clip_id}…")
+    return retranscribe_clip(dataset, clip_id, transcriber, language=language_arg(asr.language),
+                             cancel=cancel)
 
 
 class DatasetTab(QWidget):
@@ -109,6 +121,9 @@ class DatasetTab(QWidget):
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
+        # Start in recording order (the store's); a click on a header sorts by that column.
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)
+        self.proxy.sort(-1)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed
                                    | QAbstractItemView.AnyKeyPressed)
@@ -247,7 +262,7 @@ class DatasetTab(QWidget):
         self.source_view.clear()
         if dataset is not None:
             dataset.add_listener(self._on_store_change)
-            self.panel.set_options(dataset.options)
+            self.panel.set_options(dict(dataset.options.get("pipeline") or {}))
             self.workspace.settings.last_dataset = dataset.name
             self.workspace.save_settings()
         self.pages.setCurrentIndex(1 if dataset is not None and dataset.sources else 0)
@@ -305,12 +320,11 @@ class DatasetTab(QWidget):
                 return None
         from voicelab.core.dataset.pipeline import add_recordings
 
-        options = self.panel.options()
-        self.dataset.set_options(**options)
+        options = self.panel.options(self.workspace.settings)
         self.banner.setVisible(False)
         self.pages.setCurrentIndex(1)
         job = self.jobs.run(f"Preparing dataset '{self.dataset.name}'", add_recordings,
-                            self.dataset, list(paths), workspace=self.workspace)
+                            self.dataset, list(paths), options, workspace=self.workspace)
         self._track(job, "Reading recordings…")
         job.finished.connect(self._prepared)
         return job
@@ -466,11 +480,10 @@ class DatasetTab(QWidget):
         clip = self.current_clip()
         if clip is None or self.job is not None:
             return
-        from voicelab.core.dataset.pipeline import retranscribe_clip
-
         before = self.dataset.capture([clip.id])
-        job = self.jobs.run(f"Re-transcribing {clip.id}", retranscribe_clip, self.dataset, clip.id,
-                            workspace=self.workspace)
+        asr = self.panel.options(self.workspace.settings).asr
+        job = self.jobs.run(f"Re-transcribing {clip.id}", _retranscribe, self.dataset, clip.id, asr,
+                            self.workspace)
         self._track(job, f"Transcribing {clip.id} again…")
         job.finished.connect(lambda _result, cid=clip.id: self.editor.record_retranscription(cid, before))
 
@@ -522,7 +535,7 @@ class DatasetTab(QWidget):
         if self.dataset is None:
             self.summary_label.setText("")
             return
-        s = self.dataset.summary()
+        s = summarize(self.model.clips())  # never waits on the store's lock
         pending = sum(1 for src in self.dataset.sources if src.state != "done")
         self.panel.process_button.setVisible(pending > 0 and self.job is None)
         self.summary_label.setText(

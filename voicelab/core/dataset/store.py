@@ -23,6 +23,7 @@ committed change (the GUI turns that into a Qt signal).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import datetime as _dt
@@ -34,7 +35,7 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -213,6 +214,8 @@ class Dataset:
         self.clips: List[Clip] = [_clip_from_dict(c) for c in data.get("clips", [])]
         self._lock = threading.RLock()
         self._listeners: List[Callable[[Change], None]] = []
+        self._batch_depth = 0
+        self._batch_dirty = False
 
     # -- creating and opening ---------------------------------------------------------------
     @classmethod
@@ -261,6 +264,24 @@ class Dataset:
             if wav.name not in named and (wav.suffix == ".wav" or wav.name.endswith(".tmp")):
                 wav.unlink(missing_ok=True)
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator["Dataset"]:
+        """Many changes, one save at the end (importing thousands of clips would otherwise
+        rewrite the JSON once per clip). Listeners hear one "reset" at the end."""
+        with self._lock:
+            self._batch_depth += 1
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._batch_depth -= 1
+                flush = self._batch_depth == 0 and self._batch_dirty
+                if flush:
+                    self._batch_dirty = False
+                    self.save()
+            if flush:
+                self._notify(Change("reset"))
+
     # -- listening --------------------------------------------------------------------------
     def add_listener(self, callback: Callable[[Change], None]) -> None:
         self._listeners.append(callback)
@@ -270,6 +291,8 @@ class Dataset:
             self._listeners.remove(callback)
 
     def _notify(self, change: Change) -> None:
+        if self._batch_depth:
+            return
         for callback in list(self._listeners):
             callback(change)
 
@@ -308,10 +331,13 @@ class Dataset:
         return [c for c in self.clips if not c.excluded and clean_text(c.text)]
 
     # -- sources ----------------------------------------------------------------------------
-    def add_source(self, original: Path) -> Tuple[Source, bool]:
-        """Copy a recording into `sources/`; the same content twice gives the same Source."""
+    def add_source(self, original: Path, sha256: Optional[str] = None) -> Tuple[Source, bool]:
+        """Copy a recording into `sources/`; the same content twice gives the same Source.
+
+        `sha256`: the file's hash when the caller already computed it (saves a second read).
+        """
         original = Path(original)
-        digest = _sha256(original)
+        digest = sha256 or _sha256(original)
         with self._lock:
             for source in self.sources:
                 if source.sha256 == digest:
@@ -366,15 +392,19 @@ class Dataset:
         self._notify(Change("sources"))
 
     # -- clips from the pipeline ------------------------------------------------------------
-    def replace_source_clips(self, source_id: str, cuts: Sequence[NewClip]) -> List[Clip]:
-        """Put a (re)processed source's clips in place of its old, un-edited ones.
+    def replace_source_clips(self, source_id: str, cuts: Sequence[NewClip], *,
+                             state: Optional[str] = None, language: Optional[str] = None) -> List[Clip]:
+        """Put a (re)processed source's clips in place of its old, untouched ones.
 
-        Clips the user edited stay as they are; a new cut overlapping one of them is
-        dropped, so a re-run never writes over a person's work.
+        Clips the user edited or excluded stay as they are; a new cut overlapping one of
+        them is dropped, so a re-run never writes over a person's work. `state` (and
+        `language`) mark the source in the same save, so a kill cannot separate the two.
         """
+        if state is not None and state not in SOURCE_STATES:
+            raise ValueError(state)
         with self._lock:
             source = self.source(source_id)
-            kept = [c for c in self.clips if c.source == source_id and c.edited]
+            kept = [c for c in self.clips if c.source == source_id and _reviewed(c)]
             fresh: List[Clip] = []
             for cut in cuts:
                 if any(cut.start < k.end and k.start < cut.end for k in kept):
@@ -390,10 +420,13 @@ class Dataset:
         for clip in fresh:  # slow part, outside the lock; the JSON does not name them yet
             self._render(clip)
         with self._lock:
-            old = [c for c in self.clips if c.source == source_id and not c.edited]
-            self.clips = [c for c in self.clips if not (c.source == source_id and not c.edited)]
+            old = [c for c in self.clips if c.source == source_id and not _reviewed(c)]
+            self.clips = [c for c in self.clips if not (c.source == source_id and not _reviewed(c))]
             self.clips.extend(fresh)
             self._sort()
+            if state is not None:
+                source.state, source.error = state, None
+                source.language = language or source.language
             self.save()
         for clip in old:
             self.clip_path(clip.id).unlink(missing_ok=True)
@@ -607,6 +640,9 @@ class Dataset:
         from voicelab.core.dataset.flags import FlagContext, compute_flags
 
         with self._lock:
+            if self._batch_depth:
+                self._batch_dirty = True
+                return
             context = FlagContext(min_seconds=float(self.options.get("min_seconds", 1.0)),
                                   max_seconds=float(self.options.get("max_seconds", 12.0)),
                                   language=_language_option(self.options.get("language")))
@@ -623,12 +659,17 @@ class Dataset:
     # -- summary ----------------------------------------------------------------------------
     def summary(self) -> Summary:
         with self._lock:
-            usable = self.usable_clips()
-            seconds = sum(c.duration for c in usable)
-            flagged = sum(1 for c in self.clips if c.flags and not c.excluded)
-            excluded = sum(1 for c in self.clips if c.excluded)
-            count = len(self.clips)
-        return Summary(count, len(usable), seconds, flagged, excluded, data_hint(seconds, len(usable)))
+            return summarize(self.clips)
+
+
+def summarize(clips: Sequence[Clip]) -> Summary:
+    """Counts for the summary line. Takes a list, not the dataset, so the GUI can summarize
+    the clips it shows without waiting for the lock while the pipeline saves."""
+    usable = [c for c in clips if not c.excluded and clean_text(c.text)]
+    seconds = sum(c.duration for c in usable)
+    flagged = sum(1 for c in clips if c.flags and not c.excluded)
+    excluded = sum(1 for c in clips if c.excluded)
+    return Summary(len(clips), len(usable), seconds, flagged, excluded, data_hint(seconds, len(usable)))
 
 
 def data_hint(seconds: float, clips: int) -> str:
@@ -664,6 +705,11 @@ def split_rows(rows: Sequence[str], share: float, seed: int) -> Tuple[List[str],
 
 def _lines(rows: Sequence[str]) -> str:
     return "".join(f"{row}\n" for row in rows)
+
+
+def _reviewed(clip: Clip) -> bool:
+    """A person's decision is on this clip: a re-run must leave it alone."""
+    return clip.edited or clip.excluded
 
 
 def _language_option(value: object) -> Optional[str]:

@@ -102,6 +102,10 @@ class ClipTableModel(QAbstractTableModel):
         return False
 
     # -- access -----------------------------------------------------------------------------
+    def clips(self) -> List[Clip]:
+        """The clips as shown (the store's list as of the last change applied)."""
+        return list(self._clips)
+
     def clip_at(self, row: int) -> Clip:
         return self._clips[row]
 

@@ -15,6 +15,9 @@ from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
 )
 
+from voicelab.core.dataset.asr import ASROptions
+from voicelab.core.dataset.pipeline import PipelineOptions
+from voicelab.core.dataset.slicing import SliceOptions
 from voicelab.core.progress import EtaEstimator, format_duration
 from voicelab.core.settings import ASR_MODELS
 
@@ -22,7 +25,7 @@ LANGUAGES = (("auto", "Detect"), ("en", "English"), ("de", "German"), ("fr", "Fr
              ("es", "Spanish"), ("it", "Italian"), ("nl", "Dutch"), ("pt", "Portuguese"),
              ("pl", "Polish"), ("ru", "Russian"), ("uk", "Ukrainian"), ("zh", "Chinese"),
              ("ja", "Japanese"))
-MODES = (("whisper", "Slice and transcribe (Whisper)"), ("vad", "Slice by silence only"))
+MODES = (("transcribe", "Slice and transcribe (Whisper)"), ("vad", "Slice by silence only"))
 
 
 class PreparePanel(QWidget):
@@ -96,25 +99,31 @@ class PreparePanel(QWidget):
         return spin
 
     def _mode_changed(self) -> None:
-        whisper = self.mode_combo.currentData() == "whisper"
+        whisper = self.mode_combo.currentData() == "transcribe"
         self.model_combo.setEnabled(whisper)
         self.language_combo.setEnabled(whisper)
 
-    def options(self) -> Dict[str, object]:
-        return {"mode": self.mode_combo.currentData(), "asr_model": self.model_combo.currentText(),
-                "language": self.language_combo.currentData(),
-                "min_seconds": self.min_spin.value(), "max_seconds": self.max_spin.value()}
+    def options(self, settings=None) -> PipelineOptions:
+        """The pipeline options chosen here (device and the rest from `settings`)."""
+        asr = ASROptions.from_settings(settings, model=self.model_combo.currentText(),
+                                       language=self.language_combo.currentData())
+        return PipelineOptions(asr=asr, mode=self.mode_combo.currentData(),
+                               slicing=SliceOptions(min_seconds=self.min_spin.value(),
+                                                    max_seconds=self.max_spin.value()))
 
-    def set_options(self, options: Dict[str, object]) -> None:
-        if options.get("asr_model") in ASR_MODELS:
-            self.model_combo.setCurrentText(str(options["asr_model"]))
-        for combo, key in ((self.language_combo, "language"), (self.mode_combo, "mode")):
-            index = combo.findData(options.get(key))
+    def set_options(self, saved: Dict[str, object]) -> None:
+        """Show the options a dataset was last processed with (its `options["pipeline"]`)."""
+        if not saved:
+            return
+        options = PipelineOptions.from_dict(saved)
+        if options.asr.model in ASR_MODELS:
+            self.model_combo.setCurrentText(options.asr.model)
+        for combo, value in ((self.language_combo, options.asr.language), (self.mode_combo, options.mode)):
+            index = combo.findData(value)
             if index >= 0:
                 combo.setCurrentIndex(index)
-        for spin, key in ((self.min_spin, "min_seconds"), (self.max_spin, "max_seconds")):
-            if isinstance(options.get(key), (int, float)):
-                spin.setValue(float(options[key]))
+        self.min_spin.setValue(options.slicing.min_seconds)
+        self.max_spin.setValue(options.slicing.max_seconds)
 
     # -- running ----------------------------------------------------------------------------
     def start(self, message: str) -> None:

@@ -45,10 +45,17 @@ class SourceView(WaveformView):
         self.clip_bounds: Optional[Tuple[float, float]] = None
         self._setting = False
         self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self.placeholder = pg.TextItem("Select a clip to see it in its recording: drag its edges "
+                                       "to move them, click to mark a split.",
+                                       color="#6b7280", anchor=(0.5, 0.5))
+        self.plot.addItem(self.placeholder, ignoreBounds=True)
+        self.placeholder.setPos(0.5, 0)
+        self.plot.setXRange(0, 1, padding=0)
 
     def show_clip(self, samples: np.ndarray, rate: int, offset: float, bounds: Tuple[float, float],
                   neighbours: List[Tuple[float, float]] = ()) -> None:
         """`samples` start at `offset` seconds in the source; `bounds` is the clip."""
+        self.placeholder.setVisible(False)
         self.set_audio(samples, rate)
         times, values = envelope(samples, rate)
         self.curve.setData(times + offset, values)
@@ -74,6 +81,8 @@ class SourceView(WaveformView):
 
     def clear(self) -> None:
         super().clear()
+        self.plot.setXRange(0, 1, padding=0)
+        self.placeholder.setVisible(True)
         self.region.setVisible(False)
         self.split_line.setVisible(False)
         self.clip_bounds = None

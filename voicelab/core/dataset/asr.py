@@ -1,0 +1,326 @@
+"""Speech recognition behind one small interface, whatever engine does the work.
+
+The pipeline, the slicer and the "re-transcribe this clip" button only need words with
+times. `Transcriber.transcribe` gives them as plain dataclasses (`Transcript` → `Segment`
+→ `Word`), so the rest of the dataset code never sees faster-whisper's or openai-whisper's
+own types, and tests can hand the slicer a transcript made by hand.
+
+Two rules every backend follows, because the dataset tab depends on them:
+
+- Cancel is honoured within about a second. A Whisper window cannot be interrupted once
+  the engine runs it, so `pull_cancellable` runs the engine in a worker thread and returns
+  as soon as the token is set; the window in flight finishes in the background and is
+  thrown away (nothing is written from that thread).
+- Very long recordings are fed in pieces cut at quiet points (`quiet_pieces`), so memory
+  stays flat for an hour-long file and progress moves steadily.
+
+`load_transcriber` keeps the last model loaded (loading costs seconds), keyed by the
+options that change what is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional, Protocol, Tuple
+
+import numpy as np
+
+from voicelab.core.errors import Cancelled, VoiceLabError
+from voicelab.core.progress import CancelToken, ProgressCallback
+
+#: Whisper hears 16 kHz mono; every backend takes samples at this rate.
+ASR_RATE = 16000
+BACKENDS = ("faster-whisper", "openai-whisper")
+
+
+class ASRError(VoiceLabError):
+    """A speech recognizer could not be loaded or failed on some audio."""
+
+
+@dataclass
+class Word:
+    """One recognized word; `text` keeps the engine's leading space (" hello")."""
+
+    text: str
+    start: float  # seconds from the start of the audio given to `transcribe`
+    end: float
+    probability: float = 1.0
+
+
+@dataclass
+class Segment:
+    """A stretch of speech the engine decoded in one go, with its confidence figures."""
+
+    text: str
+    start: float
+    end: float
+    words: List[Word] = field(default_factory=list)
+    avg_logprob: Optional[float] = None
+    no_speech_prob: Optional[float] = None
+
+
+@dataclass
+class Transcript:
+    segments: List[Segment]
+    language: Optional[str]
+    language_probability: Optional[float]
+    duration: float  # seconds of audio transcribed
+
+    @property
+    def words(self) -> List[Word]:
+        return [word for segment in self.segments for word in segment.words]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    def shifted(self, offset: float) -> "Transcript":
+        """The same transcript with every time moved by `offset` seconds."""
+        return Transcript([_shift_segment(s, offset) for s in self.segments], self.language,
+                          self.language_probability, self.duration)
+
+
+def _shift_segment(segment: Segment, offset: float) -> Segment:
+    words = [Word(w.text, w.start + offset, w.end + offset, w.probability) for w in segment.words]
+    return dataclasses.replace(segment, start=segment.start + offset, end=segment.end + offset,
+                               words=words)
+
+
+class Transcriber(Protocol):
+    """What the dataset code needs from a speech recognizer."""
+
+    def transcribe(self, samples: np.ndarray, *, language: Optional[str] = None,
+                   cancel: Optional[CancelToken] = None,
+                   progress: Optional[ProgressCallback] = None) -> Transcript:
+        """Words with times for float32 mono 16 kHz `samples`.
+
+        `language`: an ISO code, "auto" to detect, or None for the transcriber's default.
+        `progress(seconds_done, seconds_total, message)` is called as audio is decoded.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class ASROptions:
+    """Which recognizer to load and how to run it.
+
+    `model` is a size from the catalog ("tiny.en" … "large-v3", "turbo"), looked up in the
+    model manager; `model_path` names a model folder (faster-whisper) or .pt file
+    (openai-whisper) directly and wins over `model` (tests, and people with their own copy).
+    `batched` uses faster-whisper's BatchedInferencePipeline, the default because it was
+    about twice as fast on a 2-core CPU (bench/bench_dataset.py, tiny.en int8, beam 5, word
+    timestamps, one 155 s recording): 4.3 s for the whole preparation against 9.3 s
+    sequentially, WER 2.7 % against 3.2 %. It gains little on recordings under a minute,
+    where each file fills only one or two 30 s chunks.
+    """
+
+    backend: str = "faster-whisper"
+    model: str = "base.en"
+    language: str = "auto"
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    compute_type: Optional[str] = None  # None: int8 on CPU, float16 on CUDA
+    batched: bool = True
+    batch_size: int = 8
+    beam_size: int = 5
+    model_path: Optional[str] = None
+
+    def to_dict(self) -> Dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, object]) -> "ASROptions":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in names})
+
+    @classmethod
+    def from_settings(cls, settings, **changes) -> "ASROptions":
+        """The options the user chose in settings (model size, language, device)."""
+        options = cls(model=getattr(settings, "asr_model", None) or cls.model,
+                      language=getattr(settings, "asr_language", None) or cls.language,
+                      device=getattr(settings, "device", None) or cls.device)
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(options, **changes)
+
+
+def language_arg(language: Optional[str]) -> Optional[str]:
+    """The engine's `language` argument: None means detect."""
+    if language is None:
+        return None
+    language = language.strip().lower()
+    return None if language in ("", "auto") else language
+
+
+# --------------------------------------------------------------------------- loading
+
+_CACHE: Dict[Tuple, Transcriber] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_transcriber(options: ASROptions, workspace=None) -> Transcriber:
+    """A ready transcriber for `options`; the last one loaded is reused while they match.
+
+    Only one model is kept: a second size would double memory for little gain, since a
+    dataset is transcribed with one model at a time.
+    """
+    if options.backend not in BACKENDS:
+        raise ASRError(f"Unknown speech recognizer '{options.backend}'; use one of "
+                       f"{', '.join(BACKENDS)}.")
+    path = resolve_model_path(options, workspace)
+    key = (options.backend, str(path), options.device, options.compute_type, options.batched,
+           options.batch_size, options.beam_size, options.language)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        _CACHE.clear()
+        if options.backend == "faster-whisper":
+            from voicelab.core.dataset.asr_faster import FasterWhisperTranscriber
+
+            transcriber: Transcriber = FasterWhisperTranscriber(path, options)
+        else:
+            from voicelab.core.dataset.asr_openai import OpenAIWhisperTranscriber
+
+            transcriber = OpenAIWhisperTranscriber(path, options)
+        _CACHE[key] = transcriber
+        return transcriber
+
+
+def clear_transcriber_cache() -> None:
+    """Forget the loaded model (frees its memory once nothing else holds it)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def resolve_model_path(options: ASROptions, workspace=None) -> Path:
+    """Where the model's files are on disk; a user-facing error says how to get them."""
+    if options.model_path:
+        path = Path(options.model_path).expanduser()
+        if not path.exists():
+            raise ASRError(f"The speech model {path} does not exist. Choose another model "
+                           "file or folder, or download one in Tools ▸ Models.")
+        return path
+    if options.backend == "openai-whisper":
+        return _openai_weights(options.model, workspace)
+    from voicelab.core.models import UnknownModelError, whisper_model_path
+
+    try:
+        found = whisper_model_path(options.model, workspace)
+    except UnknownModelError:
+        raise ASRError(f"'{options.model}' is not a Whisper model VoiceLab knows; choose one of "
+                       "tiny, base, small, medium (each also as .en), large-v3 or turbo in "
+                       "Settings.") from None
+    if found is None:
+        raise ASRError(f"The Whisper model '{options.model}' is not downloaded yet. Download it "
+                       f"in Tools ▸ Models, or run `voicelab-cli models download "
+                       f"whisper:{options.model}`, then try again.")
+    return found
+
+
+def _openai_weights(model: str, workspace) -> Path:
+    """openai-whisper keeps its own .pt files; VoiceLab looks for them in the workspace."""
+    from voicelab.core.workspace import Workspace
+
+    folder = (workspace or Workspace.open()).models / "openai-whisper"
+    path = folder / f"{model}.pt"
+    if path.is_file():
+        return path
+    raise ASRError(
+        f"openai-whisper's '{model}' weights are not in {folder}. openai-whisper downloads its "
+        f"own files: run `python -c \"import whisper; whisper.load_model('{model}', "
+        f"download_root=r'{folder}')\"` once, or use the faster-whisper recognizer (the "
+        "default), whose models Tools ▸ Models downloads.")
+
+
+# --------------------------------------------------------------------------- running
+
+
+def pull_cancellable(make_items: Callable[[], Iterator], cancel: Optional[CancelToken],
+                     poll: float = 0.05, name: str = "voicelab-asr") -> Iterator:
+    """Yield what `make_items()` yields, computed in a worker thread, stopping on cancel.
+
+    Why a thread: an engine call (one Whisper window, one batch) cannot be interrupted and
+    can take seconds on a CPU. The caller waits on a queue instead, so `Cancelled` is raised
+    within `poll` seconds of the token being set; the worker stops after its current item
+    and its results are dropped. Without a token the items are pulled in the caller's thread.
+    """
+    if cancel is None:
+        yield from make_items()
+        return
+    cancel.raise_if_cancelled()
+    results: "queue.Queue[Tuple[str, object]]" = queue.Queue()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in make_items():
+                if stop.is_set():
+                    return
+                results.put(("item", item))
+        except BaseException as exc:  # handed to the caller, who raises it
+            results.put(("error", exc))
+        else:
+            results.put(("done", None))
+
+    # Not a daemon: at exit Python waits for the engine call in flight to end, rather than
+    # tearing the interpreter down under a thread that is inside CTranslate2 or PyTorch.
+    worker = threading.Thread(target=work, name=name, daemon=False)
+    worker.start()
+    try:
+        while True:
+            try:
+                kind, value = results.get(timeout=poll)
+            except queue.Empty:
+                cancel.raise_if_cancelled()
+                continue
+            if kind == "done":
+                break
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            cancel.raise_if_cancelled()
+            yield value
+    finally:
+        stop.set()
+        worker.join(timeout=0.05 if cancel.cancelled else 5.0)
+
+
+def quiet_pieces(samples: np.ndarray, rate: int = ASR_RATE, max_seconds: float = 600.0,
+                 search_seconds: float = 30.0) -> List[Tuple[int, int]]:
+    """(start, end) sample ranges of at most `max_seconds`, cut at the quietest 0.1 s.
+
+    A cut falls within the last `search_seconds` before each limit, where the level is
+    lowest, so it almost always lands in a pause rather than inside a word.
+    """
+    total = int(samples.shape[0])
+    limit = int(max_seconds * rate)
+    if total <= limit:
+        return [(0, total)]
+    frame = int(0.1 * rate)
+    pieces = []
+    start = 0
+    while total - start > limit:
+        lo = start + limit - int(search_seconds * rate)
+        hi = start + limit
+        window = samples[lo:hi][: (hi - lo) // frame * frame].reshape(-1, frame)
+        energy = np.mean(np.square(window, dtype=np.float64), axis=1)
+        cut = lo + int(np.argmin(energy)) * frame + frame // 2
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, total))
+    return pieces
+
+
+def check_samples(samples: np.ndarray) -> np.ndarray:
+    """Float32 mono, or an error that says what was passed instead."""
+    audio = np.asarray(samples, dtype=np.float32)
+    if audio.ndim != 1:
+        raise ASRError(f"Speech recognition needs mono audio; got an array of shape {audio.shape}.")
+    return audio
+
+
+def raise_if_cancelled(cancel: Optional[CancelToken]) -> None:
+    if cancel is not None and cancel.cancelled:
+        raise Cancelled()

@@ -1,0 +1,139 @@
+"""Finding and checking the recordings a user hands to a dataset.
+
+People drop whole folders: phone exports with videos, a stray `notes.txt`, a recording
+that was still being copied. Every file is checked on its own and a bad one becomes a
+`FileProblem` with the reason (empty, truncated, not audio, silent, unreadable), so one
+broken file never stops a batch. Decoding is `voicelab.core.audio`'s (libsndfile, then
+PyAV/FFmpeg for M4A/AAC/Opus/WebM and the audio track of MP4/MKV; mono; soxr).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, List, Optional, Tuple
+
+import numpy as np
+
+from voicelab.core.audio import READ_EXTENSIONS, AudioError, info, read_audio
+from voicelab.core.errors import VoiceLabError
+
+#: A recording whose loudest sample is under this (-60 dBFS) holds no usable speech.
+SILENT_PEAK = 0.001
+#: Shorter than this cannot hold a clip at all.
+MIN_SECONDS = 0.3
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A file that was skipped, and why (the reason is a sentence meant for the user)."""
+
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason if str(self.path) in self.reason else f"{self.path}: {self.reason}"
+
+
+@dataclass
+class Decoded:
+    """A recording decoded to float32 mono at its own rate."""
+
+    path: Path
+    samples: np.ndarray
+    rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.rate if self.rate else 0.0
+
+
+def find_audio(paths: Iterable[os.PathLike]) -> Tuple[List[Path], List[FileProblem]]:
+    """The files to import from files and folders (searched recursively), in a stable order.
+
+    Inside folders only known audio/video endings are taken and hidden files are skipped;
+    a file named directly is always tried, so "not audio" is reported rather than ignored.
+    """
+    found: List[Path] = []
+    problems: List[FileProblem] = []
+    seen = set()
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            inside = _audio_in_folder(path)
+            if not inside:
+                problems.append(FileProblem(path, f"{path} holds no audio files (looked for "
+                                                  f"{', '.join(e.lstrip('.') for e in READ_EXTENSIONS)})."))
+            candidates = inside
+        elif path.exists() or path.is_symlink():
+            candidates = [path]
+        else:
+            problems.append(FileProblem(path, f"{path} does not exist."))
+            continue
+        for candidate in candidates:
+            key = os.path.normcase(os.path.abspath(candidate))
+            if key not in seen:
+                seen.add(key)
+                found.append(candidate)
+    return found, problems
+
+
+def _audio_in_folder(folder: Path) -> List[Path]:
+    files = []
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if not name.startswith(".") and Path(name).suffix.lower() in READ_EXTENSIONS:
+                files.append(Path(root) / name)
+    return files
+
+
+def header_seconds(path: Path) -> Optional[float]:
+    """The duration a file's header promises, for progress totals; None if unknown.
+
+    Raises `AudioError` for a file that cannot be audio at all (empty, unreadable, not
+    audio), which catches most bad files before any decoding.
+    """
+    seconds = info(path).duration
+    return seconds if seconds and seconds > 0 else None
+
+
+def decode(path: Path) -> Decoded:
+    """Decode a whole file; `AudioError` says why a file is unusable (silent included)."""
+    samples, rate = read_audio(path)
+    decoded = Decoded(Path(path), samples, rate)
+    if decoded.duration < MIN_SECONDS:
+        raise AudioError(f"{path} is too short ({decoded.duration:.2f} s) to hold speech.")
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak < SILENT_PEAK:
+        level = "digital silence" if peak == 0 else f"its loudest sample is {20 * np.log10(peak):.0f} dBFS"
+        raise AudioError(f"{path} is silent ({level}); check the recording's input and level.")
+    return decoded
+
+
+def file_sha256(path: Path) -> str:
+    """The content hash the store uses to recognise a file it already holds."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except PermissionError:
+        raise AudioError(f"{path} cannot be read: permission denied.") from None
+    except OSError as exc:
+        raise AudioError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+    return digest.hexdigest()
+
+
+def problem_from(path: Path, error: VoiceLabError) -> FileProblem:
+    """The problem to list for `path`. A file with an ending no audio has (notes.txt) is
+    simply "not audio": FFmpeg opens text as a picture and would say "no audio track"."""
+    path = Path(path)
+    if path.suffix.lower() not in READ_EXTENSIONS and path.is_file():
+        ending = path.suffix or "no ending"
+        return FileProblem(path, f"{path} is not an audio file ({ending}); VoiceLab reads "
+                                 f"{', '.join(e.lstrip('.').upper() for e in READ_EXTENSIONS[:9])} "
+                                 "and the audio of video files.")
+    return FileProblem(path, str(error))

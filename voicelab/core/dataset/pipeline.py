@@ -1,0 +1,334 @@
+"""Recordings in, clips out: the one entry point the Dataset tab and the CLI call.
+
+For each recording: check it (`ingest`), copy it into the dataset (`Dataset.add_source`,
+which also recognises a file it already holds by its content hash), decode it once into
+the dataset's working copy, transcribe it (`asr`) or find its speech (`vad`), cut it
+(`slicing`) and hand the cuts to the store, which writes the clips and saves.
+
+Why it can be stopped at any moment and resumed:
+
+- a source is marked "done" only after its clips are saved, in one store call each, so a
+  cancel, a crash or a kill leaves sources "pending" and never half a source's clips;
+- `process_pending` (and the next `add_recordings`) picks the pending ones up again, and
+  `Dataset.replace_source_clips` drops whatever un-edited clips a source had first, so
+  nothing is duplicated;
+- clips the user edited are never replaced: the store keeps them and drops new cuts that
+  overlap them.
+
+Progress is reported in seconds of audio (`progress(done, total, "file 3/10: name.wav")`),
+because that is what the time taken follows; Cancel is honoured within about a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from voicelab.core.audio import resample, read_audio
+from voicelab.core.dataset.asr import (
+    ASR_RATE, ASROptions, Transcriber, Transcript, load_transcriber, pull_cancellable,
+)
+from voicelab.core.dataset.ingest import (
+    Decoded, FileProblem, decode, file_sha256, find_audio, header_seconds, problem_from,
+)
+from voicelab.core.dataset.slicing import Cut, SliceOptions, join_words, slice_transcript
+from voicelab.core.dataset.store import Clip, Dataset, NewClip, Source
+from voicelab.core.errors import Cancelled, VoiceLabError
+from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
+
+MODES = ("transcribe", "vad")
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """How recordings become clips; saved in the dataset so a resume uses the same.
+
+    `loudness_db`: when set (e.g. -20.0), every clip is scaled to that RMS level in dBFS,
+    with its peak kept under -1 dBFS (a plain RMS gain per clip, applied by the store when
+    it writes the clip; LUFS weighting buys little for single-speaker speech).
+    """
+
+    asr: ASROptions = ASROptions()
+    slicing: SliceOptions = SliceOptions()
+    mode: str = "transcribe"  # or "vad": cut at pauses only, no text
+    loudness_db: Optional[float] = None
+
+    def to_dict(self) -> Dict[str, object]:
+        return {"asr": self.asr.to_dict(), "slicing": dataclasses.asdict(self.slicing),
+                "mode": self.mode, "loudness_db": self.loudness_db}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, object]) -> "PipelineOptions":
+        data = dict(data or {})
+        names = {f.name for f in dataclasses.fields(SliceOptions)}
+        slicing = {k: v for k, v in dict(data.get("slicing") or {}).items() if k in names}
+        mode = data.get("mode") if data.get("mode") in MODES else "transcribe"
+        loudness = data.get("loudness_db")
+        return cls(asr=ASROptions.from_dict(dict(data.get("asr") or {})),
+                   slicing=SliceOptions(**slicing), mode=str(mode),
+                   loudness_db=float(loudness) if isinstance(loudness, (int, float)) else None)
+
+
+@dataclass
+class AddReport:
+    files_added: int = 0
+    files_skipped: List[FileProblem] = field(default_factory=list)
+    clips_added: int = 0
+    seconds_processed: float = 0.0
+
+
+class AddCancelled(Cancelled):
+    """Cancel pressed during `add_recordings`/`process_pending`; `report` says what got done."""
+
+    def __init__(self, report: AddReport) -> None:
+        super().__init__(f"Cancelled. {report.files_added} recording(s) and "
+                         f"{report.clips_added} clip(s) were added before that and are kept.")
+        self.report = report
+
+
+@dataclass
+class _Job:
+    """One recording to process: a new file or a source already in the dataset."""
+
+    name: str
+    seconds: float  # estimate for progress, from the header
+    path: Optional[Path] = None
+    source: Optional[Source] = None
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def add_recordings(dataset: Dataset, paths: Iterable[os.PathLike],
+                   options: PipelineOptions = PipelineOptions(), *, workspace=None,
+                   transcriber: Optional[Transcriber] = None,
+                   progress: Optional[ProgressCallback] = None,
+                   cancel: Optional[CancelToken] = None) -> AddReport:
+    """Add files and folders to `dataset` and turn them into clips.
+
+    Recordings already in the dataset are skipped (by content); sources left "pending" by
+    an earlier run that was stopped are finished first. Bad files are listed in
+    `files_skipped` and the rest goes on.
+    """
+    report = AddReport()
+    files, problems = find_audio(paths)
+    report.files_skipped.extend(problems)
+    jobs = [_Job(s.file, s.duration, source=s) for s in dataset.sources if s.state == "pending"]
+    inside = Path(dataset.path).resolve()
+    for path in files:
+        if inside in Path(path).resolve().parents:
+            report.files_skipped.append(FileProblem(path, f"{path} is inside the dataset's own "
+                                                          "folder; add the original recording."))
+            continue
+        try:
+            seconds = header_seconds(path) or 0.0
+        except VoiceLabError as exc:
+            report.files_skipped.append(problem_from(path, exc))
+            continue
+        jobs.append(_Job(Path(path).name, seconds, path=Path(path)))
+    return _run(dataset, jobs, options, report, workspace, transcriber, progress, cancel)
+
+
+def process_pending(dataset: Dataset, options: Optional[PipelineOptions] = None, *,
+                    workspace=None, transcriber: Optional[Transcriber] = None,
+                    progress: Optional[ProgressCallback] = None,
+                    cancel: Optional[CancelToken] = None, retry_failed: bool = True) -> AddReport:
+    """(Re)process every source not "done": resume after a cancel, crash or kill.
+
+    `options` default to the ones the dataset was last processed with.
+    """
+    if options is None:
+        options = PipelineOptions.from_dict(dict(dataset.options.get("pipeline") or {}))
+    states = ("pending", "failed") if retry_failed else ("pending",)
+    jobs = [_Job(s.file, s.duration, source=s) for s in dataset.sources if s.state in states]
+    return _run(dataset, jobs, options, AddReport(), workspace, transcriber, progress, cancel)
+
+
+def retranscribe_clip(dataset: Dataset, clip_id: str, transcriber: Transcriber, *,
+                      language: Optional[str] = None,
+                      cancel: Optional[CancelToken] = None) -> Clip:
+    """Transcribe one clip's audio again (the tab's "re-transcribe this clip").
+
+    The clip keeps its bounds; its text, words and confidence are replaced and it counts
+    as edited, so a later re-run of its recording leaves it alone.
+    """
+    clip = dataset.clip(clip_id)
+    source = dataset.source(clip.source)
+    samples = dataset.read_work_audio(source, clip.start, clip.end)
+    audio = resample(samples, dataset.sample_rate, ASR_RATE)
+    transcript = transcriber.transcribe(audio, language=language, cancel=cancel).shifted(clip.start)
+    words = transcript.words
+    logprobs = [s.avg_logprob for s in transcript.segments if s.avg_logprob is not None]
+    no_speech = [s.no_speech_prob for s in transcript.segments if s.no_speech_prob is not None]
+    return dataset.update_transcript(
+        clip_id, join_words(words) if words else transcript.text, _word_rows(words),
+        avg_logprob=round(float(np.mean(logprobs)), 4) if logprobs else None,
+        no_speech_prob=round(float(max(no_speech)), 4) if no_speech else None,
+        language=transcript.language)
+
+
+# --------------------------------------------------------------------------- the work
+
+
+def _run(dataset: Dataset, jobs: List[_Job], options: PipelineOptions, report: AddReport,
+         workspace, transcriber: Optional[Transcriber], progress: Optional[ProgressCallback],
+         cancel: Optional[CancelToken]) -> AddReport:
+    progress = progress or no_progress
+    if options.mode not in MODES:
+        raise VoiceLabError(f"Unknown slicing mode '{options.mode}'; use one of {', '.join(MODES)}.")
+    if not jobs:
+        progress(0, 0, "Nothing to process")
+        return report
+    if options.mode == "transcribe" and transcriber is None:
+        # Before any file is copied: a missing model should not leave sources behind.
+        transcriber = load_transcriber(options.asr, workspace)
+    dataset.set_options(pipeline=options.to_dict(), min_seconds=options.slicing.min_seconds,
+                        max_seconds=options.slicing.max_seconds, language=options.asr.language,
+                        loudness_db=options.loudness_db)
+    for job in jobs:
+        if not job.seconds and job.source is not None:
+            job.seconds = _header_or_zero(dataset.source_path(job.source))
+    total = sum(job.seconds for job in jobs)
+    by_seconds = total > 0  # else (no durations known) count files
+    total = total if by_seconds else float(len(jobs))
+    done = 0.0
+    for number, job in enumerate(jobs, 1):
+        label = f"file {number}/{len(jobs)}: {job.name}"
+        span = job.seconds if by_seconds else 1.0
+        start_at = done
+
+        def step(seconds: float, what: str, _start=start_at, _span=span, _label=label) -> None:
+            inside = min(max(0.0, seconds), _span) if by_seconds else 0.0
+            progress(min(total, _start + inside), total, f"{_label} — {what}")
+
+        try:
+            _raise_if_cancelled(cancel)
+            added = _do_job(dataset, job, options, transcriber, report, step, cancel)
+        except Cancelled:
+            raise AddCancelled(report) from None
+        done += span
+        progress(min(total, done), total, label + (" — done" if added is not None else " — skipped"))
+    return report
+
+
+def _do_job(dataset: Dataset, job: _Job, options: PipelineOptions,
+            transcriber: Optional[Transcriber], report: AddReport,
+            step: Callable[[float, str], None], cancel: Optional[CancelToken]) -> Optional[int]:
+    """Process one job; returns the clips added, or None when the file was skipped."""
+    source = job.source
+    if source is None:
+        assert job.path is not None
+        try:
+            digest = file_sha256(job.path)
+        except VoiceLabError as exc:
+            report.files_skipped.append(problem_from(job.path, exc))
+            return None
+        held = next((s for s in dataset.sources if s.sha256 == digest), None)
+        if held is not None and held.state == "done":
+            report.files_skipped.append(FileProblem(
+                job.path, f"{job.path} is already in the dataset (as {held.file}); skipped."))
+            return None
+        step(0.0, "decoding")
+        try:
+            decoded = _call_cancellable(lambda: decode(job.path), cancel)
+        except Cancelled:
+            raise
+        except VoiceLabError as exc:
+            report.files_skipped.append(problem_from(job.path, exc))
+            return None
+        try:
+            source, _ = dataset.add_source(job.path, sha256=digest)
+        except OSError as exc:  # the dataset's disk, not the user's file: stop the batch
+            raise VoiceLabError(f"Could not copy {job.path} into {dataset.path / 'sources'}: "
+                                f"{exc.strerror or exc}. Free some disk space and add it "
+                                "again; what was added so far is kept.") from None
+    else:
+        step(0.0, "decoding")
+        try:
+            decoded = _call_cancellable(lambda: _decode_source(dataset, source), cancel)
+        except Cancelled:
+            raise
+        except VoiceLabError as exc:
+            dataset.mark_source(source.id, "failed", error=str(exc))
+            report.files_skipped.append(problem_from(dataset.source_path(source), exc))
+            return None
+    try:
+        count = _process_source(dataset, source, decoded, options, transcriber, step, cancel)
+    except Cancelled:
+        raise
+    except VoiceLabError as exc:
+        dataset.mark_source(source.id, "failed", error=str(exc))
+        report.files_skipped.append(FileProblem(Path(source.original), str(exc)))
+        return None
+    report.files_added += 1
+    report.clips_added += count
+    report.seconds_processed += decoded.duration
+    return count
+
+
+def _header_or_zero(path: Path) -> float:
+    try:
+        return header_seconds(path) or 0.0
+    except VoiceLabError:
+        return 0.0
+
+
+def _decode_source(dataset: Dataset, source: Source) -> Decoded:
+    path = dataset.source_path(source)
+    samples, rate = read_audio(path)
+    return Decoded(path, samples, rate)
+
+
+def _process_source(dataset: Dataset, source: Source, decoded: Decoded, options: PipelineOptions,
+                    transcriber: Optional[Transcriber], step: Callable[[float, str], None],
+                    cancel: Optional[CancelToken]) -> int:
+    """Decode → working copy → cuts → clips saved → source "done"; returns the clip count."""
+    dataset.write_work_audio(source, resample(decoded.samples, decoded.rate, dataset.sample_rate))
+    audio = resample(decoded.samples, decoded.rate, ASR_RATE)
+    _raise_if_cancelled(cancel)
+    language = None
+    if options.mode == "vad":
+        from voicelab.core.dataset.vad import vad_cuts
+
+        cuts = vad_cuts(audio, options.slicing, cancel=cancel,
+                        progress=lambda done, total, message: step(done, "finding speech"))
+    else:
+        assert transcriber is not None
+        transcript: Transcript = transcriber.transcribe(
+            audio, language=options.asr.language, cancel=cancel,
+            progress=lambda done, total, message: step(done, "transcribing"))
+        language = transcript.language
+        cuts = slice_transcript(transcript, audio, ASR_RATE, options.slicing)
+    _raise_if_cancelled(cancel)  # the last point to stop: what follows is one store commit
+    step(decoded.duration, "writing clips")
+    clips = dataset.replace_source_clips(source.id, [_new_clip(c) for c in cuts],
+                                         state="done", language=language)
+    return len(clips)
+
+
+def _new_clip(cut: Cut) -> NewClip:
+    return NewClip(start=cut.start, end=cut.end, text=cut.text, words=_word_rows(cut.words),
+                   avg_logprob=cut.avg_logprob, no_speech_prob=cut.no_speech_prob,
+                   language=cut.language)
+
+
+def _word_rows(words: Sequence) -> List[list]:
+    return [[w.text.strip(), round(float(w.start), 3), round(float(w.end), 3)] for w in words]
+
+
+def _call_cancellable(function: Callable, cancel: Optional[CancelToken]):
+    """`function()` in a worker thread, so a long decode does not hold up Cancel."""
+    for value in pull_cancellable(lambda: (function() for _ in range(1)), cancel,
+                                  name="voicelab-decode"):
+        return value
+    raise RuntimeError("unreachable: the worker produced no value")
+
+
+def _raise_if_cancelled(cancel: Optional[CancelToken]) -> None:
+    if cancel is not None:
+        cancel.raise_if_cancelled()

@@ -1,0 +1,377 @@
+"""Where to cut a recording into clips: pure functions over word times and the audio level.
+
+A TTS dataset wants one utterance per clip, 1–12 s long, cut in silence with a little of
+it kept at each end. `slice_transcript` gets there in four steps:
+
+1. Boundaries. For every pair of neighbouring words, find the silence between them. Whisper's
+   word times are often a few tenths of a second off (a word's end stretched over the
+   pause, the next word starting inside it), so when the audio is given the cut is placed
+   in the longest quiet stretch (10 ms frames below a level fitted to the recording)
+   between the middles of the two words; only without audio or without a quiet stretch do
+   the word times decide. Each side gets up to `padding` seconds of that silence, never
+   crossing into the neighbour's word and never overlapping the next clip.
+2. Utterances: break after every sentence end (. ! ? … outside abbreviations) and at every
+   pause of `pause_seconds` or more.
+3. Too long: an utterance longer than `max_seconds` is split at its widest gap between
+   words (preferring splits that leave both sides at least `min_seconds`), again and again.
+4. Too short: an utterance under `min_seconds` joins the neighbour it is closer to, when
+   the pause between them is short and the result still fits; what cannot be joined is
+   dropped, as is a single "word" longer than the maximum (a timing error, not speech).
+
+`slice_regions` does the same for speech regions found by voice activity detection (no
+text), for recordings whose text the user will type.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from voicelab.core.dataset.asr import Segment, Transcript, Word
+
+
+@dataclass(frozen=True)
+class SliceOptions:
+    min_seconds: float = 1.0
+    max_seconds: float = 12.0
+    padding: float = 0.15  # silence kept before and after the words, at most
+    pause_seconds: float = 0.5  # a pause this long ends a clip even mid-sentence
+    max_merge_gap: float = 1.0  # a short piece joins a neighbour only across a shorter pause
+
+
+@dataclass
+class Cut:
+    """One clip to make: seconds in the audio that was sliced, and what is said in it."""
+
+    start: float
+    end: float
+    text: str = ""
+    words: List[Word] = field(default_factory=list)
+    avg_logprob: Optional[float] = None
+    no_speech_prob: Optional[float] = None
+    language: Optional[str] = None
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+# --------------------------------------------------------------------------- the audio level
+
+_FRAME = 0.01  # seconds per level frame
+_MIN_QUIET = 0.04  # a quiet stretch shorter than this is a stop consonant, not a pause
+
+
+class QuietMap:
+    """The quiet stretches of a recording, found once and looked up per boundary."""
+
+    def __init__(self, samples: np.ndarray, rate: int) -> None:
+        hop = max(1, int(rate * _FRAME))
+        frames = len(samples) // hop
+        self.duration = len(samples) / rate if rate else 0.0
+        if frames == 0:
+            self.runs: List[Tuple[float, float]] = []
+            self._starts: List[float] = []
+            return
+        blocks = np.asarray(samples[: frames * hop], dtype=np.float32).reshape(frames, hop)
+        level = 10 * np.log10(np.mean(np.square(blocks, dtype=np.float64), axis=1) + 1e-12)
+        floor = max(float(np.percentile(level, 10)), -90.0)
+        loud = float(np.percentile(level, 95))
+        # Between the noise floor and speech: 10 dB over the floor, but never more than 40 dB
+        # under the loud parts (digital silence would otherwise make breaths "speech"), and
+        # always at least 10 dB under them (a recording with no pauses has no floor).
+        threshold = min(max(floor + 10.0, loud - 40.0), loud - 10.0)
+        quiet = level < threshold
+        self.runs = _runs(quiet, _FRAME, self.duration)
+        self._starts = [r[0] for r in self.runs]
+
+    def within(self, lo: float, hi: float) -> List[Tuple[float, float]]:
+        """Quiet runs overlapping [lo, hi] (whole runs, not clipped)."""
+        index = max(0, bisect.bisect_right(self._starts, lo) - 1)
+        found = []
+        for start, end in self.runs[index:]:
+            if start > hi:
+                break
+            if end >= lo:
+                found.append((start, end))
+        return found
+
+
+def _runs(mask: np.ndarray, step: float, duration: float) -> List[Tuple[float, float]]:
+    runs = []
+    padded = np.concatenate(([False], mask, [False]))
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    for first, last in zip(edges[::2], edges[1::2]):
+        start, end = first * step, min(duration, last * step)
+        if end - start >= _MIN_QUIET or first == 0 or last == len(mask):
+            runs.append((float(start), float(end)))
+    return runs
+
+
+# --------------------------------------------------------------------------- boundaries
+
+_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f\u061f\u0964]+[\"'\u201d\u2019)\]}\u00bb]*$")
+_CLAUSE_END = re.compile(r"[,;:\u3001\uff0c\u2014-]+[\"'\u201d\u2019)\]}\u00bb]*$")
+_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "vs", "mt", "no", "e.g",
+                  "i.e", "approx", "dept", "fig", "gen", "gov", "lt", "col", "capt", "sgt"}
+
+
+def is_sentence_end(word: str) -> bool:
+    """Whether a word ends a sentence ("Yes." yes, "Dr." and "U.S." no)."""
+    text = word.strip()
+    if not _SENTENCE_END.search(text):
+        return False
+    if text.endswith((".", ".\"", ".'")) and not text.endswith(".."):
+        bare = text.rstrip("\"'").rstrip(".").lower()
+        if bare in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", bare):
+            return False
+    return True
+
+
+@dataclass
+class _Bounds:
+    starts: List[float]  # where a clip beginning at word i starts
+    ends: List[float]  # where a clip ending at word i ends
+    gaps: List[float]  # the pause after word i (len n-1)
+
+
+def _bounds(words: Sequence[Word], duration: float, quiet: Optional[QuietMap],
+            padding: float) -> _Bounds:
+    n = len(words)
+    starts, ends, gaps = [0.0] * n, [0.0] * n, [0.0] * max(0, n - 1)
+    first, last = words[0], words[-1]
+    lead = _leading_silence(first, quiet)
+    starts[0] = max(0.0, (lead[1] - padding if lead else first.start - padding), lead[0] if lead else 0.0)
+    trail = _trailing_silence(last, duration, quiet)
+    ends[-1] = min(duration, trail[0] + padding if trail else last.end + padding,
+                   trail[1] if trail else duration)
+    for i in range(n - 1):
+        a, b = words[i], words[i + 1]
+        run = _silence_between(a, b, quiet)
+        if run is None:
+            gap = max(0.0, b.start - a.end)
+            ends[i] = a.end + min(padding, gap / 2)
+            starts[i + 1] = b.start - min(padding, gap / 2)
+            gaps[i] = gap
+        else:
+            middle = (run[0] + run[1]) / 2
+            ends[i] = min(run[0] + padding, middle)
+            starts[i + 1] = max(run[1] - padding, middle)
+            gaps[i] = max(run[1] - run[0], b.start - a.end)
+    # The audio decides over the word times: a quiet run after a word's nominal start is
+    # where its speech really begins. Only the recording's own ends limit the bounds.
+    # Rounded to the millisecond here, so the lengths the grouping decides on are the ones
+    # the clips get.
+    last = math.floor(duration * 1000) / 1000
+    starts = [min(max(0.0, round(s, 3)), last) for s in starts]
+    ends = [min(max(0.0, round(e, 3)), last) for e in ends]
+    return _Bounds(starts, ends, gaps)
+
+
+_REACH = 0.4  # how far inside a word its times may be wrong (Whisper's are often 0.2–0.4 s off)
+
+
+def _inner_start(word: Word) -> float:
+    """The latest point a pause before `word` may reach into it."""
+    return min((word.start + word.end) / 2, word.start + _REACH)
+
+
+def _inner_end(word: Word) -> float:
+    """The earliest point a pause after `word` may reach back into it."""
+    return max((word.start + word.end) / 2, word.end - _REACH)
+
+
+def _silence_between(a: Word, b: Word, quiet: Optional[QuietMap]) -> Optional[Tuple[float, float]]:
+    """The longest quiet run that touches the stretch between the two words (reaching a
+    little into each, since their times may be off), trimmed to `a`'s start … `b`'s end."""
+    if quiet is None:
+        return None
+    lo = _inner_end(a)
+    hi = max(_inner_start(b), lo)
+    best = None
+    for start, end in quiet.within(lo, hi):
+        start, end = max(start, a.start), min(end, b.end)
+        if end - start < _MIN_QUIET or end < lo or start > hi:
+            continue
+        if best is None or end - start > best[1] - best[0]:
+            best = (start, end)
+    return best
+
+
+def _leading_silence(word: Word, quiet: Optional[QuietMap]) -> Optional[Tuple[float, float]]:
+    if quiet is None:
+        return None
+    runs = [(s, min(e, word.end)) for s, e in quiet.within(0.0, _inner_start(word))]
+    runs = [r for r in runs if r[1] - r[0] >= _MIN_QUIET or r[0] <= 0.0]
+    return runs[-1] if runs else None  # the one nearest the speech
+
+
+def _trailing_silence(word: Word, duration: float,
+                      quiet: Optional[QuietMap]) -> Optional[Tuple[float, float]]:
+    if quiet is None:
+        return None
+    runs = [(max(s, word.start), e) for s, e in quiet.within(_inner_end(word), duration)]
+    runs = [r for r in runs if r[1] - r[0] >= _MIN_QUIET or r[1] >= duration]
+    return runs[0] if runs else None
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+def _group(words: Sequence[Word], bounds: _Bounds, options: SliceOptions,
+           sentence_ends: Sequence[bool]) -> List[Tuple[int, int]]:
+    """Index ranges (first word, last word) of the clips, after all four steps."""
+
+    def length(i: int, j: int) -> float:
+        return bounds.ends[j] - bounds.starts[i]
+
+    pieces: List[Tuple[int, int]] = []
+    first = 0
+    for k in range(len(words)):
+        if k == len(words) - 1 or sentence_ends[k] or bounds.gaps[k] >= options.pause_seconds:
+            pieces.append((first, k))
+            first = k + 1
+
+    def split(i: int, j: int) -> List[Tuple[int, int]]:
+        if i == j or length(i, j) <= options.max_seconds:
+            return [(i, j)]
+        choices = range(i, j)
+        balanced = [k for k in choices if length(i, k) >= options.min_seconds
+                    and length(k + 1, j) >= options.min_seconds]
+
+        def score(k: int) -> Tuple[float, float]:
+            bonus = 0.08 if _CLAUSE_END.search(words[k].text.strip()) or sentence_ends[k] else 0.0
+            return round(bounds.gaps[k] + bonus, 3), -abs(length(i, k) - length(k + 1, j))
+
+        k = max(balanced or choices, key=score)
+        return split(i, k) + split(k + 1, j)
+
+    pieces = [part for i, j in pieces for part in split(i, j)]
+    pieces = _merge_short(pieces, length, bounds.gaps, options)
+    return [(i, j) for i, j in pieces if options.min_seconds <= length(i, j) <= options.max_seconds]
+
+
+def _merge_short(pieces: List[Tuple[int, int]], length, gaps: Sequence[float],
+                 options: SliceOptions) -> List[Tuple[int, int]]:
+    pieces = list(pieces)
+    changed = True
+    while changed:
+        changed = False
+        for index, (i, j) in enumerate(pieces):
+            if length(i, j) >= options.min_seconds:
+                continue
+            options_here = []
+            if index > 0:
+                pi, _ = pieces[index - 1]
+                if gaps[i - 1] <= options.max_merge_gap and length(pi, j) <= options.max_seconds:
+                    options_here.append((gaps[i - 1], length(pi, j), index - 1))
+            if index + 1 < len(pieces):
+                _, nj = pieces[index + 1]
+                if gaps[j] <= options.max_merge_gap and length(i, nj) <= options.max_seconds:
+                    options_here.append((gaps[j], length(i, nj), index))
+            if not options_here:
+                continue
+            _, _, left = min(options_here)
+            pieces[left:left + 2] = [(pieces[left][0], pieces[left + 1][1])]
+            changed = True
+            break
+    return pieces
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def slice_transcript(transcript: Transcript, samples: Optional[np.ndarray] = None,
+                     rate: int = 16000, options: SliceOptions = SliceOptions()) -> List[Cut]:
+    """Clips for a transcript of `samples` (float mono at `rate`; None: word times only)."""
+    indexed = [(w, s) for s, segment in enumerate(transcript.segments) for w in segment.words]
+    duration = transcript.duration
+    if samples is not None and rate:
+        duration = max(duration, len(samples) / rate) if duration else len(samples) / rate
+    indexed = _clean_words(indexed, duration)
+    if not indexed:
+        return []
+    words = [w for w, _ in indexed]
+    quiet = QuietMap(samples, rate) if samples is not None else None
+    bounds = _bounds(words, duration, quiet, options.padding)
+    ends = [is_sentence_end(w.text) for w in words]
+    cuts = []
+    for i, j in _group(words, bounds, options, ends):
+        chosen = indexed[i:j + 1]
+        logprob, no_speech = _confidence([transcript.segments[s] for _, s in chosen])
+        start, end = bounds.starts[i], bounds.ends[j]
+        cuts.append(Cut(start=start, end=end, text=join_words([w for w, _ in chosen]),
+                        words=[_within(w, start, end) for w, _ in chosen],
+                        avg_logprob=logprob, no_speech_prob=no_speech,
+                        language=transcript.language))
+    return cuts
+
+
+def slice_regions(regions: Sequence[Tuple[float, float]], duration: float,
+                  samples: Optional[np.ndarray] = None, rate: int = 16000,
+                  options: SliceOptions = SliceOptions()) -> List[Cut]:
+    """Clips (with empty text) from speech regions found by voice activity detection.
+
+    Regions longer than the maximum should already be split (see `vad.speech_regions`);
+    one that is not is dropped rather than cut blindly.
+    """
+    words = [Word("", float(s), float(e)) for s, e in regions if e > s]
+    if not words:
+        return []
+    segment = Segment("", words[0].start, words[-1].end, words)
+    transcript = Transcript([segment], None, None, duration)
+    cuts = slice_transcript(transcript, samples, rate, options)
+    for cut in cuts:
+        cut.words, cut.avg_logprob, cut.no_speech_prob = [], None, None
+    return cuts
+
+
+def _within(word: Word, start: float, end: float) -> Word:
+    """The word with its times moved inside its clip: where the audio put the cut, Whisper's
+    time for an edge word was off, and a word must not hang outside the clip it is in."""
+    first = min(max(word.start, start), end)
+    return Word(word.text, first, min(max(word.end, first), end), word.probability)
+
+
+def join_words(words: Sequence[Word]) -> str:
+    """The words' text as Whisper spaced it (its words carry their leading space)."""
+    text = "".join(w.text for w in words)
+    if words and not any(w.text[:1].isspace() for w in words[1:]):
+        text = " ".join(w.text.strip() for w in words) if _spaced_script(text) else text
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _spaced_script(text: str) -> bool:
+    """Whether words are written with spaces (Latin, Cyrillic …) rather than without (CJK)."""
+    return not re.search(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f]", text)
+
+
+def _clean_words(indexed, duration: float):
+    """Drop empty-timed junk and keep times inside the audio and in order."""
+    cleaned = []
+    last_end = 0.0
+    for word, segment in indexed:
+        start = min(max(0.0, float(word.start)), duration) if duration else max(0.0, float(word.start))
+        end = min(max(start, float(word.end)), duration) if duration else max(start, float(word.end))
+        start = max(start, last_end) if start < last_end else start
+        end = max(end, start)
+        if not word.text.strip() and word.text:
+            continue
+        cleaned.append((Word(word.text, start, end, word.probability), segment))
+        last_end = end
+    return cleaned
+
+
+def _confidence(segments: Sequence[Segment]) -> Tuple[Optional[float], Optional[float]]:
+    """Word-weighted mean log-prob and the worst no-speech probability of the segments."""
+    logprobs = [s.avg_logprob for s in segments if s.avg_logprob is not None
+                and np.isfinite(s.avg_logprob)]
+    no_speech = [s.no_speech_prob for s in segments if s.no_speech_prob is not None
+                 and np.isfinite(s.no_speech_prob)]
+    logprob = round(float(np.mean(logprobs)), 4) if logprobs else None
+    return logprob, (round(float(max(no_speech)), 4) if no_speech else None)

