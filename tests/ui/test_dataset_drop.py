@@ -130,3 +130,43 @@ def test_cancel_keeps_finished_recordings_and_resumes(tab, tmp_path, qtbot):
     ids = [c.id for c in tab.dataset.clips]
     assert len(ids) == len(set(ids)) and kept <= set(ids)
     assert not tab.panel.process_button.isVisibleTo(tab)
+
+
+def test_retranscribe_export_import_and_window_drop(tab, tmp_path, qtbot, workspace):
+    folder = tmp_path / "one"
+    write_recording(folder / "one.wav", recording(SENTENCES[:2]))
+    with qtbot.waitSignal(tab.add_paths([folder]).ended, timeout=60_000):
+        pass
+    dataset = tab.dataset
+    first = dataset.clips[0]
+    tab.proxy.setData(tab.proxy.index(0, TEXT), "something else entirely")
+    tab.select_clip(first.id)
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key_R)
+    assert tab.job is not None
+    with qtbot.waitSignal(tab.job.ended, timeout=60_000):
+        pass
+    assert wer(SENTENCES[0], dataset.clip(first.id).text) < 0.2
+    tab.editor.stack.undo()
+    assert dataset.clip(first.id).text == "something else entirely"
+
+    with qtbot.waitSignal(tab.export_to(tmp_path / "export").finished, timeout=30_000):
+        pass
+    rows = (tmp_path / "export" / "metadata.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == len(dataset.clips) and (tmp_path / "export" / "wavs").is_dir()
+    with qtbot.waitSignal(tab.import_from(tmp_path / "export").finished, timeout=30_000):
+        pass
+    assert tab.dataset.name == "export" and len(tab.dataset.clips) == len(rows)
+
+    from voicelab.ui.main_window import MainWindow
+
+    window = MainWindow(workspace, audio_output=FakeAudioOutput())
+    try:
+        window.tabs.setCurrentWidget(window.generate_tab)
+        assert drop(window, [folder / "one.wav"])
+        assert window.tabs.currentWidget() is window.dataset_tab and window.dataset_tab.job is not None
+        with qtbot.waitSignal(window.dataset_tab.job.ended, timeout=60_000):
+            pass
+    finally:
+        window.jobs.shutdown()
+        window.close()
