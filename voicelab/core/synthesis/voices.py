@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
 
-from voicelab.core.errors import Cancelled
+from voicelab.core.errors import Cancelled, VoiceLabError
 from voicelab.core.fileio import atomic_open
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
 from voicelab.core.synthesis.errors import VoiceError
@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # onnxruntime and piper load only when a voice is first used,
     from voicelab.core.synthesis.model import SpeechModel
 
 BUILTIN_PREFIX = "builtin:"
+CHECKPOINT_PREFIX = "checkpoint:"  # + "<run name>/<checkpoint file name>": a quick listen
 DEFAULT_VOICE_ID = "builtin:en_US-joe-medium"
 CACHE_SIZE = 3  # loaded voices kept in memory (each holds an ONNX session)
 _COPY_CHUNK = 1 << 20
@@ -167,13 +168,54 @@ def list_voices(workspace: Workspace) -> List[VoiceInfo]:
             relative = model.relative_to(workspace.voices).as_posix()[: -len(".onnx")]
             found.append(describe(model, relative, name=relative))
     voices.extend(sorted(found, key=lambda v: v.name.lower()))
+    voices.extend(checkpoint_voices(workspace))
     return voices
+
+
+def checkpoint_voices(workspace: Workspace) -> List[VoiceInfo]:
+    """The newest checkpoint of each training run, to hear a voice before exporting it.
+
+    Listed without loading anything (no torch): the run's voice config gives the rate and
+    language; loading happens only when the voice is used.
+    """
+    from voicelab.core.training.runs import latest_checkpoint
+
+    runs = Path(workspace.root) / "runs"
+    found = []
+    for run in sorted(runs.iterdir() if runs.is_dir() else [], key=lambda p: p.name.lower()):
+        checkpoint = latest_checkpoint(run) if (run / "train.yaml").is_file() else None
+        if checkpoint is not None:
+            found.append(_checkpoint_info(run, checkpoint))
+    return found
+
+
+def _checkpoint_info(run: Path, checkpoint: Path) -> VoiceInfo:
+    voice_id = f"{CHECKPOINT_PREFIX}{run.name}/{checkpoint.name}"
+    name = f"{run.name} · {checkpoint.stem} (checkpoint)"
+    config = run / "config.json"
+    if config.is_file():
+        try:
+            raw = _read_config(config)
+            return VoiceInfo(voice_id, name, checkpoint, config, sample_rate=int(raw["audio"]["sample_rate"]),
+                             language=str(raw["espeak"]["voice"]))
+        except (VoiceError, KeyError, TypeError, ValueError) as exc:
+            return VoiceInfo(voice_id, name, checkpoint, config, problem=f"{config}: {exc}")
+    return VoiceInfo(voice_id, name, checkpoint, config,
+                     problem=f"The run {run.name} has no voice config (config.json) yet.")
 
 
 def find_voice(workspace: Workspace, voice_id: str) -> VoiceInfo:
     """The voice with this id; VoiceError when it is gone."""
     if voice_id == DEFAULT_VOICE_ID:
         return default_voice()
+    if voice_id.startswith(CHECKPOINT_PREFIX):
+        run_name, _, file_name = voice_id[len(CHECKPOINT_PREFIX):].partition("/")
+        run = Path(workspace.root) / "runs" / run_name
+        checkpoint = run / "checkpoints" / file_name
+        if run_name and file_name and "/" not in file_name and checkpoint.is_file():
+            return _checkpoint_info(run, checkpoint)
+        raise VoiceError(f"The checkpoint '{voice_id[len(CHECKPOINT_PREFIX):]}' is gone (training "
+                         "keeps only the last and best checkpoints). Choose another voice.")
     parts = PurePosixPath(voice_id).parts
     inside = bool(parts) and not PurePosixPath(voice_id).is_absolute() and ".." not in parts
     if inside and not voice_id.startswith(BUILTIN_PREFIX):
@@ -277,6 +319,14 @@ def _cache_key(info: VoiceInfo) -> tuple:
 
 def _load_uncached(model_path: Path, config_path: Path) -> SpeechModel:
     from voicelab.core.synthesis.model import OnnxVoice
+
+    if model_path.suffix == ".ckpt":  # a training checkpoint: PyTorch, no export needed
+        from voicelab.core.training.checkpoint_voice import load_checkpoint_voice
+
+        try:
+            return load_checkpoint_voice(model_path, config=config_path)
+        except VoiceLabError as exc:
+            raise VoiceError(f"The checkpoint {model_path} cannot be used: {exc}") from None
 
     try:
         voice = OnnxVoice.load(model_path, config_path)

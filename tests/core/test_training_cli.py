@@ -1,0 +1,188 @@
+"""`voicelab-cli train …` for real: start, list, stop, resume, export; Ctrl-C; the trainer entry."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.training_data import HOOK, build_dataset, tiny_config
+from voicelab import cli
+from voicelab.core.training import events as ev
+from voicelab.core.training import runs
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return build_dataset(tmp_path_factory.mktemp("datasets") / "joe")
+
+
+@pytest.fixture(autouse=True)
+def trainer_env(monkeypatch):
+    """The trainer child inherits these: a tiny model, one thread, the tests importable."""
+    monkeypatch.setenv("VOICELAB_TRAINER_HOOK", HOOK)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    previous = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, previous)  # `train start` installs its Ctrl-C handler
+
+
+@pytest.fixture
+def settings_file(tmp_path, dataset):
+    settings = tiny_config(dataset)
+    del settings["dataset"]
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return path
+
+
+def run_cli(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_start_trains_and_list_shows_the_finished_run(capsys, workspace, dataset, settings_file):
+    code, out, err = run_cli(capsys, "train", "start", "--dataset", dataset, "--config",
+                             settings_file, "--max-steps", 3, "--name", "first")
+    assert code == 0, err
+    assert "finished at step 3" in err and "checkpoint:" in err
+    assert "training on cpu" in err
+    run_dir = workspace.runs / "first"
+    assert runs.run_status(run_dir) == "finished"
+    saved = yaml.safe_load((run_dir / "train.yaml").read_text(encoding="utf-8"))
+    assert saved["max_steps"] == 3 and saved["model"]["hidden_channels"] == 16
+
+    code, out, err = run_cli(capsys, "train", "list")
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("first"))
+    assert "finished" in row and "step-00000003.ckpt" in row
+
+
+def test_a_dataset_name_from_the_workspace_and_set_overrides(capsys, workspace, dataset, settings_file):
+    import shutil
+
+    shutil.copytree(dataset, workspace.datasets / "joe-voice")
+    code, out, err = run_cli(capsys, "train", "start", "--dataset", "joe-voice", "--config",
+                             settings_file, "--max-steps", 2, "--name", "named",
+                             "--set", "keep_best=2", "--set", "model.filter_channels=24")
+    assert code == 0, err
+    saved = yaml.safe_load((workspace.runs / "named" / "train.yaml").read_text(encoding="utf-8"))
+    assert saved["keep_best"] == 2 and saved["model"]["filter_channels"] == 24
+    assert saved["dataset"] == str((workspace.datasets / "joe-voice").resolve())
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--batch-size", "0"], "batch_size: must be a whole number of at least 1"),
+    (["--set", "model.hiden_channels=8"], "did you mean 'hidden_channels'"),
+    (["--device", "cpu", "--optimizer", "adamw8bit"], "adamw8bit (bitsandbytes) runs only on a CUDA GPU"),
+    (["--quality", "low"], "choose quality medium or high"),
+    (["--base", "/no/such/base.ckpt"], "neither a file nor a model id"),
+])
+def test_bad_settings_are_refused_before_anything_starts(capsys, workspace, dataset, settings_file,
+                                                         argv, message):
+    code, out, err = run_cli(capsys, "train", "start", "--dataset", dataset, "--config",
+                             settings_file, *argv)
+    assert code == 1
+    assert message in err
+    assert not any(workspace.runs.iterdir())
+
+
+def test_unknown_dataset_lists_the_ones_there_are(capsys, workspace):
+    (workspace.datasets / "mine").mkdir()
+    code, out, err = run_cli(capsys, "train", "start", "--dataset", "nope")
+    assert code == 1 and "There is no dataset “nope”" in err and "mine" in err
+
+
+def test_detach_stop_and_resume(capsys, workspace, dataset, settings_file):
+    code, out, err = run_cli(capsys, "train", "start", "--dataset", dataset, "--config",
+                             settings_file, "--max-steps", 400, "--checkpoint-every-steps", 100,
+                             "--name", "bg", "--detach")
+    assert code == 0 and "Training in the background" in err
+    run_dir = Path(out.strip())
+    events_file = run_dir / "events.jsonl"
+    assert wait_for(lambda: any(e["type"] == "step" for e in ev.read_events(events_file)))
+    assert runs.run_status(run_dir) == "running"
+    code, out, err = run_cli(capsys, "train", "stop", "bg", "--wait", 60)
+    assert code == 0 and "Stopped (stopped)" in err
+    stopped = ev.read_events(events_file)[-1]
+    assert stopped["type"] == "stopped" and stopped["checkpoint"]
+
+    code, out, err = run_cli(capsys, "train", "resume", "bg", "--max-steps", stopped["step"] + 2)
+    assert code == 0, err
+    assert f"resuming bg from step-{stopped['step']:08d}.ckpt" in err
+    assert runs.run_status(run_dir) == "finished"
+    code, out, err = run_cli(capsys, "train", "resume", "bg")
+    assert code == 1 and "has finished" in err
+    code, out, err = run_cli(capsys, "train", "stop", "bg")
+    assert code == 0 and "is not training" in err
+
+
+def test_ctrl_c_stops_the_trainer_with_a_checkpoint(workspace, dataset, settings_file):
+    command = [sys.executable, "-m", "voicelab.cli", "train", "start", "--dataset", str(dataset),
+               "--config", str(settings_file), "--max-steps", "400", "--checkpoint-every-steps",
+               "100", "--name", "interrupted"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        events_file = workspace.runs / "interrupted" / "events.jsonl"
+        assert wait_for(lambda: any(e["type"] == "step" for e in ev.read_events(events_file)))
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    assert "Cancelling" in err and "resume with `voicelab-cli train resume`" in err
+    final = ev.read_events(events_file)[-1]
+    assert final["type"] == "stopped" and Path(final["checkpoint"]).is_file()
+    assert not runs.is_running(workspace.runs / "interrupted")
+
+
+def test_export_writes_a_voice_and_logs_it(capsys, workspace, dataset, settings_file):
+    code, _, err = run_cli(capsys, "train", "start", "--dataset", dataset, "--config",
+                           settings_file, "--max-steps", 2, "--name", "voice")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "train", "export", "voice", "--name", "tiny-joe")
+    assert code == 0, err
+    onnx = Path(out.strip().splitlines()[-1])
+    assert onnx.name == "tiny-joe.onnx" and onnx.is_file()
+    config = json.loads(Path(str(onnx) + ".json").read_text(encoding="utf-8"))
+    assert config["audio"]["sample_rate"] == 22050
+    exported = ev.read_events(workspace.runs / "voice" / "events.jsonl")[-1]
+    assert exported["type"] == "exported" and exported["path"] == str(onnx)
+    assert runs.run_status(workspace.runs / "voice") == "finished"  # exporting is not training
+
+
+def test_the_trainer_entry_never_imports_qt(tmp_path):
+    """`python -m voicelab --run-trainer` dispatches before the GUI module is imported."""
+    code = ("import runpy, sys\n"
+            f"sys.argv = ['voicelab', '--run-trainer', {str(tmp_path / 'not-a-run')!r}]\n"
+            "try:\n    runpy.run_module('voicelab', run_name='__main__', alter_sys=True)\n"
+            "except SystemExit as exit:\n    code = exit.code\n"
+            "qt = sorted(m for m in sys.modules if m.startswith(('PySide6', 'voicelab.ui')))\n"
+            "sys.stderr.write(f'EXIT={code} QT={qt}\\n')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            cwd=REPO_ROOT)
+    assert "EXIT=2 QT=[]" in result.stderr, result.stderr
+    error = ev.parse_line(result.stdout.strip().splitlines()[-1])
+    assert error["type"] == "error" and "not a training run" in error["message"]

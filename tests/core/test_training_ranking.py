@@ -1,0 +1,183 @@
+"""Checkpoint ranking: keep the last and the best few, delete the rest, say which is best.
+
+The run folders are synthetic: checkpoint files with known contents and an events.jsonl
+written with the trainer's own event builders, so the ranking reads exactly what a run
+writes.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from voicelab.core.training import events
+from voicelab.core.training.ranking import (
+    RANKING_FILE,
+    best_checkpoint,
+    read_ranking,
+    update_ranking,
+)
+
+
+class Run:
+    """A run folder that grows like a real one: checkpoints, validations, previews."""
+
+    def __init__(self, root):
+        self.root = root
+        self.checkpoints = root / "checkpoints"
+        self.checkpoints.mkdir(parents=True)
+        self.writer = events.EventWriter(root / "events.jsonl")
+
+    def checkpoint(self, step, epoch=None, reason="epoch"):
+        path = self.checkpoints / f"epoch={epoch if epoch is not None else step}-step={step}.ckpt"
+        path.write_bytes(b"weights of step %d" % step)
+        self.writer.emit(events.checkpoint(step=step, epoch=epoch or 0, path=path, reason=reason))
+        return path
+
+    def validation(self, step, mel, epoch=0):
+        self.writer.emit(events.validation(step=step, epoch=epoch, losses={"loss_g": 30.0, "mel": mel}))
+
+    def preview(self, step, wer, epoch=0):
+        self.writer.emit(events.preview(step=step, epoch=epoch, previews=[
+            {"path": "previews/x/00.wav", "text": "a", "heard": "a", "wer": wer}]))
+
+    def close(self):
+        self.writer.close()
+
+    def names(self):
+        return sorted(p.name for p in self.checkpoints.glob("*.ckpt"))
+
+
+@pytest.fixture
+def run(tmp_path):
+    run = Run(tmp_path / "run")
+    yield run
+    run.close()
+
+
+def test_keeps_the_last_and_the_best_by_mel_and_wer_and_deletes_the_rest(run):
+    mels = {100: 0.90, 200: 0.70, 300: 0.50, 400: 0.65, 500: 0.80, 600: 0.85, 700: 0.95}
+    wers = {100: 0.60, 200: 0.40, 300: 0.30, 400: 0.00, 500: 0.20, 600: 0.50, 700: 0.50}
+    paths = {}
+    for step in sorted(mels):
+        run.validation(step, mels[step])
+        run.preview(step, wers[step])
+        paths[step] = run.checkpoint(step, epoch=step // 100)
+
+    ranked = update_ranking(run.root, keep_best=2)
+
+    # best by WER: 400 (0.0) then 500 (0.2); by mel: 300 then 400; last: 700
+    assert [r.step for r in ranked] == [400, 500, 300, 700]
+    assert ranked[0].is_best and ranked[0].reasons == ("best", "mel", "wer")
+    assert {r.step: r.reasons for r in ranked}[700] == ("last",)
+    assert run.names() == sorted(paths[s].name for s in (300, 400, 500, 700))
+    assert (ranked[0].mel, ranked[0].wer, ranked[0].epoch) == (0.65, 0.0, 4)
+
+    document = json.loads((run.checkpoints / RANKING_FILE).read_text(encoding="utf-8"))
+    assert document["best"] == "checkpoints/epoch=4-step=400.ckpt"
+    assert document["last"] == "checkpoints/epoch=7-step=700.ckpt"
+    assert [c["step"] for c in document["checkpoints"]] == [400, 500, 300, 700]
+    assert sorted(document["deleted"]) == sorted(paths[s].name for s in (100, 200, 600))
+    assert best_checkpoint(run.root) == paths[400]
+    assert [r.path for r in read_ranking(run.root)] == [paths[s] for s in (400, 500, 300, 700)]
+
+
+def test_wer_within_tolerance_counts_as_equal_and_mel_decides(run):
+    run.validation(10, 0.50)
+    run.preview(10, 0.00)
+    run.checkpoint(10)
+    run.validation(20, 0.30)
+    run.preview(20, 0.04)  # Whisper noise on a few sentences, not a worse voice
+    best = run.checkpoint(20)
+    run.validation(30, 0.20)
+    run.preview(30, 0.50)  # clearly less intelligible, whatever the loss says
+    run.checkpoint(30)
+
+    assert update_ranking(run.root)[0].path == best
+
+
+def test_without_previews_mel_decides(run):
+    for step, mel in ((1, 0.9), (2, 0.4), (3, 0.6)):
+        run.validation(step, mel)
+        run.checkpoint(step)
+    ranked = update_ranking(run.root, keep_best=1)
+    assert [r.step for r in ranked] == [2, 3]
+    assert run.names() == ["epoch=2-step=2.ckpt", "epoch=3-step=3.ckpt"]
+
+
+def test_without_any_scores_the_newest_are_kept_and_the_last_is_best(run):
+    for step in (5, 10, 15, 20):
+        run.checkpoint(step)
+    ranked = update_ranking(run.root, keep_best=2)
+    assert [r.step for r in ranked] == [20, 15]
+    assert ranked[0].reasons == ("best", "last", "recent")
+    assert run.names() == ["epoch=15-step=15.ckpt", "epoch=20-step=20.ckpt"]
+
+
+def test_a_checkpoint_between_validations_gets_no_borrowed_score(run):
+    run.validation(100, 0.5)
+    run.checkpoint(100)
+    run.checkpoint(150, reason="interval")  # no validation since step 100
+    run.validation(200, 0.4)
+    run.checkpoint(200)
+    scores = {r.step: r.mel for r in update_ranking(run.root)}
+    assert scores == {100: 0.5, 200: 0.4}  # 150 cannot be ranked, and is not the last
+    assert run.names() == ["epoch=100-step=100.ckpt", "epoch=200-step=200.ckpt"]
+
+
+def test_validation_logged_after_its_checkpoint_still_counts(run):
+    run.checkpoint(100)
+    run.validation(100, 0.5)
+    assert update_ranking(run.root)[0].mel == 0.5
+
+
+def test_files_outside_the_run_and_missing_files_are_never_touched(run, tmp_path):
+    outsider = tmp_path / "elsewhere" / "mine.ckpt"
+    outsider.parent.mkdir()
+    outsider.write_bytes(b"a base the user keeps")
+    run.writer.emit(events.checkpoint(step=1, epoch=0, path=outsider, reason="epoch"))
+    gone = run.checkpoint(2)
+    gone.unlink()
+    run.validation(3, 0.1)
+    run.checkpoint(3)
+    unrelated = run.checkpoints / "not-in-the-log.ckpt"
+    unrelated.write_bytes(b"?")
+
+    ranked = update_ranking(run.root, keep_best=1)
+
+    assert outsider.exists() and unrelated.exists()
+    assert [r.step for r in ranked] == [3]
+
+
+def test_update_is_idempotent_and_keeps_up_as_the_run_grows(run):
+    run.validation(1, 0.5)
+    first = run.checkpoint(1)
+    update_ranking(run.root, keep_best=1)
+    update_ranking(run.root, keep_best=1)
+    assert first.exists()
+    run.validation(2, 0.9)
+    second = run.checkpoint(2)
+    run.validation(3, 0.4)
+    third = run.checkpoint(3)
+    ranked = update_ranking(run.root, keep_best=1)
+    assert [r.path for r in ranked] == [third]
+    assert not first.exists() and not second.exists()
+
+
+def test_best_checkpoint_without_ranking_file_or_checkpoints(run):
+    assert best_checkpoint(run.root) is None
+    run.validation(7, 0.3)
+    path = run.checkpoint(7)
+    assert not (run.checkpoints / RANKING_FILE).exists()
+    assert best_checkpoint(run.root) == path
+    assert read_ranking(run.root) == [] and not (run.checkpoints / RANKING_FILE).exists()
+
+
+def test_run_folder_moved_elsewhere_still_resolves(run, tmp_path):
+    run.validation(4, 0.3)
+    run.checkpoint(4)
+    run.close()
+    moved = tmp_path / "moved"
+    run.root.rename(moved)
+    assert best_checkpoint(moved) == moved / "checkpoints" / "epoch=4-step=4.ckpt"

@@ -1,0 +1,374 @@
+"""The base checkpoint a fine-tune starts from: what it is, whether it fits, its weights.
+
+Fine-tuning starts from a Piper checkpoint (rhasspy/piper-checkpoints, or a run of one's
+own). Before any training starts the trainer must know that the file is safe, what voice
+shape it holds and that this shape is the quality the user chose: a 16 kHz `x_low` base
+cannot seed a 22 kHz `high` voice, and finding that out after an hour of data preparation,
+or as a wall of missing-key errors, is useless. So:
+
+* `inspect_base` reads the file through the foundation's safe loader (never a blind
+  unpickle; piper's own `_warmstart_from_ckpt` uses `weights_only=False`) and describes
+  it from its weights and hyper-parameters;
+* `check_base_quality` refuses a base whose sample rate or architecture is not the chosen
+  quality's, naming the quality to pick instead;
+* `load_base_weights` copies the generator (and, where shapes match, the discriminator)
+  into the trainer's `VitsModel`, folding one speaker of a multi-speaker base into a
+  single-speaker generator (`speakers.py` says how and why).
+
+Both generations of Piper checkpoints load: the old `piper_train` ones (PyTorch Lightning
+1.7; hyper-parameters with `pathlib.PosixPath` values, `quality` spelled "x-low", keys such
+as `sample_bytes`, a nested `AttributeDict`, optimizer and AMP scaler state) and piper-tts
+1.8's (Lightning 2.x). Only weights are taken: optimizer state, schedulers and loop
+counters belong to the base's own training, not to the fine-tune.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+
+from voicelab.core.errors import VoiceLabError
+from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
+from voicelab.core.training.architecture import (
+    architecture,
+    checkpoint_weights,
+    hyper_parameters,
+    split_state,
+)
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: Hyper-parameters that decide whether two generators have the same shape. Sample rate
+#: is compared separately (it changes no weight shape, but a base trained at another rate
+#: speaks at the wrong pitch and speed).
+ARCHITECTURE_KEYS = (
+    "hidden_channels", "inter_channels", "filter_channels", "n_heads", "n_layers",
+    "kernel_size", "resblock", "resblock_kernel_sizes", "resblock_dilation_sizes",
+    "upsample_rates", "upsample_initial_channel", "upsample_kernel_sizes", "filter_length",
+    "hop_length", "use_sdp",
+)
+_HASH_CHUNK = 1 << 22
+
+
+class BaseCheckpointError(VoiceLabError):
+    """The base checkpoint cannot seed this training run; the message says what to choose."""
+
+
+@dataclass(frozen=True)
+class BaseInfo:
+    """A base checkpoint as the training tab shows it and the trainer checks it."""
+
+    path: Path
+    sha256: str
+    sample_rate: Optional[int]
+    quality: Optional[str]  # a key of config.QUALITIES, or None when it matches none
+    num_speakers: int
+    num_symbols: int
+    hparams: dict[str, Any]  # the generator's shape (ARCHITECTURE_DEFAULTS keys), plain data
+    origin: str  # who wrote it, e.g. "piper_train (PyTorch Lightning 1.7.7)"
+    lightning_version: Optional[str] = None
+    epoch: Optional[int] = None
+    global_step: Optional[int] = None
+    saved_quality: Optional[str] = field(default=None, compare=False)  # what the file claims
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _file_sha256(path: Path, progress: ProgressCallback, cancel: Optional[CancelToken]) -> str:
+    digest = hashlib.sha256()
+    total = path.stat().st_size
+    done = 0
+    with path.open("rb") as handle:
+        while True:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            chunk = handle.read(_HASH_CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+            done += len(chunk)
+            progress(done, total, f"Checking {path.name}")
+    return digest.hexdigest()
+
+
+def _origin(ckpt: Mapping[str, Any]) -> str:
+    version = ckpt.get("pytorch-lightning_version")
+    if not isinstance(version, str):
+        return "state dict (weights only)"
+    major = version.split(".", 1)[0]
+    if major.isdigit() and int(major) < 2:
+        return f"piper_train (PyTorch Lightning {version})"
+    return f"piper (Lightning {version})"
+
+
+def _int_or_none(value: Any) -> Optional[int]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if hasattr(value, "item") and getattr(value, "numel", lambda: 0)() == 1:
+        return int(value.item())
+    return None
+
+
+def _qualities() -> Mapping[str, Any]:
+    from voicelab.core.training.config import QUALITIES
+
+    return QUALITIES
+
+
+def _normalized(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_normalized(item) for item in value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and float(value).is_integer():
+        return int(value)
+    return str(value) if value is not None else None
+
+
+def architecture_differences(arch: Mapping[str, Any], quality_hparams: Mapping[str, Any]
+                             ) -> dict[str, tuple[Any, Any]]:
+    """{key: (base value, quality value)} for every architecture key that differs."""
+    differences = {}
+    for key in ARCHITECTURE_KEYS:
+        if key not in quality_hparams:
+            continue
+        base_value, wanted = _normalized(arch.get(key)), _normalized(quality_hparams[key])
+        if base_value != wanted:
+            differences[key] = (base_value, wanted)
+    return differences
+
+
+def matching_quality(arch: Mapping[str, Any], sample_rate: Optional[int]) -> Optional[str]:
+    """The quality whose sample rate and architecture this generator has, if exactly one."""
+    names = [
+        name for name, quality in _qualities().items()
+        if not architecture_differences(arch, quality.hparams)
+        and (sample_rate is None or int(quality.sample_rate) == int(sample_rate))
+    ]
+    return names[0] if len(names) == 1 else None
+
+
+def inspect_base(path: PathLike, *, progress: Optional[ProgressCallback] = None,
+                 cancel: Optional[CancelToken] = None) -> BaseInfo:
+    """Describe a base checkpoint, loading it safely; `BaseCheckpointError` if it is no voice.
+
+    Unsafe, damaged and foreign files raise the safe loader's `UnsafeCheckpointError` /
+    `CheckpointError` unchanged.
+    """
+    from voicelab.core.checkpoints import load_checkpoint
+
+    file = Path(path)
+    report = progress or no_progress
+    ckpt = load_checkpoint(file)
+    generator_state, _ = split_state(checkpoint_weights(ckpt))
+    if "enc_p.emb.weight" not in generator_state:
+        raise BaseCheckpointError(
+            f"“{file.name}” is a PyTorch checkpoint but holds no Piper voice (no generator "
+            "weights). Choose a Piper checkpoint, such as one from rhasspy/piper-checkpoints "
+            "or a checkpoint of an earlier VoiceLab run."
+        )
+    hparams = hyper_parameters(ckpt)
+    arch = architecture(hparams, generator_state)
+    sample_rate = _int_or_none(hparams.get("sample_rate"))
+    saved_quality = hparams.get("quality")
+    digest = _file_sha256(file, report, cancel)
+    return BaseInfo(
+        path=file,
+        sha256=digest,
+        sample_rate=sample_rate,
+        quality=matching_quality(arch, sample_rate),
+        num_speakers=int(arch["num_speakers"]),
+        num_symbols=int(arch["num_symbols"]),
+        hparams={key: _plain(value) for key, value in arch.items()},
+        origin=_origin(ckpt),
+        lightning_version=ckpt.get("pytorch-lightning_version")
+        if isinstance(ckpt.get("pytorch-lightning_version"), str) else None,
+        epoch=_int_or_none(ckpt.get("epoch")),
+        global_step=_int_or_none(ckpt.get("global_step")),
+        saved_quality=str(saved_quality).replace("-", "_") if saved_quality else None,
+    )
+
+
+def _describe_quality(name: str, quality: Any) -> str:
+    return f"'{name}' ({int(quality.sample_rate)} Hz)"
+
+
+def check_base_quality(info: BaseInfo, quality: str, *,
+                       overrides: Optional[Mapping[str, Any]] = None) -> None:
+    """Raise `BaseCheckpointError` unless the base has the chosen quality's rate and shape.
+
+    `overrides` are the run's architecture overrides on top of the quality (TrainConfig's
+    `model`), so a run with a custom shape is checked against that shape. The message
+    names the quality to pick ("this base is 'medium' (22050 Hz); choose quality medium or
+    a different base") or, for a base of none of the qualities, says how it differs.
+    """
+    qualities = _qualities()
+    if quality not in qualities:
+        raise BaseCheckpointError(
+            f"Unknown quality '{quality}'. Choose one of: {', '.join(qualities)}."
+        )
+    chosen = qualities[quality]
+    wanted = {**chosen.hparams, **(overrides or {})}
+    differences = architecture_differences(info.hparams, wanted)
+    rate_ok = info.sample_rate is None or int(info.sample_rate) == int(chosen.sample_rate)
+    if not differences and rate_ok:
+        return
+    rate = f"{info.sample_rate} Hz" if info.sample_rate else "unknown sample rate"
+    if info.quality is not None and info.quality != quality:
+        raise BaseCheckpointError(
+            f"This base is {_describe_quality(info.quality, qualities[info.quality])}; choose "
+            f"quality {info.quality} or a different base. You chose "
+            f"{_describe_quality(quality, chosen)}, and a base must have the sample rate and "
+            "model size of the voice you train."
+        )
+    reasons = []
+    if not rate_ok:
+        reasons.append(f"{rate} instead of {int(chosen.sample_rate)} Hz")
+    reasons.extend(f"{key} {base} instead of {wanted_value}" for key, (base, wanted_value)
+                   in list(differences.items())[:4])
+    what = ("matches none of VoiceLab's qualities (" + ", ".join(qualities) + ")"
+            if info.quality is None else f"is '{info.quality}' but not the model shape this run sets")
+    raise BaseCheckpointError(
+        f"This base ({rate}) {what}; for {_describe_quality(quality, chosen)} it has "
+        f"{'; '.join(reasons)}. Choose a base of quality {quality} (a rhasspy/piper-"
+        f"checkpoints voice folder ends in its quality) or train without a base."
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Copying the weights into the trainer's model
+
+
+def _copy_into(target: Mapping[str, Any], source: Mapping[str, Any], report: dict[str, Any],
+               prefix: str, resizable: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Target's state with every same-shape source tensor copied in; notes go to `report`."""
+    import torch
+
+    merged = {}
+    for key, current in target.items():
+        name = f"{prefix}{key}"
+        value = source.get(key)
+        if value is None:
+            merged[key] = current
+            report["missing"].append(name)
+        elif tuple(value.shape) == tuple(current.shape):
+            merged[key] = value.to(dtype=current.dtype, device=current.device)
+            report["loaded"].append(name)
+        elif key in resizable and value.dim() == current.dim() and value.shape[1:] == current.shape[1:]:
+            rows = min(int(value.shape[0]), int(current.shape[0]))
+            resized = current.detach().clone()
+            with torch.no_grad():
+                resized[:rows] = value[:rows].to(dtype=current.dtype, device=current.device)
+            merged[key] = resized
+            report["loaded"].append(name)
+            report["resized"][name] = [list(value.shape), list(current.shape)]
+        else:
+            merged[key] = current
+            report["skipped"][name] = f"shape {list(value.shape)} in the base, {list(current.shape)} here"
+    for key in source:
+        if key not in target:
+            report["unused"].append(f"{prefix}{key}")
+    return merged
+
+
+def _is_speaker_key(key: str) -> bool:
+    """Generator weights that exist only with more than one speaker."""
+    return key.startswith("emb_g.") or ".cond." in f".{key}" or ".cond_layer." in f".{key}"
+
+
+def load_base_weights(model: Any, path: PathLike, *, speaker: Optional[int] = None,
+                      min_loaded_fraction: float = 0.9) -> dict[str, Any]:
+    """Copy a base checkpoint's weights into a piper `VitsModel`; return what happened.
+
+    The generator takes every tensor whose name and shape match; the phoneme embedding is
+    copied row by row when the symbol counts differ. The discriminator is loaded where it
+    exists and its shapes match, else left as initialized. A multi-speaker base going into
+    a single-speaker model speaks as `speaker` (default 0, piper's default speaker).
+    Raises `BaseCheckpointError` when less than `min_loaded_fraction` of the generator
+    could be loaded (a base of another architecture: call `check_base_quality` first) or
+    the speaker does not exist. The report (plain data, for the run's log) has `loaded`,
+    `missing`, `unused` (lists of names), `skipped`, `resized` (name → reason/shapes),
+    `speaker`, `speaker_folded` and counts.
+    """
+    import torch
+
+    from voicelab.core.checkpoints import load_checkpoint
+    from voicelab.core.training.speakers import SPEAKER_EMBEDDING, SpeakerFoldError, fold_speaker
+
+    file = Path(path)
+    ckpt = load_checkpoint(file)
+    generator_state, discriminator_state = split_state(checkpoint_weights(ckpt))
+    del ckpt  # optimizer states of a real base are gigabytes
+    if "enc_p.emb.weight" not in generator_state:
+        raise BaseCheckpointError(f"“{file.name}” holds no Piper voice generator to start from.")
+    target_g = model.model_g.state_dict()
+    base_speakers = int(generator_state[SPEAKER_EMBEDDING].shape[0]) if SPEAKER_EMBEDDING in generator_state else 1
+    target_speakers = int(getattr(model.model_g, "n_speakers", 1))
+    report: dict[str, Any] = {
+        "loaded": [], "missing": [], "unused": [], "skipped": {}, "resized": {},
+        "speaker": None, "speaker_folded": False, "base_speakers": base_speakers,
+    }
+    if base_speakers > 1 and target_speakers == 1:
+        chosen = 0 if speaker is None else int(speaker)
+        try:
+            generator_state, _ = fold_speaker(generator_state, chosen)
+        except IndexError:
+            raise BaseCheckpointError(
+                f"The base “{file.name}” has speakers 0 to {base_speakers - 1}; speaker "
+                f"{chosen} does not exist. Choose a speaker in that range."
+            ) from None
+        except SpeakerFoldError as error:
+            raise BaseCheckpointError(
+                f"Cannot take one speaker out of the base “{file.name}”: {error}. Choose a "
+                "single-speaker base."
+            ) from None
+        report["speaker"], report["speaker_folded"] = chosen, True
+    elif speaker not in (None, 0) and base_speakers == 1:
+        raise BaseCheckpointError(
+            f"The base “{file.name}” has a single speaker, so speaker {speaker} cannot be "
+            "chosen. Leave the speaker empty."
+        )
+    elif base_speakers > 1:
+        report["speaker"] = speaker
+
+    merged_g = _copy_into(target_g, generator_state, report, "model_g.",
+                          resizable=("enc_p.emb.weight", SPEAKER_EMBEDDING))
+    relevant = [key for key in target_g if not _is_speaker_key(key)]
+    loaded = sum(1 for key in relevant if f"model_g.{key}" in report["loaded"])
+    fraction = loaded / len(relevant) if relevant else 0.0
+    if fraction < min_loaded_fraction:
+        raise BaseCheckpointError(
+            f"The base “{file.name}” does not fit this voice's model: only {loaded} of "
+            f"{len(relevant)} generator weights match. It is a different quality or "
+            "architecture; choose a base of the quality you train."
+        )
+    with torch.no_grad():
+        model.model_g.load_state_dict(merged_g, strict=True)
+    discriminator = getattr(model, "model_d", None)
+    report["discriminator"] = "absent"
+    if discriminator is not None and discriminator_state:
+        # All or nothing: half a discriminator from the base judges by two standards.
+        target_d = discriminator.state_dict()
+        fits = all(key in discriminator_state
+                   and tuple(discriminator_state[key].shape) == tuple(value.shape)
+                   for key, value in target_d.items())
+        if fits:
+            merged_d = {key: discriminator_state[key].to(dtype=value.dtype, device=value.device)
+                        for key, value in target_d.items()}
+            with torch.no_grad():
+                discriminator.load_state_dict(merged_d, strict=True)
+            report["discriminator"] = "loaded"
+        else:
+            report["discriminator"] = "skipped (its shape differs; it starts fresh)"
+    report["generator_loaded"] = loaded
+    report["generator_total"] = len(relevant)
+    return report

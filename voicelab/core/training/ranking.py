@@ -1,0 +1,259 @@
+"""Which checkpoints of a run to keep, which is best, and the ranking file the GUI shows.
+
+A real checkpoint is hundreds of MB (weights plus optimizer state), and a run writes one
+per epoch, so a run would fill a disk without pruning. After every checkpoint the trainer
+calls `update_ranking`: it reads the run's `events.jsonl` (through `events.read_events`,
+the protocol's only parser), gives each checkpoint on disk its validation mel loss and
+preview WER, keeps the newest (training resumes from it) and the `keep_best` best by each
+measure, deletes the rest, and writes `checkpoints/ranking.json` atomically.
+
+"Best" (`best_checkpoint`, what export picks by default) is lowest preview WER first,
+because a voice that cannot be understood is useless however low its loss; but WER from
+tiny.en on a few sentences moves in coarse steps and some noise, so WERs within
+`WER_TOLERANCE` of each other count as equal and the validation mel loss (piper's raw mel
+L1, its recommended quality signal) decides between them. Without previews, mel decides
+alone; without either, the newest checkpoint is best.
+
+A checkpoint is matched to the validation and preview of its own step; when none has that
+exact step, to the latest one since the previous checkpoint (a checkpoint written at a
+step interval after an epoch's validation). Only `.ckpt` files inside the run folder that
+a `checkpoint` event names are ever deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+RANKING_FILE = "ranking.json"
+WER_TOLERANCE = 0.05
+_MEL_KEYS = ("mel", "val_mel")
+
+
+@dataclass(frozen=True)
+class RankedCheckpoint:
+    """One kept checkpoint with its scores; `rank` 1 is the best."""
+
+    path: Path
+    step: int
+    epoch: Optional[int]
+    mel: Optional[float]  # validation mel L1 (lower is better)
+    wer: Optional[float]  # mean preview WER (lower is better)
+    rank: int
+    reasons: tuple[str, ...]  # why it is kept: "best", "last", "mel", "wer"
+
+    @property
+    def is_best(self) -> bool:
+        return self.rank == 1
+
+    @property
+    def is_last(self) -> bool:
+        return "last" in self.reasons
+
+    def to_dict(self, run_dir: Path) -> dict[str, Any]:
+        try:
+            shown = self.path.relative_to(run_dir).as_posix()
+        except ValueError:
+            shown = str(self.path)
+        return {"path": shown, "step": self.step, "epoch": self.epoch, "mel": self.mel,
+                "wer": self.wer, "rank": self.rank, "reasons": list(self.reasons)}
+
+
+@dataclass
+class _Candidate:
+    path: Path
+    step: int
+    epoch: Optional[int]
+    order: int  # position in the log, to break step ties
+    mel: Optional[float] = None
+    wer: Optional[float] = None
+
+
+def _finite(value: Any) -> Optional[float]:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _mel(event: Mapping[str, Any]) -> Optional[float]:
+    losses = event.get("losses") or {}
+    for key in _MEL_KEYS:
+        if key in losses:
+            return _finite(losses[key])
+    return None
+
+
+def _resolve(run_dir: Path, raw: str) -> Optional[Path]:
+    """The checkpoint file an event names, also when the run folder has moved."""
+    path = Path(raw)
+    candidates = [path if path.is_absolute() else run_dir / path]
+    candidates.append(run_dir / "checkpoints" / path.name)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _candidates(run_dir: Path, events: Sequence[Mapping[str, Any]]) -> List[_Candidate]:
+    by_path: dict[Path, _Candidate] = {}
+    for order, event in enumerate(events):
+        if event.get("type") != "checkpoint" or not event.get("path"):
+            continue
+        path = _resolve(run_dir, str(event["path"]))
+        if path is None:
+            continue
+        key = path.resolve()
+        by_path[key] = _Candidate(path=path, step=int(event.get("step") or 0),
+                                  epoch=event.get("epoch"), order=order)
+    return sorted(by_path.values(), key=lambda c: (c.step, c.order))
+
+
+def _attach(candidates: List[_Candidate], scored: Iterable[tuple[int, Optional[float]]],
+            field: str) -> None:
+    """Give each checkpoint the score of its step, else the latest since the previous one."""
+    values = [(step, value) for step, value in scored if value is not None]
+    previous_step = -1
+    for candidate in candidates:
+        exact = [value for step, value in values if step == candidate.step]
+        window = [value for step, value in values if previous_step < step <= candidate.step]
+        chosen = exact[-1] if exact else (window[-1] if window else None)
+        setattr(candidate, field, chosen)
+        previous_step = candidate.step
+
+
+def _sort_key(candidate: _Candidate) -> tuple:
+    wer_bucket = math.floor(candidate.wer / WER_TOLERANCE + 1e-9) if candidate.wer is not None else math.inf
+    mel = candidate.mel if candidate.mel is not None else math.inf
+    return (wer_bucket, mel, -candidate.step, -candidate.order)
+
+
+def rank(candidates: Sequence[_Candidate], keep_best: int) -> List[tuple[_Candidate, tuple[str, ...]]]:
+    """The checkpoints to keep, best first, with the reasons each is kept."""
+    if not candidates:
+        return []
+    reasons: dict[int, list[str]] = {id(c): [] for c in candidates}
+    ordered = sorted(candidates, key=_sort_key)
+    reasons[id(ordered[0])].append("best")
+    last = max(candidates, key=lambda c: (c.step, c.order))
+    reasons[id(last)].append("last")
+    by_mel = sorted((c for c in candidates if c.mel is not None), key=lambda c: (c.mel, -c.step))
+    for c in by_mel[:keep_best]:
+        reasons[id(c)].append("mel")
+    by_wer = sorted((c for c in candidates if c.wer is not None), key=_sort_key)
+    for c in by_wer[:keep_best]:
+        reasons[id(c)].append("wer")
+    if not by_mel and not by_wer:  # nothing scored yet: keep the newest few
+        for c in sorted(candidates, key=lambda c: (-c.step, -c.order))[:keep_best]:
+            reasons[id(c)].append("recent")
+    return [(c, tuple(reasons[id(c)])) for c in ordered if reasons[id(c)]]
+
+
+def _ranked(folder: Path, keep_best: int) -> tuple[list[_Candidate], List[RankedCheckpoint], set]:
+    """(every checkpoint on disk, the kept ones best first, ids of the kept candidates)."""
+    from voicelab.core.training.events import read_events, training_history
+
+    events = read_events(folder / "events.jsonl")
+    history = training_history(events)
+    candidates = _candidates(folder, events)
+    _attach(candidates, ((int(e.get("step") or 0), _mel(e)) for e in history["validation"]), "mel")
+    _attach(candidates, ((int(e.get("step") or 0), _finite(e.get("wer"))) for e in history["preview"]), "wer")
+    kept = rank(candidates, keep_best)
+    ranked = [
+        RankedCheckpoint(path=c.path, step=c.step, epoch=c.epoch, mel=c.mel, wer=c.wer,
+                         rank=index, reasons=reasons)
+        for index, (c, reasons) in enumerate(kept, start=1)
+    ]
+    return candidates, ranked, {id(c) for c, _ in kept}
+
+
+def update_ranking(run_dir: PathLike, *, keep_best: int = 3, delete: bool = True
+                   ) -> List[RankedCheckpoint]:
+    """Rank the run's checkpoints, delete the ones not kept, write the ranking file.
+
+    Returns the kept checkpoints, best first. `keep_best` counts per measure (mel, WER),
+    so up to 2 × keep_best + 1 checkpoints stay. A checkpoint with no score of its own
+    (written between validations) is kept only while it is the newest. With
+    `delete=False` nothing is deleted (the ranking lists the ones that would be kept).
+    """
+    from voicelab.core.fileio import atomic_write_text
+
+    folder = Path(run_dir)
+    keep_best = max(1, int(keep_best))
+    candidates, ranked, kept_ids = _ranked(folder, keep_best)
+    deleted: List[str] = []
+    if delete:
+        for candidate in candidates:
+            if id(candidate) in kept_ids:
+                continue
+            path = candidate.path
+            if path.suffix == ".ckpt" and _inside(path, folder):
+                try:
+                    path.unlink()
+                    deleted.append(path.name)
+                except FileNotFoundError:
+                    pass
+                except OSError:  # in use (Windows) or read-only: keep it, try next time
+                    continue
+    document = {
+        "v": 1,
+        "updated": round(time.time(), 3),
+        "keep_best": keep_best,
+        "wer_tolerance": WER_TOLERANCE,
+        "best": ranked[0].to_dict(folder)["path"] if ranked else None,
+        "last": next((r.to_dict(folder)["path"] for r in ranked if r.is_last), None),
+        "checkpoints": [r.to_dict(folder) for r in ranked],
+        "deleted": deleted,
+    }
+    target = folder / "checkpoints" / RANKING_FILE
+    atomic_write_text(target, json.dumps(document, ensure_ascii=False, indent=2))
+    return ranked
+
+
+def read_ranking(run_dir: PathLike) -> List[RankedCheckpoint]:
+    """The ranking file's checkpoints that still exist, best first; [] when there is none."""
+    folder = Path(run_dir)
+    try:
+        document = json.loads((folder / "checkpoints" / RANKING_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    ranked = []
+    for item in document.get("checkpoints") or []:
+        path = _resolve(folder, str(item.get("path") or ""))
+        if path is None:
+            continue
+        ranked.append(RankedCheckpoint(
+            path=path, step=int(item.get("step") or 0), epoch=item.get("epoch"),
+            mel=_finite(item.get("mel")), wer=_finite(item.get("wer")),
+            rank=int(item.get("rank") or len(ranked) + 1), reasons=tuple(item.get("reasons") or ()),
+        ))
+    return ranked
+
+
+def best_checkpoint(run_dir: PathLike) -> Optional[Path]:
+    """The checkpoint to export by default: the ranking's best that still exists.
+
+    Recomputed from events.jsonl (nothing written, nothing deleted) when the ranking file
+    is missing or its best is gone; None when the run has no checkpoint.
+    """
+    ranked = read_ranking(run_dir)
+    best = [r for r in ranked if r.is_best]
+    if best:
+        return best[0].path
+    _, recomputed, _ = _ranked(Path(run_dir), 1)
+    return recomputed[0].path if recomputed else None

@@ -1,0 +1,482 @@
+"""The trainer: one run folder in, a trained checkpoint (and its events) out.
+
+`python -m voicelab --run-trainer RUN_DIR` calls `main`, which calls `run`; the GUI and
+the CLI start that command through `process.TrainerProcess`. The trainer
+
+1. takes the run's lock, starts the heartbeat thread and listens for `stop` on stdin and
+   for SIGTERM / Ctrl-C (each asks for a checkpoint and a clean exit);
+2. reads train.yaml, installs the numba maximum-path search into piper, prepares the data
+   (`data.prepare`: checks every clip before the first step);
+3. builds piper's VitsModel (`model.build_model`), loads the base weights for a new run
+   (T2's `base.load_base_weights`) or resumes from the newest checkpoint with its optimizer,
+   step count and epoch;
+4. runs Lightning's `Trainer.fit` with VoiceLab's callbacks (events, checkpoints, stop,
+   previews) and its atomic, safe-loading checkpoint IO;
+5. ends with exactly one of `finished` (the final checkpoint exists and loads), `stopped`
+   or `error` (what happened and what to change).
+
+Exit codes: 0 finished, 3 stopped, 1 failed, 2 could not start (no run, already running).
+
+With Lightning's `ddp` strategy the launcher re-runs this same command once per extra
+device (env LOCAL_RANK etc.); those processes train but write no events, take no lock and
+do not read stdin: only global rank 0 speaks for the run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, Optional, Tuple
+
+from voicelab.core.errors import Cancelled, CheckpointError, UnsafeCheckpointError, VoiceLabError
+from voicelab.core.progress import CancelToken
+from voicelab.core.training import events as ev
+from voicelab.core.training import runs
+from voicelab.core.training.config import TrainConfig, TrainingConfigError
+
+_LOG = logging.getLogger(__name__)
+EXIT_FINISHED, EXIT_FAILED, EXIT_NO_START, EXIT_STOPPED = 0, 1, 2, 3
+HEARTBEAT_S = 2.0
+#: "module:function" called with the freshly built VitsModel before weights are loaded: a
+#: seam for tests (they swap piper's 47 M-parameter discriminator for a tiny one) and
+#: experiments. Unset in normal use.
+HOOK_ENV = "VOICELAB_TRAINER_HOOK"
+_RANK_ENV = ("RANK", "LOCAL_RANK", "NODE_RANK")
+
+
+def is_primary_process() -> bool:
+    """False in the extra processes Lightning's ddp launcher starts (rank > 0)."""
+    return all(os.environ.get(name, "0") in ("", "0") for name in _RANK_ENV)
+
+
+def main(run_dir: str) -> int:
+    """Entry point of the trainer process: events on stdout, everything else on stderr."""
+    primary = is_primary_process()
+    stream: Optional[IO[str]] = None
+    if primary:
+        events_fd = os.dup(1)
+        os.dup2(2, 1)  # libraries' prints (piper, espeak, Lightning) go to stderr, never into events
+        stream = os.fdopen(events_fd, "w", encoding="utf-8", buffering=1)
+    sys.stdout = sys.stderr
+    folder = Path(run_dir)
+    if (folder / runs.LOG_DIR).is_dir():
+        from voicelab.core.logs import setup_logging
+
+        setup_logging(folder / runs.LOG_DIR / "trainer.log")
+        logging.captureWarnings(True)
+    return run(folder, stream=stream, listen_stdin=primary, primary=primary)
+
+
+def run(run_dir: Path, *, stream: Optional[IO[str]] = None, listen_stdin: bool = False,
+        cancel: Optional[CancelToken] = None, primary: bool = True,
+        model_hook: Optional[Callable[[Any], None]] = None,
+        heartbeat_s: float = HEARTBEAT_S) -> int:
+    """Train the run in `run_dir` in this process; returns the exit code (see module doc).
+
+    `stream` gets the events as JSON lines (besides events.jsonl); `cancel` lets a caller
+    in the same process stop the run (as the `stop` line does for a subprocess).
+    """
+    run_dir = Path(run_dir).resolve()
+    cancel = cancel or CancelToken()
+    if not (run_dir / runs.TRAIN_FILE).is_file():
+        _emit_once(stream, ev.error(message=f"{run_dir} is not a training run (no train.yaml).",
+                                    hint="Create the run first.", kind="config"))
+        return EXIT_NO_START
+    lock = runs.RunLock(run_dir)
+    if primary:
+        try:
+            lock.acquire()
+        except runs.RunBusy as error:
+            _emit_once(stream, ev.error(message=str(error), hint="", kind="busy"))
+            return EXIT_NO_START
+        (run_dir / runs.STOP_FILE).unlink(missing_ok=True)  # an old request is not for this attempt
+    writer = ev.EventWriter(run_dir / runs.EVENTS_FILE if primary else None,
+                            stream if primary else None)
+    session = _Session(run_dir, writer, cancel, primary, model_hook)
+    heartbeat = _Heartbeat(session, heartbeat_s) if primary else None
+    listener = _StdinListener(cancel) if listen_stdin else None
+    restore_signals = _install_signal_handlers(cancel)
+    if heartbeat:
+        heartbeat.start()
+    if listener:
+        listener.start()
+    try:
+        return session.train()
+    finally:
+        restore_signals()
+        if heartbeat:
+            heartbeat.stop()
+        writer.close()
+        if primary:
+            (run_dir / runs.STOP_FILE).unlink(missing_ok=True)  # answered (or moot) now
+            lock.release()
+
+
+def _emit_once(stream: Optional[IO[str]], event: Dict[str, Any]) -> None:
+    """An event for the caller only (not the run's log), e.g. "already running"."""
+    ev.EventWriter(None, stream).emit(event)
+
+
+class _Session:
+    """One attempt at training a run, from config to the final event."""
+
+    def __init__(self, run_dir: Path, writer: ev.EventWriter, cancel: CancelToken, primary: bool,
+                 model_hook: Optional[Callable[[Any], None]]) -> None:
+        self.run_dir = run_dir
+        self.writer = writer
+        self.cancel = cancel
+        self.primary = primary
+        self.model_hook = model_hook
+        self.state: Any = None  # callbacks.RunState once torch is loaded
+        self.phase = "preparing"
+        self._last_progress = 0.0
+
+    def emit(self, event: Dict[str, Any], *, fsync: bool = False) -> None:
+        if self.primary:
+            self.writer.emit(event, fsync=fsync)
+
+    # -- phases ------------------------------------------------------------------------------
+    def train(self) -> int:
+        stage = "config"
+        try:
+            config, _lineage = runs.load_run(self.run_dir)
+            stage = "data"
+            prepared = self._prepare(config)
+            stage = "model"
+            return self._fit(config, prepared)
+        except Cancelled:
+            return self._stopped(reason="user")
+        except BaseException as error:  # every failure ends with an error event
+            if isinstance(error, KeyboardInterrupt):
+                self.cancel.cancel()
+            if isinstance(error, SystemExit) and self.state is not None and self.state.stop_requested:
+                return self._stopped(reason="signal")
+            if isinstance(error, SystemExit):
+                error = KeyboardInterrupt()  # Lightning's exit after a second Ctrl-C
+            kind, message, hint = describe_failure(error, stage)
+            self.emit(ev.error(message=message, hint=hint, kind=kind,
+                               traceback="".join(traceback.format_exception(error))), fsync=True)
+            _LOG.error("training failed (%s): %s", kind, message, exc_info=error)
+            return EXIT_FAILED
+
+    def _prepare(self, config: TrainConfig) -> Any:
+        from voicelab.core.training import data
+
+        self.phase = "preparing"
+        if not self.primary:  # a ddp rank > 0: rank 0 prepares
+            return data.wait_for_prepared(self.run_dir, config, cancel=self.cancel)
+        prepared = data.prepare(self.run_dir, config, progress=self._progress, cancel=self.cancel)
+        self.emit(ev.prepared(train=len(prepared.train), validation=len(prepared.validation),
+                              dropped=prepared.dropped, unknown_phonemes=prepared.unknown_phonemes,
+                              seconds=prepared.seconds))
+        for item in prepared.dropped:
+            _LOG.warning("dropped %s (%s): %s", item.get("id"), item.get("split"), item.get("reason"))
+        return prepared
+
+    def _progress(self, done: float, total: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - self._last_progress >= 0.5 or done >= total:
+            self._last_progress = now
+            self.emit(ev.preparing(done=done, total=total, message=message))
+
+    def _fit(self, config: TrainConfig, prepared: Any) -> int:
+        import lightning.pytorch as pl
+        import torch
+
+        from voicelab.core.checkpoints import allowed_checkpoint_globals
+        from voicelab.core.training import callbacks as cb
+        from voicelab.core.training import data, monotonic
+        from voicelab.core.training.model import build_model, check_optimizer, parameter_count
+
+        monotonic.install()
+        monotonic.warm_up()
+        check_optimizer(config)
+        accelerator = _accelerator(config)
+        if accelerator == "gpu":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        runs.remove_partial_checkpoints(self.run_dir)
+        resume = runs.latest_checkpoint(self.run_dir)
+        pl.seed_everything(config.seed + (0 if resume is None else _resume_salt(resume)), workers=True,
+                           verbose=False)
+        model = build_model(config, num_symbols=prepared.num_symbols)
+        hook = self.model_hook or _hook_from_env()
+        if hook is not None:
+            hook(model)
+        base_report = None
+        if resume is None and config.base:
+            base_report = self._load_base(model, config)
+        self.state = state = cb.RunState()
+        started_info = {"config": config.to_dict(), "resumed_from": str(resume) if resume else None,
+                        "train_utterances": len(prepared.train),
+                        "validation_utterances": len(prepared.validation),
+                        "parameters": parameter_count(model), "base": base_report}
+        events_cb = cb.EventsCallback(state, self.emit, config, started_info)
+        control = cb.ControlCallback(state, self.emit, config, self.run_dir, self.cancel)
+        trainer = pl.Trainer(
+            accelerator=accelerator, devices=config.devices, strategy=_strategy(config, accelerator),
+            num_nodes=config.num_nodes, precision=_precision(config.precision),
+            max_epochs=config.max_epochs if config.max_epochs is not None else -1, max_steps=-1,
+            logger=False, enable_checkpointing=False, enable_progress_bar=False,
+            enable_model_summary=False, num_sanity_val_steps=0,
+            check_val_every_n_epoch=config.validate_every_epochs,
+            limit_val_batches=None if prepared.validation else 0,
+            callbacks=[events_cb, control], plugins=[cb.AtomicCheckpointIO()],
+            default_root_dir=str(self.run_dir / runs.LOG_DIR), deterministic=False,
+        )
+        datamodule = data.make_datamodule(self.run_dir, config, prepared)
+        self.phase = "training"
+        with allowed_checkpoint_globals():
+            trainer.fit(model, datamodule=datamodule, ckpt_path=str(resume) if resume else None,
+                        weights_only=True)
+        if state.stop_requested:
+            return self._stopped(reason="user")
+        if trainer.interrupted:
+            raise RuntimeError("Lightning reported the training as interrupted.")
+        return self._finished(trainer)
+
+    def _load_base(self, model: Any, config: TrainConfig) -> Dict[str, Any]:
+        from voicelab.core.training import base as base_module
+
+        path = Path(config.base)
+        if not path.is_file():
+            raise BaseUnusable(f"The base checkpoint {path} is missing: it was moved or deleted "
+                               "after the run was created. Put it back, or start a new run with "
+                               "another base (or none, to train from scratch).")
+        try:
+            info = base_module.inspect_base(path)
+        except (CheckpointError, UnsafeCheckpointError) as error:
+            raise BaseUnusable(f"The base checkpoint cannot be used: {error}") from error
+        if config.base_sha256 and info.sha256 != config.base_sha256:
+            raise BaseChanged(f"The base checkpoint {path} has changed since the run was created "
+                              f"(SHA-256 {info.sha256}, expected {config.base_sha256}). Put the "
+                              "original file back, or start a new run with this base.")
+        base_module.check_base_quality(info, config.quality, overrides=config.model)
+        report = base_module.load_base_weights(model, path, speaker=config.base_speaker)
+        summary: Dict[str, Any] = {"path": str(path), "sha256": info.sha256, "origin": info.origin}
+        for key, value in (report or {}).items():
+            summary[key] = len(value) if isinstance(value, (list, tuple, set, dict)) else value
+        return summary
+
+    def _finished(self, trainer: Any) -> int:
+        from voicelab.core.checkpoints import load_checkpoint
+
+        state = self.state
+        path = state.last_checkpoint
+        if not self.primary:
+            return EXIT_FINISHED
+        if path is None or not Path(path).is_file():
+            raise CheckpointError("Training ended but its final checkpoint was not written. Check "
+                                  "the free disk space, then resume the run.")
+        loaded = load_checkpoint(path)  # finished means: it exists *and* loads
+        if "state_dict" not in loaded:
+            raise CheckpointError(f"The final checkpoint {path} holds no model weights.")
+        del loaded
+        self.emit(ev.finished(step=state.step, epoch=state.epoch, checkpoint=path), fsync=True)
+        return EXIT_FINISHED
+
+    def _stopped(self, reason: str) -> int:
+        state = self.state
+        checkpoint = state.last_checkpoint if state is not None else runs.latest_checkpoint(self.run_dir)
+        step = state.step if state is not None else 0
+        epoch = state.epoch if state is not None else 0
+        self.emit(ev.stopped(step=step, epoch=epoch, checkpoint=checkpoint, reason=reason), fsync=True)
+        return EXIT_STOPPED
+
+
+class BaseChanged(VoiceLabError):
+    """The base file's checksum differs from the one recorded when the run was created."""
+
+
+class BaseUnusable(VoiceLabError):
+    """The base file is missing, unreadable or unsafe."""
+
+
+def _accelerator(config: TrainConfig) -> str:
+    import torch
+
+    if config.device == "cpu":
+        return "cpu"
+    if config.device == "cuda":
+        if not torch.cuda.is_available():
+            raise TrainingConfigError("device is cuda, but no CUDA GPU is available to PyTorch "
+                                      f"(torch {torch.__version__}). Choose device auto or cpu, "
+                                      "or install a CUDA build of PyTorch.")
+        return "gpu"
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def _strategy(config: TrainConfig, accelerator: str) -> str:
+    """Lightning's strategy for the config. piper's training step runs two backward passes
+    per forward (generator, then discriminator), so under DDP each pass leaves some
+    parameters without gradients; plain "ddp" stops with "parameters that were not used in
+    producing the loss", so it runs with unused-parameter detection on."""
+    if config.devices == "auto":
+        import torch
+
+        several = accelerator == "gpu" and torch.cuda.device_count() > 1
+    else:
+        several = int(config.devices) > 1
+    if config.strategy == "ddp" or (config.strategy == "auto" and (several or config.num_nodes > 1)):
+        return "ddp_find_unused_parameters_true"
+    return config.strategy
+
+
+def _precision(precision: str) -> str:
+    return "32-true" if precision == "32" else precision
+
+
+def _resume_salt(checkpoint: Path) -> int:
+    return runs.checkpoint_step(checkpoint) or 0
+
+
+def _hook_from_env() -> Optional[Callable[[Any], None]]:
+    spec = os.environ.get(HOOK_ENV)
+    if not spec:
+        return None
+    module_name, _, function = spec.partition(":")
+    return getattr(importlib.import_module(module_name), function)
+
+
+# -- failures --------------------------------------------------------------------------------------
+_OOM_TEXT = ("out of memory", "can't allocate memory", "cannot allocate memory",
+             "not enough memory", "defaultcpuallocator")
+
+
+def describe_failure(error: BaseException, stage: str = "") -> Tuple[str, str, str]:
+    """(kind, message, hint) for an error event: what happened and what to change."""
+    from voicelab.core.training.data import TrainingDataError
+
+    text = " ".join(str(error).split())
+    if _is_oom(error):
+        return ("oom", "Training ran out of memory" + (f" ({text[:200]})" if text else "") + ".",
+                "Lower batch_size, use precision bf16-mixed (or 16-mixed on a GPU), lower "
+                "max_seconds so long clips are left out, or try optimizer adamw8bit on CUDA.")
+    if type(error).__name__ == "TrainingDiverged":
+        return "nan", str(error), "Lower the learning rate or use precision 32."
+    if isinstance(error, TrainingConfigError):
+        return "config", str(error), "Fix the setting in train.yaml, or start a new run."
+    if isinstance(error, TrainingDataError):
+        return "data", str(error), "Fix the dataset in the Dataset tab, then start a new run."
+    if isinstance(error, (CheckpointError, UnsafeCheckpointError)):
+        return "checkpoint", str(error), "Resume from an earlier checkpoint, or start a new run."
+    if isinstance(error, VoiceLabError):
+        kind = {"OptimizerUnavailable": "config", "BaseChanged": "base", "BaseUnusable": "base",
+                "BaseCheckpointError": "base", "RunBusy": "busy"}.get(type(error).__name__)
+        if kind is None:
+            kind = "base" if "base" in type(error).__module__ else stage or "internal"
+        return kind, str(error), ""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted", "Training was interrupted before a checkpoint could be saved.", \
+            "Resume the run to continue from its last checkpoint."
+    name = type(error).__name__
+    return ("internal", f"Training failed unexpectedly: {name}: {text[:500]}",
+            "See logs/trainer.log in the run folder; resume the run to continue from its last "
+            "checkpoint. If it happens again, report it with that log.")
+
+
+def _is_oom(error: BaseException) -> bool:
+    if isinstance(error, MemoryError):
+        return True
+    name = type(error).__name__
+    if name in ("OutOfMemoryError", "OutOfResources"):
+        return True
+    return isinstance(error, RuntimeError) and any(t in str(error).lower() for t in _OOM_TEXT)
+
+
+# -- threads and signals ---------------------------------------------------------------------------
+class _Heartbeat:
+    """Emits a heartbeat every few seconds, so a watcher can tell alive from hung."""
+
+    def __init__(self, session: _Session, interval: float) -> None:
+        self.session = session
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="voicelab-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        stop_file = self.session.run_dir / runs.STOP_FILE
+        while not self._stop.wait(self.interval):
+            if stop_file.exists():  # `voicelab-cli train stop` from another terminal
+                self.session.cancel.cancel()
+                stop_file.unlink(missing_ok=True)
+            state = self.session.state
+            phase = state.phase if state is not None and self.session.phase == "training" else self.session.phase
+            if self.session.cancel.cancelled:
+                phase = "stopping"
+            try:
+                self.session.emit(ev.heartbeat(step=state.step if state else None, phase=phase,
+                                               since_step_s=state.since_step() if state else None))
+            except Exception:  # never let the watchdog take the trainer down
+                _LOG.exception("heartbeat failed")
+
+
+class _StdinListener:
+    """Reads stdin lines; `stop` asks the trainer to checkpoint and exit. Daemon: stdin can block."""
+
+    def __init__(self, cancel: CancelToken) -> None:
+        self.cancel = cancel
+        self._thread = threading.Thread(target=self._loop, name="voicelab-stdin", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        stdin = sys.stdin
+        if stdin is None:
+            return
+        try:
+            for line in stdin:
+                if line.strip().lower() == "stop":
+                    self.cancel.cancel()
+        except (OSError, ValueError):
+            pass  # stdin closed: the caller went away; training goes on (see events.EventWriter)
+
+
+def _install_signal_handlers(cancel: CancelToken) -> Callable[[], None]:
+    """SIGTERM and the first Ctrl-C ask for a clean stop; a second Ctrl-C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if signum == signal.SIGINT and cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+
+    for sig in previous:
+        signal.signal(sig, on_signal)
+    _our_handlers[0] = on_signal
+
+    def restore() -> None:
+        _our_handlers[0] = None
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+    return restore
+
+
+#: The handler `_install_signal_handlers` set, re-installed after Lightning replaces it.
+_our_handlers: list = [None]
+
+
+def reinstall_signal_handlers() -> None:
+    """Put VoiceLab's SIGTERM handler back (Lightning's would raise out of the loop instead of
+    letting the stop checkpoint first); called by the control callback at train start."""
+    handler = _our_handlers[0]
+    if handler is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,506 @@
+"""Training runs on disk: create one, list them with their status, find their checkpoints.
+
+A run is a folder `<workspace>/runs/<name>/`:
+
+    train.yaml      every setting (a `TrainConfig`) plus `lineage`: the dataset's manifest
+                    hash and split, the base's checksum, the parent run of a branch. Written
+                    atomically before the trainer starts; one run = one dataset + base + config.
+    data/           the run's own copy of train.txt and validation.txt
+    cache/          piper's phoneme/audio/spectrogram cache and prepared.json
+    events.jsonl    the trainer's events (see events.py)
+    checkpoints/    step-NNNNNNNN.ckpt, written atomically
+    previews/       preview WAVs per step
+    logs/           trainer.log (Python logging) and stderr.log
+    config.json     piper's voice config (phoneme map, rate) for export
+    trainer.lock    held (OS file lock) by the trainer while it runs; holds its pid
+    stop.request    written by `request_stop` (another process): the trainer checkpoints
+                    and stops within a heartbeat
+
+Status comes from the lock (an OS lock dies with its process, even on kill -9, so a stale
+pid file can never claim a dead run is running) and the last terminal event:
+
+    new          created, never started          running   the lock is held
+    finished     a `finished` event and its checkpoint is on disk
+    stopped      a `stopped` event (resumable)   failed    an `error` event
+    interrupted  started, no final event (killed or crashed; resumable from its checkpoint)
+
+Nothing here imports torch: listing runs must be instant in the GUI.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Union
+
+from voicelab import __version__
+from voicelab.core.errors import VoiceLabError
+from voicelab.core.fileio import atomic_write_yaml, read_yaml
+from voicelab.core.training import events as ev
+from voicelab.core.training.config import TrainConfig, TrainingConfigError, config_from_dict
+
+TRAIN_FILE = "train.yaml"
+EVENTS_FILE = "events.jsonl"
+LOCK_FILE = "trainer.lock"
+STOP_FILE = "stop.request"
+CHECKPOINT_DIR = "checkpoints"
+PREVIEW_DIR = "previews"
+LOG_DIR = "logs"
+STATUSES = ("new", "running", "stopped", "finished", "failed", "interrupted")
+_CHECKPOINT_NAME = re.compile(r"^step-(\d+)\.ckpt$")
+_RUN_NAME = re.compile(r"^[\w][\w .+=@-]{0,79}$")
+
+
+class RunError(VoiceLabError):
+    """A run cannot be created, found or changed as asked."""
+
+
+class RunBusy(RunError):
+    """Another trainer process is running this run."""
+
+
+# -- the lock --------------------------------------------------------------------------------------
+class RunLock:
+    """An exclusive OS lock on `trainer.lock`, held by the trainer for its whole life.
+
+    flock (POSIX) and msvcrt (Windows) locks are released by the OS when the process dies,
+    however it dies. The file also holds the owner's pid for `voicelab-cli train stop`.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / LOCK_FILE
+        self._handle: Optional[Any] = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")
+        if not _try_lock(handle):
+            handle.close()
+            raise RunBusy(f"The run {self.path.parent.name} is already being trained (process "
+                          f"{read_lock_pid(self.path.parent) or '?'}). Stop it first, or wait.")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "started": _now()}))
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            try:
+                self._handle.seek(0)
+                self._handle.truncate()
+                self._handle.flush()
+                _unlock(self._handle)
+            finally:
+                self._handle.close()
+                self._handle = None
+
+    def __enter__(self) -> "RunLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def _try_lock(handle: Any) -> bool:
+    if os.name == "nt":  # pragma: no cover - Windows
+        import msvcrt
+
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def _unlock(handle: Any) -> None:
+    if os.name == "nt":  # pragma: no cover - Windows
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        return
+    import fcntl
+
+    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def is_running(run_dir: Path) -> bool:
+    """True while a trainer holds the run's lock."""
+    path = Path(run_dir) / LOCK_FILE
+    if not path.exists():
+        return False
+    with open(path, "a+", encoding="utf-8") as handle:
+        if _try_lock(handle):
+            _unlock(handle)
+            return False
+        return True
+
+
+def read_lock_pid(run_dir: Path) -> Optional[int]:
+    """The pid the running trainer wrote into its lock file, if any."""
+    try:
+        data = json.loads((Path(run_dir) / LOCK_FILE).read_text(encoding="utf-8") or "{}")
+        pid = data.get("pid")
+        return int(pid) if isinstance(pid, int) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def request_stop(run_dir: Path) -> bool:
+    """Ask a run's trainer, started by any process, to checkpoint and stop.
+
+    Writes `stop.request` (the trainer looks for it every heartbeat, on every platform) and,
+    on POSIX, also sends SIGTERM to the pid in the lock file. False if it is not running.
+    """
+    run_dir = Path(run_dir)
+    if not is_running(run_dir):
+        return False
+    (run_dir / STOP_FILE).write_text("stop\n", encoding="utf-8")
+    pid = read_lock_pid(run_dir)
+    if pid and os.name != "nt":
+        import signal
+
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return True
+
+
+# -- creating ----------------------------------------------------------------------------------------
+def default_run_name(config: TrainConfig) -> str:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{Path(config.dataset).name or 'run'}-{config.quality}-{stamp}"
+
+
+def create_run(runs_dir: Path, config: Union[TrainConfig, Mapping[str, Any]], *,
+               name: Optional[str] = None, from_checkpoint: Optional[Path] = None) -> Path:
+    """Check everything a trainer can check without torch, then write the run folder.
+
+    `from_checkpoint` branches: the new run starts from that checkpoint's weights (of an
+    earlier run, or any Piper checkpoint) as its base, with a fresh optimizer and its own
+    config; the lineage records where it came from.
+    """
+    from voicelab.core.training import data
+
+    if not isinstance(config, TrainConfig):
+        config = config_from_dict(config)
+    if from_checkpoint is not None:
+        config = _with_base(config, Path(from_checkpoint))
+    name = name or default_run_name(config)
+    if not _RUN_NAME.match(name) or name in (".", ".."):
+        raise RunError(f"“{name}” cannot name a run: use up to 80 letters, digits, spaces and "
+                       "- _ . + = @ (no slashes).")
+    run_dir = Path(runs_dir) / name
+    if run_dir.exists():
+        raise RunError(f"A run named “{name}” already exists in {runs_dir}. Choose another name, "
+                       "or resume that run.")
+    dataset = Path(config.dataset).expanduser().resolve()
+    info = data.dataset_info(dataset)
+    data.check_sample_rate(data.dataset_sample_rate(info), config.quality,
+                           f"The dataset “{info.get('name') or dataset.name}”")
+    config = _replace(config, dataset=str(dataset))
+    base_facts = None
+    if config.base is not None:
+        config, base_facts = _check_base(config)
+    lineage: Dict[str, Any] = {"created": _now(), "voicelab_version": __version__,
+                               "piper_version": _version("piper-tts")}
+    run_dir.mkdir(parents=True)
+    try:
+        facts = data.snapshot_manifests(dataset, run_dir, validation_share=config.validation_share,
+                                        seed=config.seed)
+        lineage["dataset"] = {"path": str(dataset), "name": info.get("name") or dataset.name,
+                              "sample_rate": data.dataset_sample_rate(info),
+                              "manifest_sha256": facts["manifest_sha256"]}
+        lineage["split"] = facts["split"]
+        lineage["base"] = base_facts
+        lineage["branched_from"] = _branch_facts(Path(from_checkpoint)) if from_checkpoint else None
+        for folder in (CHECKPOINT_DIR, PREVIEW_DIR, LOG_DIR):
+            (run_dir / folder).mkdir(exist_ok=True)
+        write_train_yaml(run_dir, config, lineage)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    return run_dir
+
+
+def _replace(config: TrainConfig, **changes: Any) -> TrainConfig:
+    import dataclasses
+
+    return dataclasses.replace(config, **changes)
+
+
+def _with_base(config: TrainConfig, checkpoint: Path) -> TrainConfig:
+    if not checkpoint.is_file():
+        raise RunError(f"The checkpoint to branch from does not exist: {checkpoint}.")
+    return _replace(config, base=str(checkpoint.resolve()), base_sha256=None)
+
+
+def _check_base(config: TrainConfig) -> tuple:
+    """Checksum the base (and check it fits the quality when T2's inspector is present)."""
+    path = Path(config.base).expanduser()
+    if not path.is_file():
+        raise RunError(f"The base checkpoint {path} does not exist. Download one in the Models "
+                       "dialog, choose another file, or train from scratch (no base).")
+    sha = sha256_file(path)
+    if config.base_sha256 and config.base_sha256 != sha:
+        raise RunError(f"The base checkpoint {path} has changed: its SHA-256 is {sha}, not the "
+                       f"{config.base_sha256} the settings name. Choose the right file or clear "
+                       "base_sha256.")
+    facts: Dict[str, Any] = {"path": str(path.resolve()), "sha256": sha, "quality": None,
+                             "origin": None}
+    try:
+        from voicelab.core.training import base as base_module
+    except ImportError:
+        base_module = None
+    if base_module is not None:
+        info = base_module.inspect_base(path)
+        base_module.check_base_quality(info, config.quality, overrides=config.model)
+        facts.update(quality=getattr(info, "quality", None), origin=getattr(info, "origin", None),
+                     sample_rate=getattr(info, "sample_rate", None),
+                     num_speakers=getattr(info, "num_speakers", None))
+    return _replace(config, base=str(path.resolve()), base_sha256=sha), facts
+
+
+def _branch_facts(checkpoint: Path) -> Dict[str, Any]:
+    checkpoint = checkpoint.resolve()
+    facts: Dict[str, Any] = {"checkpoint": str(checkpoint), "run": None, "step": None}
+    match = _CHECKPOINT_NAME.match(checkpoint.name)
+    if match:
+        facts["step"] = int(match.group(1))
+    parent = checkpoint.parent.parent
+    if checkpoint.parent.name == CHECKPOINT_DIR and (parent / TRAIN_FILE).exists():
+        facts["run"] = str(parent)
+    return facts
+
+
+def write_train_yaml(run_dir: Path, config: TrainConfig, lineage: Mapping[str, Any]) -> None:
+    atomic_write_yaml(Path(run_dir) / TRAIN_FILE, {**config.to_dict(), "lineage": dict(lineage)})
+
+
+def load_run(run_dir: Path) -> tuple:
+    """(TrainConfig, lineage dict) of a run; `RunError` when it is not a run folder."""
+    path = Path(run_dir) / TRAIN_FILE
+    if not path.is_file():
+        raise RunError(f"{run_dir} is not a training run (it has no {TRAIN_FILE}). Create runs "
+                       "with `voicelab-cli train start` or the Training tab.")
+    try:
+        raw = read_yaml(path)
+    except Exception as error:
+        raise RunError(f"Cannot read {path}: {error}. Fix or restore the file.") from error
+    if not isinstance(raw, dict):
+        raise RunError(f"{path} does not hold training settings.")
+    try:
+        config = config_from_dict(raw)
+    except TrainingConfigError as error:
+        raise TrainingConfigError(f"{path}: {error}") from None
+    lineage = raw.get("lineage") if isinstance(raw.get("lineage"), dict) else {}
+    return config, lineage
+
+
+def change_limits(run_dir: Path, *, max_steps: Optional[int] = None,
+                  max_epochs: Optional[int] = None) -> TrainConfig:
+    """Raise a run's step or epoch limit before resuming it (recorded in the lineage)."""
+    if is_running(run_dir):
+        raise RunBusy(f"The run {Path(run_dir).name} is training; stop it before changing its limits.")
+    config, lineage = load_run(run_dir)
+    changes = {k: v for k, v in (("max_steps", max_steps), ("max_epochs", max_epochs)) if v is not None}
+    if not changes:
+        return config
+    data = {**config.to_dict(), **changes}
+    new = config_from_dict(data)
+    history = list(lineage.get("changes") or [])
+    history.append({"time": _now(), **changes})
+    write_train_yaml(run_dir, new, {**lineage, "changes": history})
+    return new
+
+
+# -- checkpoints ---------------------------------------------------------------------------------------
+def checkpoint_step(path: Path) -> Optional[int]:
+    match = _CHECKPOINT_NAME.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def list_checkpoints(run_dir: Path) -> List[Path]:
+    """The run's checkpoints, oldest step first (temp files of an interrupted save excluded)."""
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if p.is_file() and checkpoint_step(p) is not None]
+    return sorted(found, key=lambda p: checkpoint_step(p) or 0)
+
+
+def latest_checkpoint(run_dir: Path) -> Optional[Path]:
+    """The newest checkpoint that is a complete archive (what a resume continues from)."""
+    for path in reversed(list_checkpoints(run_dir)):
+        if _complete_archive(path):
+            return path
+    return None
+
+
+def _complete_archive(path: Path) -> bool:
+    """A torch checkpoint is a zip; a complete one has its central directory and data.pkl."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("data.pkl") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile, EOFError):
+        return False
+
+
+def remove_partial_checkpoints(run_dir: Path) -> int:
+    """Delete temp files a kill left mid-save (never a real checkpoint)."""
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    removed = 0
+    if folder.is_dir():
+        for path in folder.glob(".step-*.tmp"):
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- listing -------------------------------------------------------------------------------------------
+@dataclass
+class RunInfo:
+    name: str
+    path: Path
+    status: str
+    step: int = 0
+    epoch: int = 0
+    dataset: Optional[str] = None
+    quality: Optional[str] = None
+    last_checkpoint: Optional[Path] = None
+    checkpoints: List[Path] = field(default_factory=list)
+    message: str = ""  # the error of a failed run, or why a run looks odd
+    created: Optional[str] = None
+    pid: Optional[int] = None
+
+
+def run_status(run_dir: Path, events: Optional[List[Dict[str, Any]]] = None) -> str:
+    run_dir = Path(run_dir)
+    if is_running(run_dir):
+        return "running"
+    events = ev.read_events(run_dir / EVENTS_FILE) if events is None else events
+    if not any(e.get("type") in ("started", "preparing", "prepared") + ev.TERMINAL_TYPES
+               for e in events):
+        return "new"
+    final = ev.last_terminal(events)
+    if final is None:
+        return "interrupted"
+    kind = final.get("type")
+    if kind == "finished":
+        return "finished" if Path(str(final.get("checkpoint"))).is_file() else "interrupted"
+    return "stopped" if kind == "stopped" else "failed"
+
+
+def run_info(run_dir: Path) -> RunInfo:
+    run_dir = Path(run_dir)
+    events = ev.read_events(run_dir / EVENTS_FILE)
+    status = run_status(run_dir, events)
+    info = RunInfo(name=run_dir.name, path=run_dir, status=status)
+    try:
+        config, lineage = load_run(run_dir)
+        info.dataset, info.quality = config.dataset, config.quality
+        info.created = lineage.get("created")
+    except VoiceLabError as error:
+        info.message = str(error)
+    for event in events:
+        if event.get("type") in ("step", "checkpoint", "started", "stopped", "finished"):
+            info.step = int(event.get("step") or 0)
+            info.epoch = int(event.get("epoch") or 0)
+    info.checkpoints = list_checkpoints(run_dir)
+    info.last_checkpoint = latest_checkpoint(run_dir)
+    if status == "failed":
+        final = ev.last_terminal(events) or {}
+        info.message = str(final.get("message") or "")
+    if status == "running":
+        info.pid = read_lock_pid(run_dir)
+    return info
+
+
+def list_runs(runs_dir: Path) -> List[RunInfo]:
+    """Every run in `runs_dir`, newest first."""
+    folder = Path(runs_dir)
+    if not folder.is_dir():
+        return []
+    runs = [run_info(p) for p in folder.iterdir() if (p / TRAIN_FILE).is_file()]
+    return sorted(runs, key=lambda r: r.created or "", reverse=True)
+
+
+def find_run(runs_dir: Path, name_or_path: Union[str, Path]) -> Path:
+    """A run folder by name (in `runs_dir`) or by path."""
+    candidate = Path(name_or_path).expanduser()
+    for path in (candidate, Path(runs_dir) / str(name_or_path)):
+        if (path / TRAIN_FILE).is_file():
+            return path.resolve()
+    names = ", ".join(r.name for r in list_runs(runs_dir)) or "none yet"
+    raise RunError(f"There is no run “{name_or_path}”. Runs: {names}.")
+
+
+def run_history(run_dir: Path) -> Dict[str, List[Dict[str, Any]]]:
+    """Step, validation and preview events for the charts (see events.training_history)."""
+    return ev.training_history(ev.read_events(Path(run_dir) / EVENTS_FILE))
+
+
+def scoring_model(config: TrainConfig) -> Optional[Path]:
+    """The Whisper model that scores previews and exports: the config's, else a downloaded
+    English one from the workspace's models (tiny.en first: fast), else None (no WER)."""
+    if config.preview_asr_model:
+        return Path(config.preview_asr_model).expanduser()
+    try:
+        from voicelab.core.models import ModelManager
+        from voicelab.core.workspace import Workspace
+
+        manager = ModelManager(Workspace.open())
+        for size in ("tiny.en", "base.en", "tiny", "base"):
+            try:
+                path = manager.whisper_model_path(size)
+            except VoiceLabError:
+                continue
+            if path is not None:
+                return path
+    except Exception:  # no workspace or catalog: previews without a WER
+        import logging
+
+        logging.getLogger(__name__).warning("no Whisper model to score previews", exc_info=True)
+    return None
+
+
+def _now() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _version(package: str) -> Optional[str]:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
