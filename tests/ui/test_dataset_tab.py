@@ -150,3 +150,16 @@ def test_empty_workspace_shows_the_guide(qtbot, workspace):
     qtbot.addWidget(widget)
     assert widget.pages.currentIndex() == 0 and "Drop recordings" in widget.guide.steps.text()
     jobs.shutdown()
+
+
+def test_options_panel_builds_pipeline_options(tab, workspace):
+    tab.panel.model_combo.setCurrentText("tiny.en")
+    tab.panel.mode_combo.setCurrentIndex(tab.panel.mode_combo.findData("vad"))
+    assert not tab.panel.model_combo.isEnabled()
+    tab.panel.max_spin.setValue(8.0)
+    tab.panel.level_box.setChecked(True)
+    options = tab.panel.options(workspace.settings)
+    assert (options.mode, options.asr.model, options.slicing.max_seconds, options.loudness_db) == \
+        ("vad", "tiny.en", 8.0, -20.0)
+    tab.panel.set_options(options.to_dict() | {"loudness_db": None, "mode": "transcribe"})
+    assert not tab.panel.level_box.isChecked() and tab.panel.model_combo.isEnabled()

@@ -12,7 +12,7 @@ from typing import Dict, Optional
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
 )
 
 from voicelab.core.dataset.asr import ASROptions
@@ -25,6 +25,7 @@ LANGUAGES = (("auto", "Detect"), ("en", "English"), ("de", "German"), ("fr", "Fr
              ("es", "Spanish"), ("it", "Italian"), ("nl", "Dutch"), ("pt", "Portuguese"),
              ("pl", "Polish"), ("ru", "Russian"), ("uk", "Ukrainian"), ("zh", "Chinese"),
              ("ja", "Japanese"))
+LEVEL_DB = -20.0  # RMS level clips are scaled to when "Even out loudness" is on
 MODES = (("transcribe", "Slice and transcribe (Whisper)"), ("vad", "Slice by silence only"))
 
 
@@ -50,6 +51,9 @@ class PreparePanel(QWidget):
         self.mode_combo.currentIndexChanged.connect(self._mode_changed)
         self.min_spin = self._seconds(1.0, 0.3, 10.0, "Clips shorter than this are merged or flagged.")
         self.max_spin = self._seconds(12.0, 2.0, 30.0, "Longer stretches are split at their widest pauses.")
+        self.level_box = QCheckBox("Even out loudness")
+        self.level_box.setToolTip(f"Scale every clip to {LEVEL_DB:g} dBFS RMS (peaks kept under "
+                                  "-1 dBFS), so quiet and loud recordings train alike.")
         self.process_button = QPushButton("Process remaining")
         self.process_button.setToolTip("Continue with recordings that were not finished "
                                        "(cancelled, or the app was closed).")
@@ -63,7 +67,7 @@ class PreparePanel(QWidget):
         language_label.setBuddy(self.language_combo)
         for widget in (self.mode_combo, self.model_label, self.model_combo, language_label,
                        self.language_combo, QLabel("Clip length"), self.min_spin, QLabel("to"),
-                       self.max_spin):
+                       self.max_spin, self.level_box):
             options.addWidget(widget)
         options.addStretch(1)
         options.addWidget(self.process_button)
@@ -109,7 +113,8 @@ class PreparePanel(QWidget):
                                        language=self.language_combo.currentData())
         return PipelineOptions(asr=asr, mode=self.mode_combo.currentData(),
                                slicing=SliceOptions(min_seconds=self.min_spin.value(),
-                                                    max_seconds=self.max_spin.value()))
+                                                    max_seconds=self.max_spin.value()),
+                               loudness_db=LEVEL_DB if self.level_box.isChecked() else None)
 
     def set_options(self, saved: Dict[str, object]) -> None:
         """Show the options a dataset was last processed with (its `options["pipeline"]`)."""
@@ -122,6 +127,7 @@ class PreparePanel(QWidget):
             index = combo.findData(value)
             if index >= 0:
                 combo.setCurrentIndex(index)
+        self.level_box.setChecked(options.loudness_db is not None)
         self.min_spin.setValue(options.slicing.min_seconds)
         self.max_spin.setValue(options.slicing.max_seconds)
 
