@@ -12,12 +12,11 @@ import logging
 from pathlib import Path
 from typing import List, Optional
 
-import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
-    QLineEdit, QMessageBox, QPushButton, QSplitter, QStackedWidget, QTableView, QVBoxLayout, QWidget,
+    QLineEdit, QPushButton, QSplitter, QStackedWidget, QTableView, QVBoxLayout, QWidget,
 )
 
 from voicelab.core.dataset.store import Dataset, check_name, dataset_folder, list_datasets, summarize
@@ -30,7 +29,8 @@ from voicelab.ui.error_dialog import show_error
 from voicelab.ui.guide import GuidePage
 from voicelab.ui.widgets.clip_table import FILTERS, TEXT, ClipFilterProxy, ClipTableModel
 from voicelab.ui.widgets.prepare_panel import PreparePanel
-from voicelab.ui.widgets.source_view import CONTEXT_S, SourceView
+from voicelab.ui.widgets.clip_review import ClipReviewPanel
+from voicelab.ui.widgets.source_view import CONTEXT_S
 from voicelab.ui.workers import Job, JobManager
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,6 @@ class DatasetTab(QWidget):
         self.proxy.setSourceModel(self.model)
         self.setAcceptDrops(True)
         self._build()
-        self._play_timer = QTimer(self, interval=30)
-        self._play_timer.timeout.connect(self._tick)
         self.reload_datasets(select=workspace.settings.last_dataset)
 
     # -- layout -----------------------------------------------------------------------------
@@ -134,47 +132,19 @@ class DatasetTab(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_selected())
 
-        self.source_view = SourceView()
+        self.review = ClipReviewPanel(self.output, self.editor.stack)
+        lower = self.review
+        self.source_view = self.review.source_view
+        self.play_button, self.split_button = self.review.play_button, self.review.split_button
+        self.player_note = self.review.player_note
         self.source_view.boundsEdited.connect(self._bounds_edited)
-        self.play_button = QPushButton("▶ Play")
-        self.play_button.setToolTip("Play the selected clip (Space)")
-        self.play_button.clicked.connect(self.toggle_play)
-        self.split_button = QPushButton("&Split at marker")
-        self.split_button.setToolTip("Click the waveform to place the marker, then split there (S)")
-        self.split_button.clicked.connect(self.split_selected)
-        self.merge_button = QPushButton("&Merge with next")
-        self.merge_button.clicked.connect(self.merge_selected)
-        self.retranscribe_button = QPushButton("&Re-transcribe")
-        self.retranscribe_button.clicked.connect(self.retranscribe_selected)
-        self.exclude_button = QPushButton("E&xclude")
-        self.exclude_button.clicked.connect(self.toggle_excluded)
-        self.delete_button = QPushButton("Delete")
-        self.delete_button.clicked.connect(self.delete_selected)
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.clicked.connect(self.editor.stack.undo)
-        self.editor.stack.canUndoChanged.connect(self.undo_button.setEnabled)
-        self.redo_button = QPushButton("Redo")
-        self.redo_button.clicked.connect(self.editor.stack.redo)
-        self.editor.stack.canRedoChanged.connect(self.redo_button.setEnabled)
-        self.undo_button.setEnabled(False)
-        self.redo_button.setEnabled(False)
-        self.player_note = QLabel(self.output.unavailable_reason if not self.output.available else "")
-        self.player_note.setStyleSheet("color: #b91c1c;")
-        self.player_note.setVisible(not self.output.available)
-        self.play_button.setEnabled(self.output.available)
-        buttons = QHBoxLayout()
-        for widget in (self.play_button, self.split_button, self.merge_button, self.retranscribe_button,
-                       self.exclude_button, self.delete_button):
-            buttons.addWidget(widget)
-        buttons.addStretch(1)
-        buttons.addWidget(self.undo_button)
-        buttons.addWidget(self.redo_button)
-        lower = QWidget()
-        lower_layout = QVBoxLayout(lower)
-        lower_layout.setContentsMargins(0, 0, 0, 0)
-        lower_layout.addWidget(self.source_view)
-        lower_layout.addLayout(buttons)
-        lower_layout.addWidget(self.player_note)
+        for button, slot in ((self.review.play_button, self.toggle_play),
+                             (self.review.split_button, self.split_selected),
+                             (self.review.merge_button, self.merge_selected),
+                             (self.review.retranscribe_button, self.retranscribe_selected),
+                             (self.review.exclude_button, self.toggle_excluded),
+                             (self.review.delete_button, self.delete_selected)):
+            button.clicked.connect(slot)
 
         upper = QWidget()
         upper_layout = QVBoxLayout(upper)
@@ -404,30 +374,15 @@ class DatasetTab(QWidget):
         self.source_view.show_clip(samples, self.dataset.sample_rate, start, (clip.start, clip.end), neighbours)
 
     def toggle_play(self) -> None:
-        if self.output.is_playing():
+        if self.review.is_playing():
             self.stop_playback()
             return
         clip = self.current_clip()
-        if clip is None or not self.output.available:
-            return
-        import soundfile
-
-        samples, rate = soundfile.read(str(self.dataset.clip_path(clip.id)), dtype="float32")
-        self.output.play(samples, rate)
-        self.play_button.setText("■ Stop")
-        self._play_timer.start()
+        if clip is not None:
+            self.review.play(self.dataset.clip_path(clip.id))
 
     def stop_playback(self) -> None:
-        self.output.stop()
-        self._play_timer.stop()
-        self.play_button.setText("▶ Play")
-        self.source_view.set_cursor(None)
-
-    def _tick(self) -> None:
-        if not self.output.is_playing():
-            self.stop_playback()
-            return
-        self.source_view.set_cursor(self.output.position_s())
+        self.review.stop()
 
     # -- edits ------------------------------------------------------------------------------
     def _edit(self, method, *args) -> bool:
@@ -546,11 +501,7 @@ class DatasetTab(QWidget):
             self.pages.setCurrentIndex(1)
 
     def _update_buttons(self) -> None:
-        has_clip = self.current_clip() is not None
-        for button in (self.split_button, self.merge_button, self.exclude_button, self.delete_button):
-            button.setEnabled(has_clip)
-        self.retranscribe_button.setEnabled(has_clip and self.job is None)
-        self.play_button.setEnabled(has_clip and self.output.available)
+        self.review.set_clip_buttons(self.current_clip() is not None, self.job is None)
         self.export_button.setEnabled(self.dataset is not None and self.job is None)
         self.dataset_combo.setEnabled(self.job is None)
         self.new_button.setEnabled(self.job is None)

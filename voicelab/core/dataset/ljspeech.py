@@ -114,8 +114,6 @@ def import_ljspeech(folder: Path, target: Path, name: Optional[str] = None, *,
     spans it, with the row's text. The dataset's rate is `sample_rate`, else the first
     wav's. Rows whose wav is missing or unreadable are skipped and listed.
     """
-    from voicelab.core.audio import read_audio
-
     progress = progress or no_progress
     folder = Path(folder).expanduser()
     rows, problems = read_metadata(folder)

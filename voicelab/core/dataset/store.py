@@ -24,8 +24,6 @@ committed change (the GUI turns that into a Qt signal).
 from __future__ import annotations
 
 import contextlib
-import copy
-import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -33,116 +31,24 @@ import math
 import re
 import shutil
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from voicelab.core.errors import VoiceLabError
-from voicelab.core.fileio import atomic_open, atomic_write_text
+from voicelab.core.dataset.edits import ClipEditing
+from voicelab.core.dataset.records import (  # noqa: F401  (re-exported: the store's records)
+    SOURCE_STATES, Change, Clip, DatasetError, DatasetInfo, NewClip, Source, Summary,
+    _language_option, _lines, _normalize_level, _reviewed, clip_from_dict, confidence_of,
+    source_from_dict, split_rows, summarize,
+)
 from voicelab.core.dataset.textclean import clean_text
+from voicelab.core.fileio import atomic_open, atomic_write_text
 
 FORMAT_VERSION = 1
 DATASET_FILE = "dataset.json"
 DEFAULT_SAMPLE_RATE = 22050
-SOURCE_STATES = ("pending", "done", "failed")
 _NAME_OK = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f]{1,80}$")
-
-
-class DatasetError(VoiceLabError):
-    """A dataset cannot be created, opened or changed as asked."""
-
-
-@dataclass
-class Source:
-    """A recording the user added, as copied into `sources/`."""
-
-    id: str
-    file: str  # relative to the dataset folder, e.g. "sources/interview.mp3"
-    original: str  # where the user's file was
-    sha256: str
-    duration: float = 0.0
-    state: str = "pending"  # pending → done | failed
-    error: Optional[str] = None
-    language: Optional[str] = None
-    next_clip: int = 1  # numbering of this source's clips; ids are never reused
-
-
-@dataclass
-class Clip:
-    """One utterance: where it came from, what it says, and what the user decided."""
-
-    id: str
-    source: str  # Source.id
-    start: float  # seconds in the source
-    end: float
-    text: str = ""
-    words: List[list] = field(default_factory=list)  # [text, start, end] in source seconds
-    confidence: Optional[float] = None  # 0..1 from Whisper's log-prob and no-speech prob
-    avg_logprob: Optional[float] = None
-    no_speech_prob: Optional[float] = None
-    language: Optional[str] = None
-    peak: Optional[float] = None  # of the clip's audio, 0..1
-    rms_db: Optional[float] = None  # dBFS
-    clipped: Optional[float] = None  # share of samples at full scale
-    flags: List[str] = field(default_factory=list)
-    edited: bool = False  # the user changed text or boundaries: a re-run keeps it
-    excluded: bool = False
-
-    @property
-    def duration(self) -> float:
-        return max(0.0, self.end - self.start)
-
-
-@dataclass
-class NewClip:
-    """What the slicer hands the store; the store gives it an id and audio."""
-
-    start: float
-    end: float
-    text: str = ""
-    words: List[list] = field(default_factory=list)
-    avg_logprob: Optional[float] = None
-    no_speech_prob: Optional[float] = None
-    language: Optional[str] = None
-
-
-@dataclass
-class Change:
-    """What a listener is told after an edit: `kind` and the clip ids it touched."""
-
-    kind: str  # "clips" (added/removed/reordered), "clip" (fields changed), "sources", "reset"
-    clip_ids: Tuple[str, ...] = ()
-
-
-@dataclass
-class Summary:
-    clips: int
-    usable_clips: int
-    usable_seconds: float
-    flagged: int
-    excluded: int
-    hint: str
-
-
-@dataclass
-class DatasetInfo:
-    name: str
-    path: Path
-    clips: int
-    usable_seconds: float
-
-
-def confidence_of(avg_logprob: Optional[float], no_speech_prob: Optional[float]) -> Optional[float]:
-    """One 0..1 number from Whisper's two: the mean token probability, discounted by the
-    chance the segment is not speech at all."""
-    if avg_logprob is None:
-        return None
-    value = math.exp(min(0.0, float(avg_logprob)))
-    if no_speech_prob is not None:
-        value *= 1.0 - max(0.0, min(1.0, float(no_speech_prob)))
-    return round(value, 4)
 
 
 def dataset_folder(workspace, name: str) -> Path:
@@ -189,17 +95,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _clip_from_dict(data: dict) -> Clip:
-    names = {f.name for f in dataclasses.fields(Clip)}
-    return Clip(**{k: v for k, v in data.items() if k in names})
-
-
-def _source_from_dict(data: dict) -> Source:
-    names = {f.name for f in dataclasses.fields(Source)}
-    return Source(**{k: v for k, v in data.items() if k in names})
-
-
-class Dataset:
+class Dataset(ClipEditing):
     """A dataset folder; see the module docstring for the layout."""
 
     def __init__(self, path: Path, data: dict) -> None:
@@ -210,8 +106,8 @@ class Dataset:
         self.seed: int = int(data.get("seed", 1234))
         self.created: str = data.get("created", "")
         self.options: Dict[str, object] = dict(data.get("options") or {})
-        self.sources: List[Source] = [_source_from_dict(s) for s in data.get("sources", [])]
-        self.clips: List[Clip] = [_clip_from_dict(c) for c in data.get("clips", [])]
+        self.sources: List[Source] = [source_from_dict(s) for s in data.get("sources", [])]
+        self.clips: List[Clip] = [clip_from_dict(c) for c in data.get("clips", [])]
         self._lock = threading.RLock()
         self._listeners: List[Callable[[Change], None]] = []
         self._batch_depth = 0
@@ -455,156 +351,6 @@ class Dataset:
         order = {s.id: i for i, s in enumerate(self.sources)}
         self.clips.sort(key=lambda c: (order.get(c.source, len(order)), c.start, c.id))
 
-    # -- edits by the user ------------------------------------------------------------------
-    def set_text(self, clip_id: str, text: str) -> Clip:
-        with self._lock:
-            clip = self.clip(clip_id)
-            clip.text, clip.edited = clean_text(text), True
-            self.save()
-        self._notify(Change("clip", (clip_id,)))
-        return clip
-
-    def set_excluded(self, clip_ids: Iterable[str], excluded: bool = True) -> None:
-        ids = tuple(clip_ids)
-        with self._lock:
-            for clip_id in ids:
-                self.clip(clip_id).excluded = bool(excluded)
-            self.save()
-        self._notify(Change("clip", ids))
-
-    def delete_clips(self, clip_ids: Iterable[str]) -> None:
-        ids = set(clip_ids)
-        with self._lock:
-            for clip_id in ids:
-                self.clip(clip_id)  # raises for an unknown id before anything changes
-            self.clips = [c for c in self.clips if c.id not in ids]
-            self.save()
-        for clip_id in ids:
-            self.clip_path(clip_id).unlink(missing_ok=True)
-        self._notify(Change("clips", tuple(ids)))
-
-    def set_bounds(self, clip_id: str, start: float, end: float) -> Clip:
-        """Move a clip's start and end (seconds in its source) and cut its audio again."""
-        with self._lock:
-            clip = self.clip(clip_id)
-            source = self.source(clip.source)
-            start, end = max(0.0, float(start)), float(end)
-            if source.duration:
-                end = min(end, source.duration)
-            if end - start < 0.05:
-                raise DatasetError(f"Clip {clip_id} would be shorter than 50 ms; drag the edges apart.")
-            changed = dataclasses.replace(clip, start=round(start, 3), end=round(end, 3), edited=True,
-                                          words=[w for w in clip.words if w[1] >= start - 0.01 and w[2] <= end + 0.01])
-        self._render(changed)
-        with self._lock:
-            self._put(changed)
-            self._sort()
-            self.save()
-        self._notify(Change("clips", (clip_id,)))
-        return changed
-
-    def split_clip(self, clip_id: str, at: float) -> Tuple[Clip, Clip]:
-        """Split at `at` seconds into the source; the text splits at the nearest word gap."""
-        with self._lock:
-            clip = self.clip(clip_id)
-            if not clip.start + 0.05 < at < clip.end - 0.05:
-                raise DatasetError(f"Split point {at:.2f} s is not inside clip {clip_id} "
-                                   f"({clip.start:.2f}–{clip.end:.2f} s).")
-            first_text, second_text, first_words, second_words = _split_text(clip, at)
-            source = self.source(clip.source)
-            second_id = f"{clip.source}_{source.next_clip:04d}"
-            source.next_clip += 1
-            first = dataclasses.replace(clip, end=round(at, 3), text=first_text, words=first_words,
-                                        edited=True)
-            second = dataclasses.replace(clip, id=second_id, start=round(at, 3), text=second_text,
-                                         words=second_words, edited=True)
-        self._render(first)
-        self._render(second)
-        with self._lock:
-            self._put(first)
-            self.clips.append(second)
-            self._sort()
-            self.save()
-        self._notify(Change("clips", (first.id, second.id)))
-        return first, second
-
-    def merge_with_next(self, clip_id: str) -> Clip:
-        """Join a clip with the next clip of the same source (the audio between included)."""
-        with self._lock:
-            clip = self.clip(clip_id)
-            following = self.next_clip(clip_id)
-            if following is None:
-                raise DatasetError(f"Clip {clip_id} is the last of its recording; nothing follows "
-                                   "it to merge with.")
-            merged = dataclasses.replace(
-                clip, end=following.end, text=clean_text(f"{clip.text} {following.text}"),
-                words=clip.words + following.words, edited=True,
-                excluded=clip.excluded and following.excluded,
-                confidence=_min_or_none(clip.confidence, following.confidence))
-        self._render(merged)
-        with self._lock:
-            self._put(merged)
-            self.clips = [c for c in self.clips if c.id != following.id]
-            self.save()
-        self.clip_path(following.id).unlink(missing_ok=True)
-        self._notify(Change("clips", (merged.id, following.id)))
-        return merged
-
-    def update_transcript(self, clip_id: str, text: str, words: Sequence[Sequence], *,
-                          avg_logprob: Optional[float], no_speech_prob: Optional[float],
-                          language: Optional[str] = None) -> Clip:
-        """A clip transcribed again on request: new text and confidence, marked edited."""
-        with self._lock:
-            clip = self.clip(clip_id)
-            clip.text = clean_text(text)
-            clip.words = [list(w) for w in words]
-            clip.avg_logprob, clip.no_speech_prob = avg_logprob, no_speech_prob
-            clip.confidence = confidence_of(avg_logprob, no_speech_prob)
-            clip.language = language or clip.language
-            clip.edited = True
-            self.save()
-        self._notify(Change("clip", (clip_id,)))
-        return clip
-
-    def _put(self, clip: Clip) -> None:
-        for index, existing in enumerate(self.clips):
-            if existing.id == clip.id:
-                self.clips[index] = clip
-                return
-        self.clips.append(clip)
-
-    # -- undo -------------------------------------------------------------------------------
-    def capture(self, clip_ids: Iterable[str]) -> List[dict]:
-        """Copies of these clips as they are now (ids that do not exist are left out).
-
-        Undo keeps the clips an edit touched before and after it, not the whole dataset, so
-        undoing an edit never takes back clips the pipeline added meanwhile.
-        """
-        wanted = set(clip_ids)
-        with self._lock:
-            return copy.deepcopy([vars(c) for c in self.clips if c.id in wanted])
-
-    def swap(self, remove_ids: Iterable[str], clips: Sequence[dict]) -> None:
-        """Replace the clips `remove_ids` with captured `clips`, cutting audio where needed."""
-        incoming = [_clip_from_dict(dict(c)) for c in clips]
-        remove = set(remove_ids)
-        with self._lock:
-            current = {c.id: c for c in self.clips}
-        for clip in incoming:
-            now = current.get(clip.id)
-            if now is None or (now.start, now.end) != (clip.start, clip.end) \
-                    or not self.clip_path(clip.id).is_file():
-                self._render(clip)
-        with self._lock:
-            keep = {c.id for c in incoming}
-            self.clips = [c for c in self.clips if c.id not in remove and c.id not in keep]
-            self.clips.extend(incoming)
-            self._sort()
-            self.save()
-        for clip_id in remove - keep:
-            self.clip_path(clip_id).unlink(missing_ok=True)
-        self._notify(Change("clips", tuple(sorted(remove | keep))))
-
     # -- settings of the dataset ------------------------------------------------------------
     def set_options(self, **options: object) -> None:
         with self._lock:
@@ -662,83 +408,3 @@ class Dataset:
             return summarize(self.clips)
 
 
-def summarize(clips: Sequence[Clip]) -> Summary:
-    """Counts for the summary line. Takes a list, not the dataset, so the GUI can summarize
-    the clips it shows without waiting for the lock while the pipeline saves."""
-    usable = [c for c in clips if not c.excluded and clean_text(c.text)]
-    seconds = sum(c.duration for c in usable)
-    flagged = sum(1 for c in clips if c.flags and not c.excluded)
-    excluded = sum(1 for c in clips if c.excluded)
-    return Summary(len(clips), len(usable), seconds, flagged, excluded, data_hint(seconds, len(usable)))
-
-
-def data_hint(seconds: float, clips: int) -> str:
-    """What to tell the user about the amount of data they have."""
-    minutes = seconds / 60
-    if clips == 0:
-        return "Add recordings to start: drop audio files or a folder here."
-    if minutes < 1:
-        return (f"{minutes:.1f} minutes of usable speech is very little: a fine-tune needs "
-                "at least a few minutes, and 10+ minutes for good results.")
-    if minutes < 10:
-        return (f"{minutes:.1f} minutes of usable speech: enough to try, but under ~10 minutes "
-                "the voice will sound rough. Add more recordings if you can.")
-    if minutes > 600:
-        return (f"{minutes / 60:.1f} hours of speech: more than a fine-tune needs; training "
-                "epochs will be long, so set a step limit or raise the batch size.")
-    return f"{minutes:.1f} minutes of usable speech: a good amount for a fine-tune."
-
-
-def split_rows(rows: Sequence[str], share: float, seed: int) -> Tuple[List[str], List[str]]:
-    """Split manifest rows into train and validation, fixed by `seed`.
-
-    Each row's place comes from a hash of the seed and its id, not from shuffling the list,
-    so adding clips later does not move existing ones between the two sets.
-    """
-    if not rows or share <= 0:
-        return list(rows), []
-    count = max(1, round(len(rows) * share)) if len(rows) >= 2 else 0
-    ranked = sorted(rows, key=lambda row: hashlib.sha1(f"{seed}:{row.split('|', 1)[0]}".encode()).hexdigest())
-    chosen = set(ranked[:count])
-    return [r for r in rows if r not in chosen], [r for r in rows if r in chosen]
-
-
-def _lines(rows: Sequence[str]) -> str:
-    return "".join(f"{row}\n" for row in rows)
-
-
-def _reviewed(clip: Clip) -> bool:
-    """A person's decision is on this clip: a re-run must leave it alone."""
-    return clip.edited or clip.excluded
-
-
-def _language_option(value: object) -> Optional[str]:
-    return value if isinstance(value, str) and value not in ("", "auto") else None
-
-
-def _min_or_none(a: Optional[float], b: Optional[float]) -> Optional[float]:
-    values = [v for v in (a, b) if v is not None]
-    return min(values) if values else None
-
-
-def _normalize_level(samples: np.ndarray, target_db: float, ceiling: float = 0.891) -> np.ndarray:
-    """Scale to an RMS of `target_db` dBFS, never letting the peak pass -1 dBFS."""
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    peak = float(np.max(np.abs(samples)))
-    if rms <= 1e-6 or peak <= 0:
-        return samples
-    gain = min(10 ** (target_db / 20) / rms, ceiling / peak)
-    return (samples * gain).astype(np.float32)
-
-
-def _split_text(clip: Clip, at: float) -> Tuple[str, str, List[list], List[list]]:
-    """Divide a clip's words at a time; without word timings, divide the text by length."""
-    if clip.words:
-        first = [w for w in clip.words if (w[1] + w[2]) / 2 < at]
-        second = [w for w in clip.words if (w[1] + w[2]) / 2 >= at]
-        return (clean_text(" ".join(str(w[0]).strip() for w in first)),
-                clean_text(" ".join(str(w[0]).strip() for w in second)), first, second)
-    words = clip.text.split()
-    share = (at - clip.start) / max(clip.duration, 1e-6)
-    cut = int(round(len(words) * share))
-    return " ".join(words[:cut]), " ".join(words[cut:]), [], []
