@@ -22,8 +22,12 @@ $(VENV)/.installed: $(VENV)/.torch pyproject.toml
 	$(BIN)/python -m pip install -e .
 	touch $@
 
+# openai-whisper (an optional backend) is tested with the real package; --no-deps keeps
+# pip from pulling triton (hundreds of MB) that the CPU tests never use.
 $(VENV)/.installed-test: $(VENV)/.torch pyproject.toml
 	$(BIN)/python -m pip install -e ".[test]"
+	$(BIN)/python -m pip install --no-deps "openai-whisper>=20240930"
+	$(BIN)/python -m pip install tiktoken more-itertools
 	touch $@
 
 install: $(VENV)/.installed
