@@ -8,6 +8,7 @@ fast. `--startup-report` prints how long that took and which heavy modules were 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -71,6 +72,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.tab:
         window.tabs.setCurrentIndex(("dataset", "training", "generate").index(args.tab))
     window.show()
+    # What is loaded by now lives as long as the app: keep it out of the garbage collector's
+    # full passes, whose pause grows with every object tracked and, taken on any thread,
+    # freezes the window (a few hundred ms once the speech models are loaded).
+    gc.collect()
+    gc.freeze()
 
     if args.startup_report:
         def report() -> None:

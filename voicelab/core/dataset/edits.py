@@ -13,7 +13,7 @@ import dataclasses
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from voicelab.core.dataset.records import (
-    Change, Clip, DatasetError, clip_from_dict, _min_or_none, _split_text, confidence_of,
+    Change, Clip, DatasetError, clip_from_dict, word_rows, _min_or_none, _split_text, confidence_of,
 )
 from voicelab.core.dataset.textclean import clean_text
 
@@ -122,7 +122,7 @@ class ClipEditing:
         with self._lock:
             clip = self.clip(clip_id)
             clip.text = clean_text(text)
-            clip.words = [list(w) for w in words]
+            clip.words = word_rows(words)
             clip.avg_logprob, clip.no_speech_prob = avg_logprob, no_speech_prob
             clip.confidence = confidence_of(avg_logprob, no_speech_prob)
             clip.language = language or clip.language

@@ -49,7 +49,7 @@ class Clip:
     start: float  # seconds in the source
     end: float
     text: str = ""
-    words: List[list] = field(default_factory=list)  # [text, start, end] in source seconds
+    words: List[tuple] = field(default_factory=list)  # (text, start, end) in source seconds
     confidence: Optional[float] = None  # 0..1 from Whisper's log-prob and no-speech prob
     avg_logprob: Optional[float] = None
     no_speech_prob: Optional[float] = None
@@ -118,7 +118,16 @@ def confidence_of(avg_logprob: Optional[float], no_speech_prob: Optional[float])
 
 def clip_from_dict(data: dict) -> Clip:
     names = {f.name for f in dataclasses.fields(Clip)}
-    return Clip(**{k: v for k, v in data.items() if k in names})
+    clip = Clip(**{k: v for k, v in data.items() if k in names})
+    clip.words = word_rows(clip.words)
+    return clip
+
+
+def word_rows(words) -> List[tuple]:
+    """Word timings as (text, start, end) tuples: tuples of plain values drop out of the
+    cyclic garbage collector's scans, and a big dataset holds hundreds of thousands of them
+    (as lists they made full collections, and so the window, stall)."""
+    return [tuple(w) for w in words]
 
 
 def source_from_dict(data: dict) -> Source:

@@ -40,7 +40,7 @@ from voicelab.core.dataset.edits import ClipEditing
 from voicelab.core.dataset.records import (  # noqa: F401  (re-exported: the store's records)
     SOURCE_STATES, Change, Clip, DatasetError, DatasetInfo, NewClip, Source, Summary,
     _language_option, _lines, _normalize_level, _reviewed, clip_from_dict, confidence_of,
-    source_from_dict, split_rows, summarize,
+    source_from_dict, split_rows, summarize, word_rows,
 )
 from voicelab.core.dataset.textclean import clean_text
 from voicelab.core.fileio import atomic_open, atomic_write_text
@@ -309,7 +309,7 @@ class Dataset(ClipEditing):
                 source.next_clip += 1
                 fresh.append(Clip(id=clip_id, source=source_id, start=round(cut.start, 3),
                                   end=round(cut.end, 3), text=clean_text(cut.text),
-                                  words=[list(w) for w in cut.words],
+                                  words=word_rows(cut.words),
                                   confidence=confidence_of(cut.avg_logprob, cut.no_speech_prob),
                                   avg_logprob=cut.avg_logprob, no_speech_prob=cut.no_speech_prob,
                                   language=cut.language))
