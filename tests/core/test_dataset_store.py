@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import subprocess
 import sys
 import textwrap
@@ -230,3 +232,16 @@ def test_batch_saves_once_and_notifies_once(dataset, monkeypatch):
     assert (dataset.path / "metadata.csv").read_text(encoding="utf-8").count("batched") == 2
     assert heard == [Change("reset")]
     assert len(saves) == 3  # two deferred calls, one real write at the end
+
+
+def test_open_never_deletes_wavs_it_did_not_write(dataset):
+    foreign = dataset.path / "wavs" / "LJ001-0001.wav"
+    soundfile.write(foreign, tone(0.5), RATE)
+    data = json.loads((dataset.path / "dataset.json").read_text(encoding="utf-8"))
+    data["clips"] = []  # a JSON that lost its clips must not cost the audio
+    (dataset.path / "dataset.json").write_text(json.dumps(data), encoding="utf-8")
+    old = time.time() - 60
+    for wav in (dataset.path / "wavs").iterdir():
+        os.utime(wav, (old, old))  # written long before the JSON was
+    Dataset.open(dataset.path)
+    assert foreign.exists() and dataset.clip_path("my_recording_0001").exists()

@@ -154,10 +154,20 @@ class Dataset(ClipEditing):
         return dataset
 
     def _remove_orphans(self) -> None:
-        """Delete wavs no clip names (a crash between writing a wav and saving the JSON)."""
+        """Delete wavs no clip names (a crash between writing a wav and saving the JSON).
+
+        Only such leftovers are touched: named after one of its sources' clips
+        (`<source id>_NNNN.wav`, or a temporary file of one) and written after the JSON was
+        last saved. A JSON that lost its clips, or wavs put there by hand, cost no audio.
+        """
+        if not self.sources:
+            return
         named = {f"{c.id}.wav" for c in self.clips}
+        ours = re.compile(r"^\.?(%s)_\d{4,}\.wav(\..*\.tmp)?$"
+                          % "|".join(re.escape(s.id) for s in self.sources))
+        saved = (self.path / DATASET_FILE).stat().st_mtime
         for wav in (self.path / "wavs").iterdir():
-            if wav.name not in named and (wav.suffix == ".wav" or wav.name.endswith(".tmp")):
+            if wav.name not in named and ours.match(wav.name) and wav.stat().st_mtime >= saved - 1.0:
                 wav.unlink(missing_ok=True)
 
     @contextlib.contextmanager
