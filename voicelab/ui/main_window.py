@@ -15,8 +15,8 @@ from voicelab.ui.about_dialog import AboutDialog
 from voicelab.ui.audio_out import AudioOutput, default_output
 from voicelab.ui.dataset_tab import DatasetTab, local_paths
 from voicelab.ui.generate_tab import GenerateTab
-from voicelab.ui.guide import GuidePage
 from voicelab.ui.settings_dialog import SettingsDialog
+from voicelab.ui.training_tab import TrainingTab
 from voicelab.ui.widgets.job_status import JobStatusWidget
 from voicelab.ui.workers import JobManager
 
@@ -37,8 +37,10 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.dataset_tab = DatasetTab(workspace, self.jobs, audio_output=self.output)
-        self.training_tab = self._training_page()
+        self.training_tab = TrainingTab(workspace, self.jobs, audio_output=self.output)
+        self.training_tab.goToDataset.connect(lambda: self.tabs.setCurrentWidget(self.dataset_tab))
         self.generate_tab = GenerateTab(workspace, self.jobs, audio_output=self.output)
+        self.training_tab.voiceExported.connect(lambda _path: self.generate_tab.preset_panel.load())
         self.tabs.addTab(self.dataset_tab, "&Dataset")
         self.tabs.addTab(self.training_tab, "&Training")
         self.tabs.addTab(self.generate_tab, "&Generate")
@@ -54,17 +56,6 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         if workspace.problems:
             QTimer.singleShot(0, self._report_settings_problems)
-
-    # -- pages -------------------------------------------------------------------------------
-    def _training_page(self) -> QWidget:
-        return GuidePage(
-            "Train a voice",
-            "Fine-tune a Piper voice on your dataset, starting from a base voice close to yours.",
-            ["Pick a dataset.",
-             "Pick a base voice: download one, or use a checkpoint or voice you already have.",
-             "Click Train and watch the loss and the preview score improve.",
-             "Export the voice when the previews sound right."],
-            [("Base voices and models…", self.open_models)])
 
     # -- drops anywhere on the window -------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -179,8 +170,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         running = [job for job in self.jobs.jobs() if job.is_running()]
-        if running:
-            names = "\n".join(f"• {job.title}" for job in running)
+        training = self.training_tab.training_title()  # the trainer is a process, not a job
+        if running or training:
+            names = "\n".join([f"• {job.title}" for job in running] + ([f"• {training}"] if training else []))
             answer = QMessageBox.question(
                 self, "Quit VoiceLab",
                 f"These jobs are still running:\n{names}\n\nStop them and quit?",
@@ -190,6 +182,10 @@ class MainWindow(QMainWindow):
                 return
             self.statusBar().showMessage("Stopping background jobs…")
             self.jobs.shutdown()
+        if training:
+            self.statusBar().showMessage("Stopping training (saving a checkpoint)…")
+            self.statusBar().repaint()
+        self.training_tab.shutdown()
         self.generate_tab.shutdown()
         self.dataset_tab.shutdown()
         store = self._geometry_store()

@@ -11,7 +11,7 @@ know from TensorBoard.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import numpy as np
 import pyqtgraph as pg
@@ -44,6 +44,73 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
+def _ema(values: np.ndarray, weight: float, last: float, count: int) -> Tuple[np.ndarray, float, int]:
+    """`smooth` continued from a state, in numpy: (smoothed values, new last, new count).
+
+    `last` is the undebiased average so far and `count` the finite values it has seen.
+    s_i = w^i·s_0 + (1−w)·w^i·Σ w^−j·v_j, in chunks short enough that w^−j (≤ e^600) cannot
+    overflow; each sum is dominated by its newest terms, so the error stays ~i·ε. The
+    debias of the k-th finite value is 1 − w^k, as in `smooth`.
+    """
+    out = np.full(len(values), np.nan)
+    finite = np.isfinite(values)
+    data = values[finite]
+    if len(data) == 0:
+        return out, last, count
+    chunk = max(1, min(8192, int(600 / -np.log(weight))))
+    result = np.empty(len(data))
+    for start in range(0, len(data), chunk):
+        part = data[start:start + chunk]
+        powers = weight ** np.arange(1, len(part) + 1)
+        segment = powers * (last + (1 - weight) * np.cumsum(part / powers))
+        result[start:start + len(part)] = segment
+        last = float(segment[-1])
+    result /= 1 - weight ** (count + np.arange(1, len(data) + 1))
+    out[finite] = result
+    return out, last, count + len(data)
+
+
+class _Smoother:
+    """`smooth` kept up to date as points are appended: only new points cost time.
+
+    A long run has tens of thousands of logged steps and the chart redraws a few times a
+    second, so the average's state is kept and only the new tail is smoothed (vectorized).
+    A new weight, or fewer values (a reload), starts over.
+    """
+
+    def __init__(self) -> None:
+        self.reset(-1.0)
+
+    def reset(self, weight: float) -> None:
+        self.weight, self.last, self.count = weight, 0.0, 0
+        self.out = np.zeros(0)
+
+    def update(self, values: List[float], weight: float) -> np.ndarray:
+        if weight != self.weight or len(values) < len(self.out):
+            self.reset(weight)
+        if weight <= 0:
+            return np.asarray(values, dtype=float)
+        if len(values) > len(self.out):
+            tail, self.last, self.count = _ema(np.asarray(values[len(self.out):], dtype=float), weight,
+                                               self.last, self.count)
+            self.out = np.concatenate([self.out, tail])
+        return self.out
+
+
+def history_columns(history: Mapping[str, Iterable[Mapping]]) -> Dict[str, Any]:
+    """A history's step events as the chart's columns (a long run has tens of thousands,
+    so the tab builds them off the UI thread)."""
+    steps = list(history.get("step", []))
+    losses = [e.get("losses") or {} for e in steps]
+    return {
+        "steps": [float(e.get("step", 0)) for e in steps],
+        "epochs": [float(e.get("epoch", 0)) for e in steps],
+        "values": {key: [np.nan if item.get(key) is None else float(item[key]) for item in losses]
+                   for key, _label, _color in SERIES},
+        "others": {kind: list(history.get(kind, [])) for kind in ("validation", "preview")},
+    }
+
+
 class LossChart(QWidget):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -60,12 +127,14 @@ class LossChart(QWidget):
         self.loss_plot.setMenuEnabled(False)
         self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
         self.loss_plot.setLabel("left", "loss")
-        legend = self.loss_plot.addLegend(offset=(-10, 10))
-        legend.setBrush(pg.mkBrush(255, 255, 255, 200))
         self.curves = {}
+        self._smoothers = {key: _Smoother() for key, _, _ in SERIES}
         for key, label, color in SERIES:
             curve = self.loss_plot.plot(name=label, pen=pg.mkPen(color, width=2))
             curve.setVisible(key in SHOWN_BY_DEFAULT)
+            # Tens of thousands of steps: draw what is in view, at most a few points a pixel.
+            curve.setClipToView(True)
+            curve.setDownsampling(auto=True, method="peak")
             self.curves[key] = curve
         self.val_points = self.loss_plot.plot(name="validation mel", pen=None, symbol="o", symbolSize=8,
                                               symbolBrush="#16a34a", symbolPen="w")
@@ -75,6 +144,12 @@ class LossChart(QWidget):
         self.wer_plot.setLabel("left", "preview WER %")
         self.wer_plot.setXLink(self.loss_plot)
         self.wer_plot.setMaximumHeight(150)
+        self.wer_plot.setVisible(False)  # until a preview has a WER
+        for plot in (self.loss_plot, self.wer_plot):
+            # The finest grid level triples the cost of every repaint (software rendering
+            # draws hundreds of faint lines) and says little; two levels read as well.
+            for side in ("left", "bottom"):
+                plot.getAxis(side).setStyle(maxTickLevel=1)
         self.wer_curve = self.wer_plot.plot(pen=pg.mkPen("#f59e0b", width=2), symbol="s", symbolSize=7,
                                             symbolBrush="#f59e0b")
         self.hover = QLabel(" ")
@@ -86,13 +161,17 @@ class LossChart(QWidget):
 
         self.series_boxes: Dict[str, QCheckBox] = {}
         controls = QHBoxLayout()
-        for key, label, _color in SERIES:
+        for key, label, color in SERIES:
             box = QCheckBox(label)
+            # The boxes are the legend (an in-plot one would hide the curves): their color.
+            box.setStyleSheet(f"QCheckBox {{ color: {color}; }}")
             box.setChecked(key in SHOWN_BY_DEFAULT)
             box.toggled.connect(lambda on, k=key: (self.curves[k].setVisible(on), self._mark()))
             controls.addWidget(box)
             self.series_boxes[key] = box
         controls.addStretch(1)
+        self.val_label = QLabel("<span style='color:#16a34a'>●</span> validation mel")
+        self.val_label.setToolTip("The mel loss on held-out clips after each epoch: the curve to watch")
         options = QHBoxLayout()
         self.axis_combo = QComboBox()
         self.axis_combo.addItems(["steps", "epochs"])
@@ -105,7 +184,7 @@ class LossChart(QWidget):
         self.log_box = QCheckBox("log scale")
         self.log_box.toggled.connect(lambda on: (self.loss_plot.setLogMode(y=on), self._mark()))
         for widget in (QLabel("x axis"), self.axis_combo, QLabel("smoothing"), self.smooth_slider,
-                       self.log_box):
+                       self.log_box, self.val_label):
             options.addWidget(widget)
         options.addStretch(1)
         options.addWidget(self.hover)
@@ -135,9 +214,17 @@ class LossChart(QWidget):
 
     def load(self, history: Mapping[str, Iterable[Mapping]]) -> None:
         """Redraw from a run's history (`events.training_history`)."""
+        self.load_columns(history_columns(history))
+
+    def load_columns(self, columns: Mapping[str, Any]) -> None:
+        """Redraw from `history_columns(history)`, which a worker thread can prepare."""
         self.clear()
-        for kind in ("step", "validation", "preview"):
-            for event in history.get(kind, []):
+        self.steps.extend(columns["steps"])
+        self.epochs.extend(columns["epochs"])
+        for key, values in self.values.items():
+            values.extend(columns["values"][key])
+        for kind in ("validation", "preview"):
+            for event in columns["others"][kind]:
                 self.add_event(event)
         self.redraw()
 
@@ -184,12 +271,14 @@ class LossChart(QWidget):
             if not curve.isVisible() or len(x) == 0:
                 curve.setData([], [])
                 continue
-            y = smooth(np.asarray(self.values[key], dtype=float), weight)
+            y = self._smoothers[key].update(self.values[key], weight)
             if self.log_box.isChecked():
                 y = np.where(y > 0, y, np.nan)
             curve.setData(x, y, connect="finite")
         self.val_points.setData(self.val_x[axis], self.val_mel)
         self.wer_curve.setData(self.wer_x[axis], self.wer)
+        # A run without scored previews has no WER: an empty plot would only cost repaints.
+        self.wer_plot.setVisible(bool(self.wer))
         self.loss_plot.setLabel("bottom", axis + "s")
 
     def _mouse_moved(self, position) -> None:

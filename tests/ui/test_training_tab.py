@@ -1,0 +1,339 @@
+"""The Training tab on real runs: train, watch, stop, resume, reopen, export; settings checks.
+
+The trainer is the real child process (`python -m voicelab --run-trainer`) on a tiny model
+(tests/training_data.py: a shrunk piper VITS and the tiny-discriminator hook), on the CPU,
+for a few dozen steps. One run per test.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+
+from tests.training_data import HOOK, build_dataset, tiny_config
+from voicelab.core.training import events as ev
+from voicelab.core.training import runs
+from voicelab.ui.audio_out import FakeAudioOutput
+from voicelab.ui.training_tab import TrainingTab
+from voicelab.ui.workers import JobManager
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STALL_LIMIT_S = 0.050
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning",
+                                        "ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def dataset(workspace):
+    return build_dataset(workspace.root / "datasets" / "joe")
+
+
+def trainer_env():
+    return dict(os.environ, VOICELAB_TRAINER_HOOK=HOOK, OMP_NUM_THREADS="1",
+                PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+@pytest.fixture
+def make_tab(qtbot, workspace):
+    made = []
+
+    def make():
+        jobs = JobManager()
+        tab = TrainingTab(workspace, jobs, audio_output=FakeAudioOutput())
+        tab.trainer_env = trainer_env()
+        qtbot.addWidget(tab)
+        tab.resize(1280, 800)
+        tab.show()
+        made.append((tab, jobs))
+        return tab
+
+    yield make
+    for tab, jobs in made:
+        tab.shutdown(timeout_s=20)
+        jobs.shutdown()
+
+
+class StallMeter:
+    """The longest time the UI thread's event loop went without running a 10 ms timer."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer(interval=10)
+        self.timer.setTimerType(Qt.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+        self.worst = 0.0
+        self.last = None
+
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self.last is not None:
+            self.worst = max(self.worst, now - self.last)
+
+        self.last = now
+
+    def start(self) -> None:
+        self.last = None
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+def wait_for(condition, timeout_s=60.0):
+    """Run the event loop as the app does until `condition()` holds.
+
+    `qtbot.waitUntil` sleeps 10 ms between rounds of events (QTest::qWait), which the stall
+    meter would count against the tab; a real `QEventLoop.exec()` wakes for each event.
+    """
+    loop = QEventLoop()
+    poll = QTimer(interval=20)
+    poll.timeout.connect(lambda: condition() and loop.quit())
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    if not condition():
+        poll.start()
+        loop.exec()
+        poll.stop()
+    assert condition(), f"timed out after {timeout_s} s"
+
+
+def row(tab, name):
+    return tab.run_model.info_at(tab.run_model.row_of(name))
+
+
+def test_train_stop_resume_and_the_chart_follows(qtbot, make_tab, dataset, capsys):
+    tab = make_tab()
+    qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1 and tab.form.dataset_combo.count() == 1)
+    tab.form.apply_settings(tiny_config(dataset, max_steps=40, checkpoint_every_steps=10))
+    assert not tab.form.problem_label.isVisible()
+    # Measured from here: the tab's start-up reads (runs, base voices) are done. The base
+    # list imports the model catalog in a worker thread, and imports hold the GIL in bursts.
+    qtbot.waitUntil(lambda: not tab._quiet)
+    meter = StallMeter()
+    meter.start()
+
+    qtbot.mouseClick(tab.form.train_button, Qt.LeftButton)
+    wait_for(lambda: tab.chart.point_count() >= 3, 120)
+    run = tab.live_run
+    assert tab.is_training() and not tab.form.train_button.isEnabled()
+    wait_for(lambda: row(tab, run.name) is not None and row(tab, run.name).status == "running")
+    assert "epoch" in tab.progress.detail.text() and "steps/s" in tab.progress.detail.text()
+    assert "Training on cpu" in tab.log_view.toPlainText()
+    assert tab.stop_button.isEnabled() and not tab.resume_button.isEnabled()
+
+    qtbot.mouseClick(tab.stop_button, Qt.LeftButton)
+    assert not tab.stop_button.isEnabled()  # "Stopping…" until the trainer has saved
+    wait_for(lambda: not tab.is_training(), 60)
+    stopped = [e for e in tab.shown_events if e["type"] == "stopped"]
+    assert len(stopped) == 1 and stopped[0]["reason"] == "user"
+    stopped_at = stopped[0]["step"]
+    assert 3 <= stopped_at < 40 and Path(stopped[0]["checkpoint"]).is_file()
+    assert "Stopped by you" in tab.log_view.toPlainText()
+    wait_for(lambda: row(tab, run.name).status == "stopped")
+    assert row(tab, run.name).step == stopped_at
+    before = list(tab.chart.steps)
+    assert before[-1] == stopped_at
+
+    wait_for(tab.resume_button.isEnabled)
+    qtbot.mouseClick(tab.resume_button, Qt.LeftButton)
+    assert tab.is_training()
+    wait_for(lambda: not tab.is_training(), 120)
+    meter.stop()
+
+    steps = list(tab.chart.steps)
+    assert steps[:len(before)] == before  # the history stayed on the chart
+    assert steps[len(before)] == stopped_at + 1  # and the count went on from the stop
+    assert steps == sorted(set(steps)) and steps[-1] == 40
+    started = [e for e in tab.shown_events if e["type"] == "started"]
+    assert [e["step"] for e in started] == [0, stopped_at]
+    assert any(e["type"] == "finished" for e in tab.shown_events)
+    qtbot.waitUntil(lambda: row(tab, run.name).status == "finished")
+    assert row(tab, run.name).step == 40 and runs.run_status(run) == "finished"
+    assert "step 40 of 40" in tab.progress.bar.text()
+    assert tab.details.currentWidget() is tab.checkpoints  # where Export is, once finished
+    qtbot.waitUntil(lambda: tab.checkpoints.model.rowCount() > 0)
+    assert tab.checkpoints.selected().is_best and tab.checkpoints.export_button.isEnabled()
+    with capsys.disabled():
+        print(f"\nworst UI stall while training, stopping and resuming: {meter.worst * 1000:.1f} ms")
+    assert meter.worst < STALL_LIMIT_S
+
+    # Export the best checkpoint: a voice that loaded and spoke in a fresh process.
+    with qtbot.waitSignal(tab.voiceExported, timeout=180_000) as exported:
+        qtbot.mouseClick(tab.checkpoints.export_button, Qt.LeftButton)
+    onnx = exported.args[0]
+    assert onnx.parent == tab.workspace.root / "voices" and onnx.is_file()
+    assert Path(f"{onnx}.json").is_file()
+    assert "Exported and verified" in tab.checkpoints.status.text()
+    logged = [e for e in ev.read_events(run / runs.EVENTS_FILE) if e["type"] == "exported"]
+    assert len(logged) == 1 and logged[0]["verified"] and logged[0]["path"] == str(onnx)
+
+    # A tab made anew (the app reopened) draws the same run from its events.jsonl.
+    again = make_tab()
+    qtbot.waitUntil(lambda: again.chart.point_count() == len(steps), timeout=10_000)
+    assert again.shown_run == run and list(again.chart.steps) == steps
+    assert "finished" in again.progress.title.text()
+
+
+def test_a_new_tab_shows_an_existing_run_from_disk(qtbot, make_tab, workspace, dataset):
+    run = runs.create_run(workspace.runs, tiny_config(dataset), name="earlier")
+    wav = run / "previews" / "step-00000020" / "0.wav"
+    wav.parent.mkdir(parents=True)
+    from tests.training_data import write_wav
+
+    write_wav(wav, "The cat sat on the mat.")
+    writer = ev.EventWriter(run / runs.EVENTS_FILE)
+    writer.emit(ev.started(config=tiny_config(dataset, max_steps=100), device="cpu", devices=1,
+                           parameters=50_000, step=0, epoch=0, resumed_from=None,
+                           train_utterances=10, validation_utterances=2, steps_per_epoch=3))
+    for step in range(1, 21):
+        writer.emit(ev.step(step=step, epoch=step // 3, losses={"loss_g": 40 - step, "mel": 3 - step / 20},
+                            lr=2e-4, steps_per_s=4.0, eta_s=20.0))
+    writer.emit(ev.validation(step=20, epoch=6, losses={"mel": 2.0}))
+    writer.emit(ev.preview(step=20, epoch=6, previews=[
+        {"path": str(wav), "text": "The cat sat on the mat.", "heard": "the cat sat on the mat", "wer": 0.0}]))
+    writer.emit(ev.stopped(step=20, epoch=6, checkpoint=None, reason="user"))
+    writer.close()
+
+    tab = make_tab()
+    qtbot.waitUntil(lambda: tab.chart.point_count() == 20, timeout=10_000)
+    assert tab.shown_run == run
+    assert row(tab, "earlier").status == "stopped" and row(tab, "earlier").step == 20
+    assert list(tab.chart.val_mel) == [2.0] and list(tab.chart.wer) == [0.0]
+    assert "step 20 of 100" in tab.progress.bar.text()
+    assert "Stopped by you at step 20" in tab.log_view.toPlainText()
+    assert tab.previews.clip_count() == 1
+    tab.previews.tree.setCurrentItem(tab.previews.tree.topLevelItem(0).child(0))
+    qtbot.mouseClick(tab.previews.play_button, Qt.LeftButton)
+    assert tab.output.is_playing() and tab.previews.play_button.text() == "■ Stop"
+    assert tab.resume_button.isEnabled() and not tab.stop_button.isEnabled()
+
+
+def test_settings_problems_show_under_the_form_and_block_train(qtbot, make_tab, dataset):
+    tab = make_tab()
+    qtbot.waitUntil(lambda: tab.form.dataset_combo.count() == 1)
+    tab.form.lr_edit.setText("fast")
+    qtbot.waitUntil(tab.form.problem_label.isVisible)
+    assert "learning_rate" in tab.form.problem_label.text()
+    tab.form.advanced_button.setChecked(True)
+    tab.form.advanced.device_combo.setCurrentText("cpu")
+    tab.form.advanced.precision_combo.setCurrentText("16-mixed")
+    qtbot.mouseClick(tab.form.train_button, Qt.LeftButton)
+    assert "16-mixed needs a CUDA GPU" in tab.form.problem_label.text()
+    assert tab.controller is None and not tab.jobs.jobs() and not any(workspace_runs(tab))
+    tab.form.lr_edit.setText("1e-4")
+    tab.form.advanced.precision_combo.setCurrentText("32")
+    qtbot.waitUntil(lambda: not tab.form.problem_label.isVisible())
+    assert tab.form.settings()["learning_rate"] == 1e-4
+
+
+def test_the_chart_smooths_a_long_run_incrementally_as_smooth_does():
+    import numpy as np
+
+    from voicelab.ui.widgets.loss_chart import _Smoother, smooth
+
+    values = np.random.default_rng(0).normal(5, 2, 20_000)
+    values[::17] = np.nan
+    for weight in (0.0, 0.3, 0.6, 0.99):
+        smoother = _Smoother()
+        for end in (1, 7, 5_000, 20_000):  # points arrive in bursts
+            out = smoother.update(list(values[:end]), weight)
+        assert np.allclose(out, smooth(values, weight), equal_nan=True, rtol=1e-9, atol=1e-9)
+
+
+def workspace_runs(tab):
+    folder = tab.workspace.root / "runs"
+    return list(folder.iterdir()) if folder.is_dir() else []
+
+
+def test_empty_workspace_shows_what_to_do_next(qtbot, make_tab):
+    tab = make_tab()
+    assert tab.pages.currentIndex() == 0 and "Dataset tab" in tab.guide.steps.text()
+    with qtbot.waitSignal(tab.goToDataset):
+        qtbot.mouseClick(tab.guide.buttons[0], Qt.LeftButton)
+
+
+# -- the controller, with a fake trainer (no torch: fast) ----------------------------------------
+FAKE_TRAINER = r"""
+import json, signal, sys, time
+mode = sys.argv[1]
+if mode == "stubborn":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+def emit(kind, **fields):
+    print(json.dumps(dict(v=1, type=kind, time=time.time(), **fields)), flush=True)
+emit("started", config={"max_steps": 10}, device="cpu", devices=1, parameters=1, step=0, epoch=0,
+     resumed_from=None, train_utterances=1, validation_utterances=0, steps_per_epoch=1, base=None)
+emit("step", step=1, epoch=0, losses={"loss_g": 1.0}, lr=1e-4, steps_per_s=1.0, eta_s=9.0)
+emit("heartbeat", step=1, phase="training", since_step_s=999.0)
+if mode == "stubborn":  # a hung trainer: deaf to the stop line and to SIGTERM
+    while True:
+        time.sleep(0.1)
+sys.stdin.readline()  # "stop"
+emit("stopped", step=1, epoch=0, checkpoint=None, reason="user")
+sys.exit(3)
+"""
+
+
+def fake_trainer(mode):
+    import sys
+
+    return [sys.executable, "-c", FAKE_TRAINER, mode]
+
+
+def test_controller_says_stuck_and_escalates_a_stop_the_trainer_ignores(qtbot, tmp_path):
+    from voicelab.ui.training_controller import TrainingController
+
+    controller = TrainingController(tmp_path / "run", command=fake_trainer("stubborn"), stuck_after_s=5,
+                                    stuck_poll_s=0.1, stop_grace_s=0.3, term_grace_s=0.3)
+    events = []
+    controller.event.connect(events.append)
+    with qtbot.waitSignal(controller.stuck, timeout=20_000) as stuck:
+        controller.start()
+    assert stuck.args == [True] and controller.is_running()
+    assert [e["type"] for e in events] == ["started", "step", "heartbeat"]
+    with qtbot.waitSignal(controller.ended, timeout=20_000) as ended:
+        began = time.perf_counter()
+        controller.stop()  # returns at once; the worker escalates: stop line, SIGTERM, kill
+        assert time.perf_counter() - began < 0.02
+    assert ended.args == [-9] and not controller.is_running() and controller.final_event is None
+
+
+def test_controller_shutdown_lets_the_trainer_stop_cleanly(qtbot, tmp_path):
+    from voicelab.ui.training_controller import TrainingController
+
+    controller = TrainingController(tmp_path / "run", command=fake_trainer("polite"))
+    events = []
+    controller.event.connect(events.append)
+    controller.start()
+    qtbot.waitUntil(lambda: len(events) == 3, timeout=20_000)
+    assert controller.shutdown(timeout_s=10) is True
+    assert controller.exit_code == 3 and controller.final_event["type"] == "stopped"
+    assert not controller.is_running()
+
+
+def test_stuck_warning_then_closing_the_window_asks_and_stops_the_trainer(qtbot, workspace, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from voicelab.ui.main_window import MainWindow
+
+    window = MainWindow(workspace, audio_output=FakeAudioOutput())
+    qtbot.addWidget(window)
+    tab = window.training_tab
+    tab.trainer_command = fake_trainer("polite")
+    tab.stuck_after_s, tab.stuck_poll_s = 5, 0.1  # its heartbeat says: no step for 999 s
+    run = workspace.root / "runs" / "fake"
+    tab._start(run)
+    qtbot.waitUntil(lambda: tab.chart.point_count() == 1, timeout=20_000)
+    qtbot.waitUntil(lambda: not tab.progress.stuck_label.isHidden())
+    assert "looks stuck" in tab.progress.stuck_label.text()
+    controller = tab.controller
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: asked.append(args[2]) or QMessageBox.Yes)
+    window.close()
+    assert asked and "Training fake" in asked[0]
+    assert controller.exit_code == 3 and controller.final_event["type"] == "stopped"
+    assert not tab.is_training()
+    window.jobs.shutdown()

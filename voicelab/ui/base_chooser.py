@@ -1,0 +1,106 @@
+"""The base voice of a new run: list what is on disk, download more, and check the choice.
+
+Ties the form's base-voice fields to the model manager. The list of downloaded Piper
+checkpoints (and registered local .ckpt files) is read off the UI thread; a download runs
+as a job with its progress bar in the form. A chosen base is inspected once in a job
+(`inspect_base` loads it safely and checksums it: seconds for a real checkpoint), then
+`check_base_quality` says, each time the quality changes, whether it fits — and if not,
+which quality to pick. When the base fits exactly one quality, that quality is chosen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QWidget
+
+from voicelab.core.workspace import Workspace
+from voicelab.ui import training_jobs as tj
+from voicelab.ui.widgets.train_form import TrainForm
+from voicelab.ui.workers import Job, JobManager
+
+SCRATCH_NOTE = ("From scratch: needs hours of speech and days of GPU time. A base voice gets "
+                "there with minutes of speech.")
+
+
+class BaseChooser(QObject):
+    def __init__(self, workspace: Workspace, jobs: JobManager, form: TrainForm,
+                 run_quietly: Callable[..., Job], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.jobs = jobs
+        self.form = form
+        self._quietly = run_quietly
+        self._window = parent
+        self.infos: Dict[str, Any] = {}  # checkpoint path -> BaseInfo
+        self._select: Optional[Path] = None  # choose this base once the list is read again
+        form.baseChanged.connect(self._changed)
+        form.qualityChanged.connect(lambda _q: self.check())
+        form.downloadRequested.connect(self.download)
+        form.modelsDialogRequested.connect(self.open_models)
+
+    def reload(self) -> None:
+        self._quietly(tj.find_bases, self.workspace, then=self._found)
+
+    def _found(self, found: Tuple[list, list]) -> None:
+        self.form.set_bases(*found)
+        if self._select is not None:
+            self.form.choose_base(self._select)
+            self._select = None
+
+    def download(self, entry: Any) -> Job:
+        job = self.jobs.run(f"Downloading {entry.name}", tj.download_base, self.workspace, entry)
+        self.form.show_download(0, 0, f"Downloading {entry.name}…")
+        job.progress.connect(self.form.show_download)
+        job.finished.connect(lambda path: setattr(self, "_select", Path(path)))
+        job.failed.connect(lambda message, _d: self.form.set_base_status(message, ok=False))
+        job.ended.connect(lambda: (self.form.hide_download(), self.reload()))
+        return job
+
+    def open_models(self) -> None:
+        from voicelab.ui.models_dialog import ModelsDialog
+
+        dialog = ModelsDialog(self.workspace, self.jobs, self._window)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: self.reload())
+        dialog.show()
+
+    def _changed(self, path: Optional[Path]) -> None:
+        if path is None:
+            self.form.set_base_status(SCRATCH_NOTE)
+            return
+        if str(path) in self.infos:
+            self.check()
+            return
+        self.form.set_base_status(f"Checking {path.name}…")
+        job = self.jobs.run(f"Checking base {path.name}", tj.inspect_base, path)
+        job.finished.connect(lambda info, p=path: self._inspected(p, info))
+        job.failed.connect(lambda message, _d, p=path: self.form.base_path() == p
+                           and self.form.set_base_status(message, ok=False))
+
+    def _inspected(self, path: Path, info: Any) -> None:
+        self.infos[str(path)] = info
+        if self.form.base_path() != path:
+            return
+        if info.quality and info.quality != self.form.quality():
+            self.form.set_quality(info.quality)  # the only quality this base can seed
+        self.check()
+
+    def check(self) -> None:
+        """Say whether the chosen base fits the chosen quality (and the run's model shape)."""
+        from voicelab.core.training.base import BaseCheckpointError, check_base_quality
+
+        path = self.form.base_path()
+        info = self.infos.get(str(path)) if path else None
+        if info is None:
+            return
+        try:
+            check_base_quality(info, self.form.quality(), overrides=self.form.extra.get("model"))
+        except BaseCheckpointError as error:
+            self.form.set_base_status(str(error), ok=False)
+            return
+        speakers = f", {info.num_speakers} speakers (one is used)" if info.num_speakers > 1 else ""
+        self.form.set_base_status(f"✓ {path.name}: quality {info.quality or self.form.quality()}, "
+                                  f"{info.sample_rate or '?'} Hz{speakers}; {info.origin}", ok=True)

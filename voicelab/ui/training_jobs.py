@@ -1,0 +1,106 @@
+"""The Training tab's background work: each function is the body of one job.
+
+Called on a worker thread by `workers.Job` as `func(*args, progress=..., cancel=...)`; each
+imports the core module it needs when it runs, so opening the app never loads the model
+catalog, torch or piper. Listing runs and reading a run's log are "quiet" jobs (no status
+bar entry); the rest are jobs the user sees.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+from voicelab.core.training import events as ev
+from voicelab.core.workspace import Workspace
+
+
+def list_runs(runs_dir: Path, *, progress, cancel) -> list:
+    from voicelab.core.training import runs
+
+    return runs.list_runs(runs_dir)
+
+
+def run_ranking(run_dir: Path, *, progress=None, cancel=None) -> list:
+    """The run's ranking; without ranking.json, its best checkpoint computed from the log."""
+    from voicelab.core.training import ranking, runs
+
+    ranked = ranking.read_ranking(run_dir)
+    if not ranked and runs.list_checkpoints(run_dir):
+        best = ranking.best_checkpoint(run_dir)
+        if best is not None:
+            step = runs.checkpoint_step(best) or 0
+            ranked = [ranking.RankedCheckpoint(path=best, step=step, epoch=None, mel=None, wer=None,
+                                               rank=1, reasons=("best",))]
+    return ranked
+
+
+EMPTY_RUN: Dict[str, Any] = {"events": [], "previews": [], "chart": None, "lines": [], "ranking": []}
+
+
+def read_run(run_dir: Path, *, progress, cancel) -> Dict[str, Any]:
+    """Everything a run's view shows, prepared here: a long run's log is tens of MB."""
+    from voicelab.ui.widgets.loss_chart import history_columns
+    from voicelab.ui.widgets.train_log import history_lines
+
+    events = [e for e in ev.read_events(run_dir / "events.jsonl") if e.get("type") != "heartbeat"]
+    history = ev.training_history(events)
+    return {"events": events, "previews": history["preview"], "chart": history_columns(history),
+            "lines": history_lines(events), "ranking": run_ranking(run_dir)}
+
+
+def find_bases(workspace: Workspace, *, progress, cancel) -> Tuple[list, list]:
+    """(label, checkpoint) of every downloaded or registered base; catalog entries to download."""
+    from voicelab.core.models import ModelManager
+    from voicelab.core.models_catalog import KIND_LOCAL, KIND_PIPER
+
+    manager = ModelManager(workspace)
+    present, missing = [], []
+    for entry in manager.catalog():
+        if entry.kind == KIND_PIPER:
+            path = manager.local_path(entry)
+            if path is not None:
+                present.append((f"{entry.name} ({entry.quality or '?'})", path))
+            elif not entry.problem:
+                missing.append(entry)
+        elif entry.kind == KIND_LOCAL:
+            path = manager.local_path(entry)
+            if path is not None and path.suffix == ".ckpt":
+                present.append((f"{entry.name} (local)", path))
+    return present, missing
+
+
+def download_base(workspace: Workspace, entry: Any, *, progress, cancel) -> Path:
+    from voicelab.core.models import ModelManager
+
+    return ModelManager(workspace).download(entry, progress, cancel)
+
+
+def inspect_base(path: Path, *, progress, cancel) -> Any:
+    from voicelab.core.training import base
+
+    progress(0, 0, f"Reading {path.name}")
+    return base.inspect_base(path, progress=progress, cancel=cancel)
+
+
+def create_run(runs_dir: Path, config: Any, name: Optional[str], *, progress, cancel) -> Path:
+    from voicelab.core.training import runs
+
+    progress(0, 0, "Checking the dataset and the base")
+    return runs.create_run(runs_dir, config, name=name)
+
+
+def export_voice(run_dir: Path, checkpoint: Path, voices: Path, name: str, *, progress, cancel) -> Any:
+    """Export, verify, and log an `exported` event in the run (as the CLI does)."""
+    from voicelab.core.training import export, runs
+
+    config, _lineage = runs.load_run(run_dir)
+    result = export.export_voice(checkpoint, voices, name=name, progress=progress, cancel=cancel,
+                          asr_model_path=runs.scoring_model(config))
+    writer = ev.EventWriter(run_dir / runs.EVENTS_FILE)
+    try:
+        writer.emit(ev.exported(path=result.onnx_path, config=result.config_path,
+                                verified=bool(result.verified), heard=str(result.heard or "")), fsync=True)
+    finally:
+        writer.close()
+    return result

@@ -1,0 +1,451 @@
+"""The Training tab: set up a run, watch it learn, stop and resume it, export the voice.
+
+Thin by design. The core does the work: `runs.create_run` writes a run folder, the trainer
+runs as a child process followed by `TrainingController` (on its own QThread), and
+`export_voice` makes the voice. This module lays out the form, the run list, the chart, the
+log, the previews and the ranking, and routes trainer events to them. Anything that reads
+or writes files runs off the UI thread: user-visible work (creating a run, checking a base,
+downloads, export) as jobs in the status bar, quick reads (the run list, a run's log) as
+quiet jobs only this tab tracks.
+
+A run's view is rebuilt from its `events.jsonl` whenever it is selected, so reopening the
+app shows its history. For the run training here, live events that arrive while that file
+is being read are held back and then applied, skipping the ones the file already had.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFrame, QLabel, QScrollArea, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from voicelab.core.dataset.store import list_datasets
+from voicelab.core.progress import format_duration
+from voicelab.core.training import events as ev
+from voicelab.core.workspace import Workspace
+from voicelab.ui import training_jobs as tj
+from voicelab.ui.audio_out import AudioOutput, default_output
+from voicelab.ui.base_chooser import BaseChooser
+from voicelab.ui.guide import GuidePage
+from voicelab.ui.training_controller import TrainingController
+from voicelab.ui.widgets.checkpoint_panel import CheckpointPanel
+from voicelab.ui.widgets.loss_chart import LossChart
+from voicelab.ui.widgets.preview_list import PreviewList
+from voicelab.ui.widgets.run_list import RunListPanel
+from voicelab.ui.widgets.train_form import TrainForm
+from voicelab.ui.widgets.train_log import TrainingLog
+from voicelab.ui.widgets.train_progress import TrainingProgress
+from voicelab.ui.workers import Job, JobManager
+
+log = logging.getLogger(__name__)
+_FINAL_STATUS = {"finished": "finished", "stopped": "stopped", "error": "failed"}
+
+
+def _key(event: Dict[str, Any]) -> tuple:
+    return event.get("type"), event.get("time"), event.get("step")
+
+
+class TrainingTab(QWidget):
+    goToDataset = Signal()
+    voiceExported = Signal(object)  # Path of the new .onnx
+
+    #: The watchdog: "looks stuck" after this long without progress, checked this often.
+    stuck_after_s = 300.0
+    stuck_poll_s = 5.0
+
+    def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: Optional[AudioOutput] = None,
+                 parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.jobs = jobs
+        self.output = audio_output if audio_output is not None else default_output()
+        self.trainer_env: Optional[Dict[str, str]] = None  # the trainer's environment (default: ours)
+        self.trainer_command: Optional[List[str]] = None  # default: `python -m voicelab --run-trainer`
+        self.controller: Optional[TrainingController] = None
+        self.live_run: Optional[Path] = None
+        self._live_since = 0.0
+        self.shown_run: Optional[Path] = None
+        self.shown_events: List[Dict[str, Any]] = []
+        self._pending_live: Optional[List[Dict[str, Any]]] = None
+        self._loaded_keys: set = set()
+        self._serial = 0
+        self._quiet: set = set()
+        self._select_run: Optional[str] = None
+        self._creating: Optional[Job] = None
+        self._closed = False
+        self._ranking_timer = QTimer(self, singleShot=True, interval=1000)
+        self._ranking_timer.timeout.connect(self._reload_ranking)
+        self._build()
+        self.reload_datasets()
+        self._first_show = True  # the run list and the base voices are read when first shown
+
+    # -- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.form = TrainForm()
+        self.form.trainRequested.connect(self.train)
+        self.form.datasetsRefreshRequested.connect(self.reload_datasets)
+        self.bases = BaseChooser(self.workspace, self.jobs, self.form, self._quietly, self)
+        form_box = QWidget()
+        form_layout = QVBoxLayout(form_box)
+        form_layout.addWidget(QLabel("<b>New run</b>"))
+        form_layout.addWidget(self.form)
+        form_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(form_box)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+
+        self.runs_panel = RunListPanel()
+        self.run_model, self.run_table = self.runs_panel.model, self.runs_panel.table
+        self.stop_button, self.resume_button = self.runs_panel.stop_button, self.runs_panel.resume_button
+        self.run_table.selectionModel().currentRowChanged.connect(lambda *_: self._run_selected())
+        self.runs_panel.refresh_button.clicked.connect(lambda: self.refresh_runs())
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button.clicked.connect(self.resume)
+        left = QSplitter(Qt.Vertical)
+        left.addWidget(scroll)
+        left.addWidget(self.runs_panel)
+        left.setStretchFactor(0, 3)
+        left.setStretchFactor(1, 2)
+
+        self.progress = TrainingProgress()
+        self.chart = LossChart()
+        self.log_view = TrainingLog()
+        self.previews = PreviewList(self.output)
+        self.checkpoints = CheckpointPanel()
+        self.checkpoints.exportRequested.connect(self.export_voice)
+        self.details = QTabWidget()
+        self.details.addTab(self.log_view, "Log")
+        self.details.addTab(self.previews, "Previews")
+        self.details.addTab(self.checkpoints, "Checkpoints && export")
+        right_split = QSplitter(Qt.Vertical)
+        right_split.addWidget(self.chart)
+        right_split.addWidget(self.details)
+        right_split.setStretchFactor(0, 3)
+        right_split.setStretchFactor(1, 2)
+        right_split.setSizes([460, 260])
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.progress)
+        right_layout.addWidget(right_split, 1)
+
+        main = QSplitter(Qt.Horizontal)
+        main.addWidget(left)
+        main.addWidget(right)
+        main.setStretchFactor(0, 0)
+        main.setStretchFactor(1, 1)
+        main.setSizes([420, 780])
+        self.guide = GuidePage(
+            "Train a voice",
+            "Fine-tune a Piper voice on your dataset, starting from a base voice close to yours.",
+            ["Make a dataset in the Dataset tab: recordings of one voice, transcribed and reviewed.",
+             "Pick a base voice: download one, or use a checkpoint you already have.",
+             "Click Train and watch the loss and the preview score improve.",
+             "Export the voice when the previews sound right."],
+            [("Go to the Dataset tab", self.goToDataset.emit), ("Base voices and models…", self.bases.open_models)])
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.guide)
+        self.pages.addWidget(main)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.pages)
+        self._update_buttons()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._first_show:  # not at start-up: the window appears sooner
+            self._first_show = False
+            self.refresh_runs()
+            self.bases.reload()
+        else:
+            self.reload_datasets()  # a dataset made in the Dataset tab shows up here
+
+    # -- background reads --------------------------------------------------------------------
+    def _quietly(self, func, *args, then, otherwise=None) -> Job:
+        """Run a quick read off the UI thread without a status-bar entry."""
+        job = Job(f"training tab: {func.__name__}", func, *args)
+        self._quiet.add(job)
+        job.finished.connect(then)
+        job.failed.connect(lambda message, details: log.warning("%s failed: %s\n%s", func.__name__,
+                                                                message, details))
+        if otherwise is not None:
+            job.failed.connect(lambda message, _details: otherwise(message))
+        job.ended.connect(lambda: self._quiet.discard(job))
+        return job.start()
+
+    # -- datasets, bases ---------------------------------------------------------------------
+    def reload_datasets(self) -> None:
+        datasets = list_datasets(self.workspace)
+        self.form.set_datasets([(d.name, d.path, f"{d.clips} clips, {format_duration(d.usable_seconds)}"
+                                 if d.clips else "") for d in datasets],
+                               select=self.workspace.settings.last_dataset or None)
+        self._update_page(bool(datasets))
+
+    def _update_page(self, has_datasets: Optional[bool] = None) -> None:
+        if has_datasets is None:
+            has_datasets = self.form.dataset_combo.count() > 0
+        self.pages.setCurrentIndex(1 if has_datasets or self.run_model.rowCount() else 0)
+
+    # -- runs ---------------------------------------------------------------------------------
+    def refresh_runs(self, select: Optional[str] = None) -> None:
+        if select:
+            self._select_run = select
+        self._quietly(tj.list_runs, self.workspace.root / "runs", then=self._runs_listed)
+
+    def _runs_listed(self, infos: list) -> None:
+        chosen = self._select_run or (self.shown_run.name if self.shown_run else None)
+        self._select_run = None
+        self.run_model.set_runs(infos)
+        if self.live_run is not None and self.controller is not None:
+            self.run_model.update_live(self.live_run.name, status="running")
+        row = self.run_model.row_of(chosen) if chosen else -1
+        if row < 0 and infos and self.shown_run is None:
+            row = 0
+        if row >= 0:
+            self.run_table.selectionModel().setCurrentIndex(
+                self.run_model.index(row, 0), QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+        self.progress.set_title(self._title())
+        self._update_page()
+        self._update_buttons()
+
+    def selected_run(self) -> Optional[Any]:
+        return self.runs_panel.selected()
+
+    def _run_selected(self) -> None:
+        info = self.selected_run()
+        if info is not None and info.path != self.shown_run:
+            self.show_run(info.path)
+        self._update_buttons()
+
+    def show_run(self, run_dir: Path) -> None:
+        """Show a run: its chart, log, previews and ranking, rebuilt from its events.jsonl."""
+        self._serial += 1
+        serial = self._serial
+        self.shown_run = Path(run_dir)
+        self.previews.clear()
+        self.chart.clear()
+        self.log_view.reset()
+        self.shown_events = []
+        self._loaded_keys = set()
+        self._pending_live = []  # live events wait until the file has been read
+        self.progress.reset(self._title())
+        self.checkpoints.set_ranking([], voice_name=self.shown_run.name)
+        self.checkpoints.set_status("")
+        self._quietly(tj.read_run, self.shown_run, then=lambda result: self._history_read(serial, result),
+                      otherwise=lambda message: (self._history_read(serial, tj.EMPTY_RUN),
+                                                 self.log_view.appendPlainText(message)))
+
+    def _title(self) -> str:
+        if self.shown_run is None:
+            return ""
+        row = self.run_model.row_of(self.shown_run.name)
+        info = self.run_model.info_at(row)
+        status = "running" if self._is_live_shown() else (info.status if info else "")
+        return f"<b>{self.shown_run.name}</b>" + (f" — {status}" if status else "")
+
+    def _history_read(self, serial: int, result: Dict[str, Any]) -> None:
+        if serial != self._serial:
+            return  # another run was selected meanwhile
+        events = result["events"]
+        self.shown_events = list(events)
+        if self.shown_run == self.live_run:  # its live events may be in the file too
+            for event in reversed(events):
+                if float(event.get("time") or 0) < self._live_since - 5:
+                    break
+                self._loaded_keys.add(_key(event))
+        if result["chart"] is not None:
+            self.chart.load_columns(result["chart"])
+        else:
+            self.chart.clear()
+        self.log_view.set_history(result["lines"], events)
+        self.previews.load(result["previews"])
+        self.progress.replay(events)
+        self.checkpoints.set_ranking(result["ranking"])
+        pending, self._pending_live = self._pending_live or [], None
+        for event in pending:
+            self._apply(event)
+
+    def _is_live_shown(self) -> bool:
+        return self.controller is not None and self.shown_run is not None and self.shown_run == self.live_run
+
+    def _reload_ranking(self) -> None:
+        """Read the shown run's checkpoint ranking again (off the UI thread)."""
+        run = self.shown_run
+        if run is not None:
+            self._quietly(tj.run_ranking, run, then=lambda items: run == self.shown_run
+                          and self.checkpoints.set_ranking(items))
+
+    # -- training -----------------------------------------------------------------------------
+    def train(self) -> Optional[Job]:
+        """Create a run from the form and start training it."""
+        config = self.form.check()
+        if config is None or self.is_training() or self._creating is not None:
+            return None
+        self.form.set_busy(True, "Creating the run…")
+        job = self.jobs.run("Creating a training run", tj.create_run, self.workspace.root / "runs", config,
+                            self.form.run_name())
+        self._creating = job
+        job.finished.connect(self._start)
+        job.failed.connect(lambda message, _details: self.form.show_problem(message))
+        job.ended.connect(lambda: (setattr(self, "_creating", None), self._update_buttons()))
+        return job
+
+    def resume(self) -> None:
+        info = self.selected_run()
+        if info is not None and info.status in ("stopped", "interrupted") and not self.is_training():
+            self._start(info.path)
+
+    def _start(self, run_dir: Path) -> None:
+        if self._closed or self.is_training():  # one trainer at a time; none after the window closed
+            return
+        run_dir = Path(run_dir)
+        self.live_run = run_dir
+        self._live_since = time.time()
+        self.controller = TrainingController(run_dir, env=self.trainer_env, command=self.trainer_command,
+                                             stuck_after_s=self.stuck_after_s, stuck_poll_s=self.stuck_poll_s)
+        self.controller.event.connect(self._on_live_event)
+        self.controller.stuck.connect(self._on_stuck)
+        self.controller.ended.connect(self._on_ended)
+        self.show_run(run_dir)
+        self.controller.start()
+        if self.run_model.row_of(run_dir.name) >= 0:  # a resume: the row follows the events
+            self.run_model.update_live(run_dir.name, status="running", message="")
+        else:
+            self.refresh_runs(select=run_dir.name)
+        self.details.setCurrentWidget(self.log_view)
+        self._update_buttons()
+
+    def stop(self) -> None:
+        info = self.selected_run()
+        if self.controller is not None and (info is None or info.path == self.live_run):
+            self.controller.stop()
+            self.stop_button.setText("Stopping…")
+            self.stop_button.setEnabled(False)
+        elif info is not None and info.status == "running":  # trained by another process (the CLI)
+            from voicelab.core.training.runs import request_stop
+
+            request_stop(info.path)
+            QTimer.singleShot(3000, self, lambda: self.refresh_runs())
+
+    def _on_live_event(self, event: Dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "heartbeat" or self.live_run is None:
+            return
+        name = self.live_run.name
+        if kind in ("started", "step"):
+            self.run_model.update_live(name, status="running", step=int(event.get("step") or 0),
+                                       epoch=int(event.get("epoch") or 0))
+        elif kind in _FINAL_STATUS:
+            self.run_model.update_live(name, status=_FINAL_STATUS[kind], step=int(event.get("step") or 0),
+                                       message=str(event.get("message") or "") if kind == "error" else "")
+        if self.shown_run == self.live_run:
+            if self._pending_live is not None:
+                self._pending_live.append(event)
+            else:
+                self._apply(event)
+
+    def _apply(self, event: Dict[str, Any]) -> None:
+        """One live event of the shown run into the chart, progress, log, previews, ranking."""
+        if _key(event) in self._loaded_keys:
+            return
+        self.shown_events.append(event)
+        kind = event.get("type")
+        if kind == "started" and self.chart.steps and self.chart.steps[-1] > int(event.get("step") or 0):
+            self.chart.load(ev.training_history(self.shown_events))  # resumed from an earlier step
+        else:
+            self.chart.add_event(event)
+        self.progress.add_event(event)
+        self.log_view.add_event(event)
+        self.previews.add_event(event)
+        if (kind == "checkpoint" or kind in ev.TERMINAL_TYPES) and not self._ranking_timer.isActive():
+            self._ranking_timer.start()  # the trainer ranks right after each save: read it soon
+        if kind in ev.TERMINAL_TYPES:
+            self.progress.set_title(self._title())
+
+    def _on_stuck(self, stuck: bool) -> None:
+        if self._is_live_shown():
+            self.progress.set_stuck(stuck)
+
+    def _on_ended(self, code: int) -> None:
+        controller, self.controller = self.controller, None
+        final = controller.final_event if controller is not None else None
+        self.progress.set_stuck(False)
+        if final is None and self.shown_run == self.live_run:
+            self.log_view.appendPlainText(f"The trainer exited (code {code}) without a final event; "
+                                          f"see {self.live_run / 'logs' / 'stderr.log'}.")
+        if final is not None and final.get("type") == "finished" and self.shown_run == self.live_run:
+            self.details.setCurrentWidget(self.checkpoints)
+        if final is None:  # killed or crashed: the disk says what state it left
+            self.refresh_runs()
+        self.progress.set_title(self._title())
+        self._update_buttons()
+
+    def is_training(self) -> bool:
+        return self.controller is not None and self.controller.is_running()
+
+    def training_title(self) -> str:
+        return f"Training {self.live_run.name}" if self.is_training() and self.live_run else ""
+
+    # -- export -------------------------------------------------------------------------------
+    def export_voice(self, checkpoint: Path, name: str) -> Optional[Job]:
+        if self.shown_run is None:
+            return None
+        run = self.shown_run
+        self.checkpoints.set_busy(True)
+        self.checkpoints.set_status(f"Exporting {checkpoint.name} as “{name}”: converting, then "
+                                    "checking that it speaks…")
+        job = self.jobs.run(f"Exporting voice {name}", tj.export_voice, run, checkpoint,
+                            self.workspace.root / "voices", name)
+        job.finished.connect(self._exported)
+        job.failed.connect(lambda message, _details: self.checkpoints.set_status(message, ok=False))
+        job.cancelled.connect(lambda: self.checkpoints.set_status("Export cancelled; nothing was added."))
+        job.ended.connect(lambda: self.checkpoints.set_busy(False))
+        return job
+
+    def _exported(self, result: Any) -> None:
+        if not result.verified:
+            self.checkpoints.set_status(f"{result.onnx_path.name} was written but did not pass its "
+                                        "check; try another checkpoint.", ok=False)
+            return
+        heard = f" Whisper heard: “{result.heard}”." if result.heard else ""
+        self.checkpoints.set_status(f"✓ Exported and verified: {result.onnx_path}. Pick it in the "
+                                    f"Generate tab.{heard}", ok=True)
+        self.voiceExported.emit(result.onnx_path)
+
+    # -- state --------------------------------------------------------------------------------
+    def _update_buttons(self) -> None:
+        info = self.selected_run()
+        training = self.is_training()
+        live_selected = training and info is not None and info.path == self.live_run
+        self.stop_button.setEnabled(live_selected and not self.controller.stop_requested
+                                    or (info is not None and info.status == "running" and not live_selected))
+        if not (training and self.controller.stop_requested):
+            self.stop_button.setText("■ Stop")
+        self.resume_button.setEnabled(not training and self._creating is None and info is not None
+                                      and info.status in ("stopped", "interrupted"))
+        if training:
+            self.form.set_busy(True, "Training…")
+        elif self._creating is not None:
+            self.form.set_busy(True, "Creating the run…")
+        else:
+            self.form.set_busy(False)
+
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """Window close: stop the trainer cleanly (it saves a checkpoint), end quiet reads."""
+        self._closed = True
+        self._ranking_timer.stop()
+        self.previews.stop()
+        if self.controller is not None:
+            self.controller.shutdown(timeout_s)
+            self.controller = None
+        for job in list(self._quiet):
+            job.cancel()
+            job.wait(5000)

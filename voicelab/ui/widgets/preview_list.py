@@ -1,0 +1,148 @@
+"""The preview clips a run has spoken, newest first, each playable, with what Whisper heard.
+
+Every `preview` event adds a group (step, epoch, mean word error rate) holding one row per
+sentence: the text, what Whisper heard back, its WER. Hearing the model improve from group
+to group is the quickest way to judge a run; the WER says the same in a number.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
+    QWidget,
+)
+
+from voicelab.ui.audio_out import AudioOutput, AudioOutputError
+
+PATH_ROLE = Qt.UserRole + 1
+
+
+def _wer(value: Any) -> str:
+    return "–" if value is None else f"{100 * float(value):.0f}%"
+
+
+class PreviewList(QWidget):
+    def __init__(self, output: AudioOutput, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.output = output
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels(["Sentence", "Heard by Whisper", "WER"])
+        self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.setColumnWidth(0, 320)
+        self.tree.setColumnWidth(1, 280)
+        self.tree.setColumnWidth(2, 60)
+        self.tree.itemDoubleClicked.connect(lambda item, _column: self.play_item(item))
+        self.tree.currentItemChanged.connect(lambda *_: self._update_button())
+        self.play_button = QPushButton("▶ Play")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        if not output.available:
+            self.note.setText(output.unavailable_reason or "Playback is unavailable.")
+            self.note.setStyleSheet("color: #b91c1c;")
+        self.empty = QLabel("Previews appear here as training speaks its preview sentences "
+                            "(set how often under Advanced).")
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: palette(mid);")
+        row = QHBoxLayout()
+        row.addWidget(self.play_button)
+        row.addWidget(self.note, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(row)
+        self._watch = QTimer(self, interval=200)  # the button says Play again when a clip ends
+        self._watch.timeout.connect(self._check_playing)
+        self._update_button()
+
+    def clear(self) -> None:
+        self.stop()
+        self.tree.clear()
+        self._update_button()
+
+    def load(self, events: Iterable[Mapping[str, Any]]) -> None:
+        self.clear()
+        for event in events:
+            self.add_event(event)
+
+    def add_event(self, event: Mapping[str, Any]) -> None:
+        if event.get("type") != "preview":
+            return
+        group = QTreeWidgetItem([f"Step {event.get('step')} (epoch {event.get('epoch')})", "",
+                                 _wer(event.get("wer"))])
+        font = group.font(0)
+        font.setBold(True)
+        group.setFont(0, font)
+        for preview in event.get("previews") or []:
+            item = QTreeWidgetItem([str(preview.get("text") or ""), str(preview.get("heard") or ""),
+                                    _wer(preview.get("wer"))])
+            item.setData(0, PATH_ROLE, str(preview.get("path") or ""))
+            item.setToolTip(0, str(preview.get("path") or ""))
+            group.addChild(item)
+        for index in range(self.tree.topLevelItemCount()):
+            self.tree.topLevelItem(index).setExpanded(False)
+        self.tree.insertTopLevelItem(0, group)
+        group.setExpanded(True)
+        self._update_button()
+
+    def clip_count(self) -> int:
+        return sum(self.tree.topLevelItem(i).childCount() for i in range(self.tree.topLevelItemCount()))
+
+    def _selected_path(self) -> Optional[Path]:
+        item = self.tree.currentItem()
+        if item is not None and item.childCount() and item.child(0) is not None:
+            item = item.child(0)  # a group: its first sentence
+        path = item.data(0, PATH_ROLE) if item is not None else None
+        return Path(path) if path else None
+
+    def _update_button(self) -> None:
+        self.empty.setVisible(self.tree.topLevelItemCount() == 0)
+        self.tree.setVisible(self.tree.topLevelItemCount() > 0)
+        self.play_button.setEnabled(self.output.available and self._selected_path() is not None)
+
+    def play_item(self, item: QTreeWidgetItem) -> None:
+        self.tree.setCurrentItem(item)
+        self.stop()
+        self.play()
+
+    def toggle_play(self) -> None:
+        if self.output.available and self.output.is_playing():
+            self.stop()
+        else:
+            self.play()
+
+    def play(self) -> bool:
+        path = self._selected_path()
+        if path is None or not self.output.available:
+            return False
+        import soundfile
+
+        try:
+            samples, rate = soundfile.read(str(path), dtype="float32")
+            self.output.play(samples, rate)
+        except (OSError, RuntimeError, AudioOutputError) as error:
+            self.note.setText(f"Cannot play {path.name}: {error}")
+            self.note.setStyleSheet("color: #b91c1c;")
+            return False
+        self.play_button.setText("■ Stop")
+        self._watch.start()
+        return True
+
+    def stop(self) -> None:
+        if self.output.available:
+            self.output.stop()
+        self._watch.stop()
+        self.play_button.setText("▶ Play")
+
+    def _check_playing(self) -> None:
+        if not self.output.is_playing():
+            self._watch.stop()
+            self.play_button.setText("▶ Play")

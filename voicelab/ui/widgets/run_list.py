@@ -1,0 +1,138 @@
+"""The training runs of the workspace as a table: name, status, step, and what went wrong.
+
+A model over `core.training.runs.RunInfo` rows (read by `list_runs` off the UI thread).
+While a run trains here, its row follows the live events (`update_live`) instead of
+re-reading the disk, so the list stays current without any I/O on the UI thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QToolButton,
+    QVBoxLayout, QWidget,
+)
+
+COLUMNS = ("Run", "Status", "Step", "Note")
+NAME, STATUS, STEP, NOTE = range(len(COLUMNS))
+STATUS_COLORS = {"running": "#2563eb", "finished": "#15803d", "failed": "#b91c1c",
+                 "interrupted": "#b45309", "stopped": "#64748b"}
+STATUS_NOTES = {"interrupted": "ended without saying why; resume continues from its last checkpoint",
+                "stopped": "resume continues from its last checkpoint", "new": "not started yet"}
+
+
+class RunTableModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.runs: List[Any] = []  # RunInfo
+
+    def set_runs(self, runs: List[Any]) -> None:
+        self.beginResetModel()
+        self.runs = list(runs)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.runs)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        info = self.runs[index.row()]
+        column = index.column()
+        if role == Qt.DisplayRole:
+            if column == NAME:
+                return info.name
+            if column == STATUS:
+                return info.status
+            if column == STEP:
+                return f"{info.step:,}" if info.step else "–"
+            return self.note(info).splitlines()[0][:200] if self.note(info) else ""
+        if role == Qt.ToolTipRole:
+            details = [f"{info.name}: {info.status}, step {info.step}, epoch {info.epoch}"]
+            if info.quality:
+                details.append(f"quality {info.quality}; dataset {info.dataset}")
+            if info.last_checkpoint:
+                details.append(f"last checkpoint {info.last_checkpoint.name}")
+            if self.note(info):
+                details.append(self.note(info))
+            return "\n".join(details)
+        if role == Qt.ForegroundRole and column == STATUS and info.status in STATUS_COLORS:
+            return QColor(STATUS_COLORS[info.status])
+        if role == Qt.TextAlignmentRole and column == STEP:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.UserRole:
+            return info
+        return None
+
+    @staticmethod
+    def note(info: Any) -> str:
+        return info.message or STATUS_NOTES.get(info.status, "")
+
+    def info_at(self, row: int) -> Optional[Any]:
+        return self.runs[row] if 0 <= row < len(self.runs) else None
+
+    def row_of(self, name: str) -> int:
+        return next((i for i, info in enumerate(self.runs) if info.name == name), -1)
+
+    def update_live(self, name: str, **changes: Any) -> None:
+        """Change a row's fields (status, step, epoch, message) from a live event."""
+        row = self.row_of(name)
+        if row < 0:
+            return
+        info = self.runs[row]
+        if all(getattr(info, key) == value for key, value in changes.items()):
+            return
+        for key, value in changes.items():
+            setattr(info, key, value)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+
+class RunListPanel(QWidget):
+    """The run table with its buttons: refresh, Stop, Resume (the tab wires them)."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.model = RunTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(NOTE, QHeaderView.Stretch)
+        self.refresh_button = QToolButton()
+        self.refresh_button.setText("↻")
+        self.refresh_button.setToolTip("Read the runs folder again")
+        self.stop_button = QPushButton("■ Stop")
+        self.stop_button.setToolTip("Save a checkpoint and stop; Resume continues from it")
+        self.resume_button = QPushButton("⟳ Resume")
+        self.resume_button.setToolTip("Continue a stopped or interrupted run from its last checkpoint")
+        head = QHBoxLayout()
+        head.addWidget(QLabel("<b>Runs</b>"))
+        head.addStretch(1)
+        head.addWidget(self.refresh_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.resume_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(9, 0, 9, 0)
+        layout.addLayout(head)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+
+    def selected(self) -> Optional[Any]:
+        index = self.table.currentIndex()
+        return self.model.info_at(index.row()) if index.isValid() else None

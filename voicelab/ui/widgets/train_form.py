@@ -1,0 +1,368 @@
+"""The settings of a new training run: dataset, base voice, quality, and the knobs behind them.
+
+The form only collects values and shows what is wrong with them; the tab lists the
+datasets and base voices, inspects a chosen base and creates the run. `settings()` gives a
+plain mapping for `core.training.config.config_from_dict`, the one validator: its message
+is shown under the form as it is, so the form never repeats the rules. The main
+hyper-parameters are in sight; the rest sit under "Advanced", folded away. Settings the
+form has no field for (the `model` architecture overrides, silence trimming, …) survive a
+loaded settings file (`apply_settings`) and travel with the rest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMenu, QProgressBar,
+    QPushButton, QToolButton, QVBoxLayout, QWidget,
+)
+
+from voicelab.core.training.config import QUALITIES, TrainConfig, TrainingConfigError, config_from_dict
+from voicelab.ui.widgets.train_advanced import DEFAULTS as _DEFAULTS
+from voicelab.ui.widgets.train_advanced import AdvancedSettings, combo as _combo, spin as _spin
+
+ERROR_STYLE = "color: #b91c1c;"
+OK_STYLE = "color: #15803d;"
+#: Keys this form has a field for; anything else in a loaded settings file is kept as is.
+FORM_KEYS = ("dataset", "base", "base_sha256", "quality", "max_steps", "max_epochs", "batch_size",
+             "learning_rate", "precision", "optimizer", "accumulate_grad_batches",
+             "checkpoint_every_epochs", "checkpoint_every_steps", "preview_every_epochs",
+             "validation_share", "device", "devices", "num_workers", "seed")
+
+
+class TrainForm(QWidget):
+    """Collects a run's settings; emits `trainRequested` when Train is clicked."""
+
+    trainRequested = Signal()
+    baseChanged = Signal(object)  # Path of the chosen base checkpoint, or None (from scratch)
+    qualityChanged = Signal(str)
+    datasetsRefreshRequested = Signal()
+    downloadRequested = Signal(object)  # a catalog ModelEntry to download
+    modelsDialogRequested = Signal()
+    changed = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.extra: Dict[str, Any] = {}  # loaded settings without a field here
+        self._build()
+        self._check_timer = QTimer(self, singleShot=True, interval=150)
+        self._check_timer.timeout.connect(self.check)
+        for signal in self._change_signals():
+            signal.connect(self._changed)
+
+    # -- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.dataset_combo = QComboBox()
+        self.dataset_combo.setMinimumWidth(160)
+        self.refresh_button = QToolButton()
+        self.refresh_button.setText("↻")
+        self.refresh_button.setToolTip("Look for new datasets")
+        self.refresh_button.clicked.connect(self.datasetsRefreshRequested)
+        dataset_row = QHBoxLayout()
+        dataset_row.addWidget(self.dataset_combo, 1)
+        dataset_row.addWidget(self.refresh_button)
+
+        self.base_combo = QComboBox()
+        self.base_combo.addItem("From scratch (no base)", None)
+        self.base_combo.setToolTip("Fine-tuning a Piper voice close to yours needs far less data "
+                                   "and time than training from scratch.")
+        self.base_combo.currentIndexChanged.connect(lambda _i: self.baseChanged.emit(self.base_path()))
+        self.download_button = QToolButton()
+        self.download_button.setText("Download…")
+        self.download_button.setPopupMode(QToolButton.InstantPopup)
+        self.download_menu = QMenu(self.download_button)
+        self.download_button.setMenu(self.download_menu)
+        self.choose_button = QToolButton()
+        self.choose_button.setText("Choose file…")
+        self.choose_button.setToolTip("Use a Piper .ckpt checkpoint you have (e.g. from another run)")
+        self.choose_button.clicked.connect(self._choose_file)
+        base_buttons = QHBoxLayout()
+        base_buttons.addWidget(self.download_button)
+        base_buttons.addWidget(self.choose_button)
+        base_buttons.addStretch(1)
+        self.download_bar = QProgressBar()
+        self.download_bar.setVisible(False)
+        self.download_bar.setTextVisible(True)
+        self.base_status = QLabel()
+        self.base_status.setWordWrap(True)
+        self.base_status.setObjectName("baseStatus")
+
+        self.quality_combo = QComboBox()
+        for name, quality in QUALITIES.items():
+            self.quality_combo.addItem(name, name)
+            self.quality_combo.setItemData(self.quality_combo.count() - 1, quality.description,
+                                           Qt.ToolTipRole)
+        self.quality_combo.setCurrentText(_DEFAULTS.quality)
+        self.quality_combo.currentTextChanged.connect(self.qualityChanged)
+
+        self.limit_spin = _spin(1, 10_000_000, _DEFAULTS.max_epochs or 1000)
+        self.limit_unit = _combo(("epochs", "steps"), "epochs")
+        limit_row = QHBoxLayout()
+        limit_row.addWidget(self.limit_spin, 1)
+        limit_row.addWidget(self.limit_unit)
+        self.batch_spin = _spin(1, 1024, _DEFAULTS.batch_size)
+        self.batch_spin.setToolTip("Clips per step. Lower it if the GPU runs out of memory.")
+        self.lr_edit = QLineEdit(f"{_DEFAULTS.learning_rate:g}")
+        self.lr_edit.setToolTip("Piper uses 2e-4 from scratch; 1e-4 or less suits fine-tuning.")
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("automatic")
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form.addRow(self._buddy("&Dataset", self.dataset_combo), dataset_row)
+        form.addRow(self._buddy("&Base voice", self.base_combo), self.base_combo)
+        form.addRow("", base_buttons)
+        form.addRow("", self.download_bar)
+        form.addRow("", self.base_status)
+        form.addRow(self._buddy("&Quality", self.quality_combo), self.quality_combo)
+        form.addRow(self._buddy("Stop &after", self.limit_spin), limit_row)
+        form.addRow(self._buddy("Batch si&ze", self.batch_spin), self.batch_spin)
+        form.addRow(self._buddy("&Learning rate", self.lr_edit), self.lr_edit)
+        form.addRow(self._buddy("Run &name", self.name_edit), self.name_edit)
+
+        self.advanced_button = QToolButton()
+        self.advanced_button.setText("Advanced")
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(Qt.RightArrow)
+        self.advanced_button.setStyleSheet("QToolButton { border: none; }")
+        self.advanced_button.toggled.connect(self._toggle_advanced)
+        self.advanced = AdvancedSettings()
+        self.advanced.load_button.clicked.connect(self._load_clicked)
+        self.advanced.setVisible(False)
+
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("formProblems")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet(ERROR_STYLE)
+        self.problem_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.problem_label.setVisible(False)
+        self.train_button = QPushButton("▶ Train")
+        self.train_button.setDefault(True)
+        self.train_button.setToolTip("Create a run with these settings and start training it")
+        self.train_button.clicked.connect(self.trainRequested)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(form)
+        layout.addWidget(self.advanced_button)
+        layout.addWidget(self.advanced)
+        layout.addWidget(self.problem_label)
+        layout.addWidget(self.train_button)
+
+    def _buddy(self, text: str, widget: QWidget) -> QLabel:
+        label = QLabel(text)
+        label.setBuddy(widget)
+        return label
+
+    def _change_signals(self) -> List[Any]:
+        return ([s.valueChanged for s in (self.limit_spin, self.batch_spin)]
+                + [c.currentIndexChanged for c in (self.dataset_combo, self.base_combo,
+                                                   self.quality_combo, self.limit_unit)]
+                + [self.lr_edit.textChanged] + self.advanced.change_signals())
+
+    def _toggle_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_button.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
+
+    def _changed(self, *_args: Any) -> None:
+        self._check_timer.start()
+        self.changed.emit()
+
+    # -- datasets and bases ---------------------------------------------------------------
+    def set_datasets(self, datasets: Iterable[Tuple[str, Path, str]], select: Optional[str] = None) -> None:
+        """(name, folder, summary) per dataset; keeps the current choice when it is still there."""
+        current = select or self.dataset_combo.currentData()
+        self.dataset_combo.blockSignals(True)
+        self.dataset_combo.clear()
+        for name, folder, summary in datasets:
+            self.dataset_combo.addItem(f"{name}  ({summary})" if summary else name, str(folder))
+            if name == current:
+                current = str(folder)
+        index = self.dataset_combo.findData(str(current)) if current else -1
+        self.dataset_combo.setCurrentIndex(max(0, index))
+        self.dataset_combo.blockSignals(False)
+        self._changed()
+
+    def set_bases(self, present: Iterable[Tuple[str, Path]], missing: Iterable[Any]) -> None:
+        """Downloaded bases (label, checkpoint) in the combo; `missing` catalog entries in the
+        Download menu. Files chosen by hand stay, and so does the current choice."""
+        current = self.base_path()
+        chosen = [(self.base_combo.itemText(i), self.base_combo.itemData(i))
+                  for i in range(1, self.base_combo.count())
+                  if self.base_combo.itemData(i, Qt.UserRole + 1) == "file"]
+        self.base_combo.blockSignals(True)
+        self.base_combo.clear()
+        self.base_combo.addItem("From scratch (no base)", None)
+        for label, path in present:
+            self.base_combo.addItem(label, str(path))
+        for label, path in chosen:
+            if self.base_combo.findData(path) < 0:
+                self._add_file_item(label, path)
+        index = self.base_combo.findData(str(current)) if current else 0
+        self.base_combo.setCurrentIndex(max(0, index))
+        self.base_combo.blockSignals(False)
+        if self.base_path() != current:
+            self.baseChanged.emit(self.base_path())
+        self.download_menu.clear()
+        for entry in missing:
+            size = f", {entry.size_bytes / 1e6:.0f} MB" if entry.size_bytes else ""
+            action = self.download_menu.addAction(f"{entry.name}  ({entry.quality or '?'}{size})")
+            action.setToolTip(entry.description or entry.id)
+            action.triggered.connect(lambda _checked=False, e=entry: self.downloadRequested.emit(e))
+        if self.download_menu.actions():
+            self.download_menu.addSeparator()
+        self.download_menu.addAction("Models and base voices…").triggered.connect(self.modelsDialogRequested)
+
+    def _add_file_item(self, label: str, path: str) -> None:
+        self.base_combo.addItem(label, path)
+        self.base_combo.setItemData(self.base_combo.count() - 1, "file", Qt.UserRole + 1)
+        self.base_combo.setItemData(self.base_combo.count() - 1, path, Qt.ToolTipRole)
+
+    def choose_base(self, path: Path) -> None:
+        """Use a checkpoint file as the base (adds it to the list once)."""
+        index = self.base_combo.findData(str(path))
+        if index < 0:
+            self._add_file_item(f"File: {Path(path).name}", str(path))
+            index = self.base_combo.count() - 1
+        self.base_combo.setCurrentIndex(index)
+
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a base checkpoint", str(Path.home()),
+                                              "Piper checkpoints (*.ckpt);;All files (*)")
+        if path:
+            self.choose_base(Path(path))
+
+    def base_path(self) -> Optional[Path]:
+        data = self.base_combo.currentData()
+        return Path(data) if data else None
+
+    def quality(self) -> str:
+        return self.quality_combo.currentText()
+
+    def set_quality(self, quality: str) -> None:
+        self.quality_combo.setCurrentText(quality)
+
+    def set_base_status(self, text: str, ok: Optional[bool] = None) -> None:
+        """A line under the base: what it is, or which quality to pick (ok=False: in red)."""
+        self.base_status.setText(text)
+        self.base_status.setStyleSheet("" if ok is None else (OK_STYLE if ok else ERROR_STYLE))
+        self.base_status.setVisible(bool(text))
+
+    def show_download(self, done: float, total: float, message: str) -> None:
+        self.download_bar.setVisible(True)
+        if total > 0:
+            self.download_bar.setRange(0, 1000)
+            self.download_bar.setValue(int(1000 * min(1.0, done / total)))
+        else:
+            self.download_bar.setRange(0, 0)
+        self.download_bar.setFormat(message or "%p%")
+        self.download_bar.setToolTip(message)
+
+    def hide_download(self) -> None:
+        self.download_bar.setVisible(False)
+
+    # -- settings -------------------------------------------------------------------------
+    def settings(self) -> Dict[str, Any]:
+        """What the form says, as plain data for `config_from_dict`."""
+        limit, unit = self.limit_spin.value(), self.limit_unit.currentText()
+        text = self.lr_edit.text().strip()
+        try:
+            learning_rate: Any = float(text)
+        except ValueError:
+            learning_rate = text  # the validator says what is wrong with it
+        base = self.base_path()
+        values: Dict[str, Any] = {
+            **self.extra,
+            "dataset": self.dataset_combo.currentData() or "",
+            "quality": self.quality(),
+            "base": str(base) if base else None,
+            "max_steps": limit if unit == "steps" else None,
+            "max_epochs": limit if unit == "epochs" else None,
+            "batch_size": self.batch_spin.value(),
+            "learning_rate": learning_rate,
+            **self.advanced.values(),
+        }
+        if base is None or (self.extra.get("base") and str(base) != str(self.extra.get("base"))):
+            values.pop("base_sha256", None)  # a checksum belongs to the base it was made for
+        return values
+
+    def run_name(self) -> Optional[str]:
+        return self.name_edit.text().strip() or None
+
+    def apply_settings(self, values: Mapping[str, Any]) -> None:
+        """Fill the fields from settings (a train.yaml); keep the keys without a field."""
+        self.extra = {k: v for k, v in values.items()
+                      if k not in FORM_KEYS and k != "lineage"}
+        if "base_sha256" in values and values.get("base"):
+            self.extra["base_sha256"] = values["base_sha256"]
+            self.extra["base"] = values["base"]
+        if values.get("dataset"):
+            folder = str(Path(str(values["dataset"])).expanduser())
+            index = next((i for i in range(self.dataset_combo.count())
+                          if Path(self.dataset_combo.itemData(i)).resolve() == Path(folder).resolve()), -1)
+            if index < 0:
+                self.dataset_combo.addItem(Path(folder).name, folder)
+                index = self.dataset_combo.count() - 1
+            self.dataset_combo.setCurrentIndex(index)
+        if "base" in values:
+            if values["base"]:
+                self.choose_base(Path(str(values["base"])))
+            else:
+                self.base_combo.setCurrentIndex(0)
+        if values.get("quality") in QUALITIES:
+            self.set_quality(values["quality"])
+        if values.get("max_steps"):
+            self.limit_unit.setCurrentText("steps")
+            self.limit_spin.setValue(int(values["max_steps"]))
+        elif values.get("max_epochs"):
+            self.limit_unit.setCurrentText("epochs")
+            self.limit_spin.setValue(int(values["max_epochs"]))
+        if values.get("learning_rate") is not None:
+            rate = values["learning_rate"]
+            self.lr_edit.setText(f"{rate:g}" if isinstance(rate, (int, float)) else str(rate))
+        if values.get("batch_size") is not None:
+            self.batch_spin.setValue(int(values["batch_size"]))
+        self.advanced.apply(values)
+        kept = sorted(k for k in self.extra if k not in ("base", "base_sha256"))
+        self.advanced.extra_label.setText(f"Also from the file: {', '.join(kept)}" if kept else "")
+        self.check()
+
+    def _load_clicked(self) -> None:
+        from voicelab.core.fileio import read_yaml
+
+        path, _ = QFileDialog.getOpenFileName(self, "Load training settings", str(Path.home()),
+                                              "Settings (*.yaml *.yml);;All files (*)")
+        if not path:
+            return
+        try:
+            values = read_yaml(Path(path))
+        except Exception as error:  # YAML, encoding or file errors: say so where the user looks
+            self.show_problem(f"Cannot read {Path(path).name}: {' '.join(str(error).split())[:300]}")
+            return
+        if not isinstance(values, dict):
+            self.show_problem(f"{Path(path).name} does not hold training settings (key: value lines).")
+            return
+        self.apply_settings(values)
+
+    def check(self) -> Optional[TrainConfig]:
+        """Validate the settings; show the problems under the form. Returns the config or None."""
+        try:
+            config = config_from_dict(self.settings())
+        except TrainingConfigError as error:
+            self.show_problem(str(error))
+            return None
+        self.show_problem("")
+        return config
+
+    def show_problem(self, text: str) -> None:
+        self.problem_label.setText(text)
+        self.problem_label.setVisible(bool(text))
+
+    def set_busy(self, busy: bool, text: str = "▶ Train") -> None:
+        """While a run is created or trains, Train waits."""
+        self.train_button.setEnabled(not busy)
+        self.train_button.setText(text)
