@@ -90,3 +90,27 @@ def read_yaml(path: PathLike) -> object:
     """Read YAML with the safe loader; no Python objects are ever constructed."""
     with open(path, "r", encoding="utf-8") as handle:
         return yaml.safe_load(handle)
+
+
+def sha256_file(path: PathLike, progress=None, cancel=None, chunk: int = 1 << 22) -> str:
+    """The SHA-256 of a file, read in chunks; `progress(done, total, message)` and `cancel`
+    (a CancelToken) for big files such as checkpoints. The one content hash VoiceLab uses
+    to recognise a file (dataset sources, base checkpoints, manifests)."""
+    import hashlib
+
+    file = Path(path)
+    digest = hashlib.sha256()
+    total = file.stat().st_size if progress is not None else 0
+    done = 0
+    with open(file, "rb") as handle:
+        while True:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            block = handle.read(chunk)
+            if not block:
+                break
+            digest.update(block)
+            if progress is not None:
+                done += len(block)
+                progress(done, total, f"Checking {file.name}")
+    return digest.hexdigest()

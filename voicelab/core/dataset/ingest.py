@@ -9,7 +9,6 @@ PyAV/FFmpeg for M4A/AAC/Opus/WebM and the audio track of MP4/MKV; mono; soxr).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from voicelab.core.audio import READ_EXTENSIONS, AudioError, info, read_audio
 from voicelab.core.errors import VoiceLabError
+from voicelab.core.fileio import sha256_file
 
 #: A recording whose loudest sample is under this (-60 dBFS) holds no usable speech.
 SILENT_PEAK = 0.001
@@ -115,16 +115,12 @@ def decode(path: Path) -> Decoded:
 
 def file_sha256(path: Path) -> str:
     """The content hash the store uses to recognise a file it already holds."""
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return sha256_file(path)
     except PermissionError:
         raise AudioError(f"{path} cannot be read: permission denied.") from None
     except OSError as exc:
         raise AudioError(f"{path} cannot be read: {exc.strerror or exc}.") from None
-    return digest.hexdigest()
 
 
 def problem_from(path: Path, error: VoiceLabError) -> FileProblem:

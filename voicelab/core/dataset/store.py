@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import hashlib
 import json
 import math
 import re
@@ -43,7 +42,7 @@ from voicelab.core.dataset.records import (  # noqa: F401  (re-exported: the sto
     source_from_dict, split_rows, summarize, word_rows,
 )
 from voicelab.core.dataset.textclean import clean_text
-from voicelab.core.fileio import atomic_open, atomic_write_text
+from voicelab.core.fileio import atomic_open, atomic_write_text, sha256_file
 
 FORMAT_VERSION = 1
 DATASET_FILE = "dataset.json"
@@ -85,14 +84,6 @@ def list_datasets(workspace) -> List[DatasetInfo]:
 def _slug(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
     return slug[:40] or "source"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Dataset(ClipEditing):
@@ -243,7 +234,7 @@ class Dataset(ClipEditing):
         `sha256`: the file's hash when the caller already computed it (saves a second read).
         """
         original = Path(original)
-        digest = sha256 or _sha256(original)
+        digest = sha256 or sha256_file(original)
         with self._lock:
             for source in self.sources:
                 if source.sha256 == digest:

@@ -24,13 +24,13 @@ counters belong to the base's own training, not to the fine-tune.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
 from voicelab.core.errors import VoiceLabError
+from voicelab.core.fileio import sha256_file
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
 from voicelab.core.training.architecture import (
     architecture,
@@ -50,7 +50,6 @@ ARCHITECTURE_KEYS = (
     "upsample_rates", "upsample_initial_channel", "upsample_kernel_sizes", "filter_length",
     "hop_length", "use_sdp",
 )
-_HASH_CHUNK = 1 << 22
 
 
 class BaseCheckpointError(VoiceLabError):
@@ -79,23 +78,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     return value
-
-
-def _file_sha256(path: Path, progress: ProgressCallback, cancel: Optional[CancelToken]) -> str:
-    digest = hashlib.sha256()
-    total = path.stat().st_size
-    done = 0
-    with path.open("rb") as handle:
-        while True:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            chunk = handle.read(_HASH_CHUNK)
-            if not chunk:
-                break
-            digest.update(chunk)
-            done += len(chunk)
-            progress(done, total, f"Checking {path.name}")
-    return digest.hexdigest()
 
 
 def _origin(ckpt: Mapping[str, Any]) -> str:
@@ -180,7 +162,7 @@ def inspect_base(path: PathLike, *, progress: Optional[ProgressCallback] = None,
     arch = architecture(hparams, generator_state)
     sample_rate = _int_or_none(hparams.get("sample_rate"))
     saved_quality = hparams.get("quality")
-    digest = _file_sha256(file, report, cancel)
+    digest = sha256_file(file, report, cancel)
     return BaseInfo(
         path=file,
         sha256=digest,

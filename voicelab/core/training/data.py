@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from voicelab.core.errors import VoiceLabError
-from voicelab.core.fileio import atomic_write_bytes, atomic_write_text
+from voicelab.core.fileio import atomic_write_bytes, atomic_write_text, sha256_file
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
 from voicelab.core.training.config import QUALITIES, TrainConfig
 
@@ -207,8 +207,8 @@ def snapshot_manifests(dataset: Path, run_dir: Path, *, validation_share: Option
         "dataset": str(folder),
         "manifest_sha256": manifest_hash(folder),
         "split": {"how": how, "train": len(train), "validation": len(validation),
-                  "train_sha256": _sha256_file(target / "train.txt"),
-                  "validation_sha256": _sha256_file(target / "validation.txt")},
+                  "train_sha256": sha256_file(target / "train.txt"),
+                  "validation_sha256": sha256_file(target / "validation.txt")},
     }
 
 
@@ -221,10 +221,6 @@ def _resplit(rows: Sequence[Row], share: float, seed: int) -> Tuple[List[Row], L
     chosen = {r.id for r in ranked[:count]}
     return ([Row(r.id, r.text, "train", r.line) for r in rows if r.id not in chosen],
             [Row(r.id, r.text, "validation", r.line) for r in rows if r.id in chosen])
-
-
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 # -- preparing the cache -------------------------------------------------------------------------

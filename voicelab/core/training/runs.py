@@ -30,7 +30,6 @@ Nothing here imports torch: listing runs must be instant in the GUI.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
@@ -42,7 +41,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 from voicelab import __version__
 from voicelab.core.errors import VoiceLabError
-from voicelab.core.fileio import atomic_write_yaml, read_yaml
+from voicelab.core.fileio import atomic_write_yaml, read_yaml, sha256_file  # noqa: F401 (runs.sha256_file)
 from voicelab.core.training import events as ev
 from voicelab.core.training.config import TrainConfig, TrainingConfigError, config_from_dict
 
@@ -376,14 +375,6 @@ def remove_partial_checkpoints(run_dir: Path) -> int:
             except OSError:
                 pass
     return removed
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # -- listing -------------------------------------------------------------------------------------------
