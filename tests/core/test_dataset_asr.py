@@ -213,6 +213,10 @@ def random_whisper():
                            n_audio_layer=2, n_vocab=51864, n_text_ctx=448, n_text_state=64,
                            n_text_head=2, n_text_layer=2)
     model = Whisper(dims).eval()
+    # The package leaves the decoder's positional embedding as torch.empty (real weights
+    # fill it): uninitialised memory, NaN on some machines, so give it values.
+    with torch.no_grad():
+        torch.nn.init.normal_(model.decoder.positional_embedding, std=0.02)
     tokenizer = get_tokenizer(False)
     hello, world, dot = (tokenizer.encode(t)[0] for t in (" hello", " world", "."))
     begin = tokenizer.timestamp_begin
