@@ -30,6 +30,7 @@ from voicelab.ui.guide import GuidePage
 from voicelab.ui.widgets.clip_table import FILTERS, TEXT, ClipFilterProxy, ClipTableModel
 from voicelab.ui.widgets.prepare_panel import PreparePanel
 from voicelab.ui.widgets.clip_review import ClipReviewPanel
+from voicelab.ui.widgets.item_menu import DatasetMenu
 from voicelab.ui.widgets.source_view import CONTEXT_S
 from voicelab.ui.workers import Job, JobManager
 
@@ -55,6 +56,7 @@ def _retranscribe(dataset, clip_id, asr, workspace, progress, cancel):
 
 class DatasetTab(QWidget):
     datasetChanged = Signal(str)  # name of the dataset now shown ("" for none)
+    datasetsChanged = Signal()  # made, renamed, deleted or its clips changed: others list them
 
     def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: Optional[AudioOutput] = None,
                  parent: Optional[QWidget] = None) -> None:
@@ -88,8 +90,13 @@ class DatasetTab(QWidget):
         self.import_button.clicked.connect(self._import_clicked)
         self.export_button = QPushButton("Export…")
         self.export_button.clicked.connect(self._export_clicked)
+        self.dataset_menu = DatasetMenu(self.workspace, lambda: self.dataset.name if self.dataset else None,
+                                        self)
+        self.dataset_menu.setObjectName("datasetMenuButton")
+        self.dataset_menu.busy = self._dataset_holder
+        self.dataset_menu.changed.connect(self._dataset_renamed)
         top = QHBoxLayout()
-        for widget in (label, self.dataset_combo, self.new_button, self.add_button,
+        for widget in (label, self.dataset_combo, self.dataset_menu, self.new_button, self.add_button,
                        self.import_button, self.export_button):
             top.addWidget(widget)
         top.addStretch(1)
@@ -252,6 +259,7 @@ class DatasetTab(QWidget):
             show_error(self, "Cannot create dataset", str(exc))
             return None
         self.reload_datasets(select=dataset.name)
+        self.datasetsChanged.emit()
         return self.dataset
 
     def _free_name(self, base: str) -> str:
@@ -294,7 +302,8 @@ class DatasetTab(QWidget):
         self.banner.setVisible(False)
         self.pages.setCurrentIndex(1)
         job = self.jobs.run(f"Preparing dataset '{self.dataset.name}'", add_recordings,
-                            self.dataset, list(paths), options, workspace=self.workspace)
+                            self.dataset, list(paths), options, workspace=self.workspace,
+                            holds=[("dataset", self.dataset.name)])
         self._track(job, "Reading recordings…")
         job.finished.connect(self._prepared)
         return job
@@ -322,6 +331,19 @@ class DatasetTab(QWidget):
         self.model.refresh()
         self._update_summary()
         self._update_buttons()
+        self.datasetsChanged.emit()  # its clip count and length changed
+
+    def _dataset_renamed(self, old: str, new: str) -> None:
+        """The dataset menu renamed (`new`) or deleted (`new` empty) a dataset."""
+        if self.dataset is not None and self.dataset.name == old:
+            self._show_dataset(None)  # the open store points at the old folder
+        self.reload_datasets(select=new or None)
+        self.show_banner(f"Dataset '{old}' renamed to '{new}'." if new else f"Dataset '{old}' deleted.")
+        self.datasetsChanged.emit()
+
+    def _dataset_holder(self, name: str) -> Optional[str]:
+        job = self.jobs.holder("dataset", name)
+        return job.title if job is not None else None
 
     def cancel_job(self) -> None:
         if self.job is not None:
@@ -438,7 +460,7 @@ class DatasetTab(QWidget):
         before = self.dataset.capture([clip.id])
         asr = self.panel.options(self.workspace.settings).asr
         job = self.jobs.run(f"Re-transcribing {clip.id}", _retranscribe, self.dataset, clip.id, asr,
-                            self.workspace)
+                            self.workspace, holds=[("dataset", self.dataset.name)])
         self._track(job, f"Transcribing {clip.id} again…")
         job.finished.connect(lambda _result, cid=clip.id: self.editor.record_retranscription(cid, before))
 
@@ -453,7 +475,8 @@ class DatasetTab(QWidget):
     def export_to(self, folder: Path) -> Job:
         from voicelab.core.dataset.ljspeech import export_ljspeech
 
-        job = self.jobs.run(f"Exporting '{self.dataset.name}'", export_ljspeech, self.dataset, folder)
+        job = self.jobs.run(f"Exporting '{self.dataset.name}'", export_ljspeech, self.dataset, folder,
+                            holds=[("dataset", self.dataset.name)])
         job.finished.connect(lambda _r: self.show_banner(f"Exported to {folder}"))
         job.failed.connect(lambda message, details: show_error(self, "Export failed", message, details))
         return job
@@ -469,8 +492,8 @@ class DatasetTab(QWidget):
 
         name = self._free_name(folder.name)
         job = self.jobs.run(f"Importing {folder.name}", import_ljspeech, folder,
-                            dataset_folder(self.workspace, name), name=name)
-        job.finished.connect(lambda _r: self.reload_datasets(select=name))
+                            dataset_folder(self.workspace, name), name=name, holds=[("dataset", name)])
+        job.finished.connect(lambda _r: (self.reload_datasets(select=name), self.datasetsChanged.emit()))
         job.failed.connect(lambda message, details: show_error(self, "Import failed", message, details))
         return job
 

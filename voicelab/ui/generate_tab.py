@@ -89,6 +89,7 @@ class GenerateTab(QWidget):
     """Text in, speech out: preset panel, editor, player, history."""
 
     clip_generated = Signal(object)  # HistoryEntry
+    voicesChanged = Signal()  # imported, renamed or deleted here: other tabs list voices too
 
     def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: Optional[AudioOutput] = None,
                  parent: Optional[QWidget] = None) -> None:
@@ -116,6 +117,9 @@ class GenerateTab(QWidget):
     def _build(self) -> None:
         self.preset_panel = PresetPanel(self.workspace, self.presets)
         self.preset_panel.status.connect(self.set_status)
+        self.preset_panel.voicesChanged.connect(self.voicesChanged)
+        self.preset_panel.voice_menu.busy = self.voice_holder
+        self.preset_panel.voice_menu.importRequested.connect(self.import_voice_dialog)
         self.setAcceptDrops(True)
 
         self.text_edit = QPlainTextEdit(objectName="textEdit")
@@ -149,7 +153,7 @@ class GenerateTab(QWidget):
         buttons.addWidget(self.progress, 1)
         buttons.addWidget(self.char_count)
 
-        self.waveform = WaveformView()
+        self.waveform = WaveformView(empty_text="The clip you generate shows here, with a play cursor.")
         self.player = ClipPlayer(self.output, self.waveform, self.play_button, self)
         self.player.failed.connect(lambda message: self.set_status(message, error=True))
 
@@ -200,6 +204,14 @@ class GenerateTab(QWidget):
         event.acceptProposedAction()
         self.import_dropped(model)
 
+    def import_voice_dialog(self) -> Optional[Job]:
+        """Ask for a Piper voice file (its `.onnx.json` must lie beside it) and import it."""
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import a Piper voice", str(Path.home()),
+                                              "Piper voices (*.onnx *.onnx.json)")
+        return self.import_dropped(Path(path)) if path else None
+
     def import_dropped(self, model_path: Path) -> Job:
         """Import a voice (its config beside it) in a job, then pick it for this preset."""
         job = self.jobs.run(f"Importing {Path(model_path).name}", import_voice, self.workspace, Path(model_path))
@@ -214,6 +226,26 @@ class GenerateTab(QWidget):
     def _on_imported(self, voice: VoiceInfo) -> None:
         self.preset_panel.voice_imported(voice)
         self.set_status(f"Voice '{voice.name}' imported.")
+        self.voicesChanged.emit()
+
+    def voice_exported(self, model_path: Path) -> None:
+        """A training run exported a voice: list it and show a preset made for it."""
+        from voicelab.core.synthesis.voices import workspace_voice_id
+
+        try:
+            voice_id = workspace_voice_id(self.workspace, Path(model_path))
+            preset = self.preset_panel.add_voice_preset(voice_id, voice_id)
+        except (ValueError, VoiceLabError) as exc:
+            self.set_status(f"The new voice {Path(model_path).name} could not get a preset: {exc}",
+                            error=True)
+            return
+        self.set_status(f"New voice '{voice_id}' is ready: preset '{preset.name}' speaks with it.")
+        self.voicesChanged.emit()
+
+    def voice_holder(self, voice_id: str) -> Optional[str]:
+        """The title of this window's job that uses `voice_id`, if any."""
+        job = self.jobs.holder("voice", voice_id)
+        return job.title if job is not None else None
 
     # -- generating ----------------------------------------------------------------------------
     def _text_changed(self) -> None:
@@ -236,7 +268,8 @@ class GenerateTab(QWidget):
         self.preset_panel.save_pending()
         self.player.stop()
         job = self.jobs.run("Generating speech", _generate, self.workspace, text,
-                            dataclasses.replace(self.preset), self.history, emits=True)
+                            dataclasses.replace(self.preset), self.history, emits=True,
+                            holds=[("voice", self.preset.voice)])
         self.generate_job = job
         job.partial.connect(lambda sentence: self._on_sentence(job, sentence))
         job.progress.connect(self._on_progress)

@@ -40,7 +40,7 @@ class MainWindow(QMainWindow):
         self.training_tab = TrainingTab(workspace, self.jobs, audio_output=self.output)
         self.training_tab.goToDataset.connect(lambda: self.tabs.setCurrentWidget(self.dataset_tab))
         self.generate_tab = GenerateTab(workspace, self.jobs, audio_output=self.output)
-        self.training_tab.voiceExported.connect(lambda _path: self.generate_tab.preset_panel.load())
+        self._connect_tabs()
         self.tabs.addTab(self.dataset_tab, "&Dataset")
         self.tabs.addTab(self.training_tab, "&Training")
         self.tabs.addTab(self.generate_tab, "&Generate")
@@ -56,6 +56,13 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         if workspace.problems:
             QTimer.singleShot(0, self._report_settings_problems)
+
+    def _connect_tabs(self) -> None:
+        """The seams: what one tab makes or changes shows up at once in the others."""
+        self.dataset_tab.datasetsChanged.connect(self.training_tab.reload_datasets)
+        self.training_tab.voiceExported.connect(self.generate_tab.voice_exported)
+        self.training_tab.runsChanged.connect(self.generate_tab.preset_panel.refresh_voices)
+        self.generate_tab.voicesChanged.connect(self.training_tab.bases.reload)
 
     # -- drops anywhere on the window -------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -170,12 +177,14 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         running = [job for job in self.jobs.jobs() if job.is_running()]
-        training = self.training_tab.training_title()  # the trainer is a process, not a job
-        if running or training:
-            names = "\n".join([f"• {job.title}" for job in running] + ([f"• {training}"] if training else []))
+        training = self.training_tab.is_training()  # listed among the jobs too
+        if running:
+            names = "\n".join(f"• {job.title}" for job in running)
+            note = ("\n\nTraining saves a checkpoint first; resume it later from the Training tab."
+                    if training else "")
             answer = QMessageBox.question(
                 self, "Quit VoiceLab",
-                f"These jobs are still running:\n{names}\n\nStop them and quit?",
+                f"These jobs are still running:\n{names}{note}\n\nStop them and quit?",
                 QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
             if answer != QMessageBox.Yes:
                 event.ignore()

@@ -35,13 +35,15 @@ from voicelab.ui.base_chooser import BaseChooser
 from voicelab.ui.guide import GuidePage
 from voicelab.ui.training_controller import TrainingController
 from voicelab.ui.widgets.checkpoint_panel import CheckpointPanel
+from voicelab.ui.widgets.item_menu import RunMenu
 from voicelab.ui.widgets.loss_chart import LossChart
 from voicelab.ui.widgets.preview_list import PreviewList
 from voicelab.ui.widgets.run_list import RunListPanel
 from voicelab.ui.widgets.train_form import TrainForm
 from voicelab.ui.widgets.train_log import TrainingLog
 from voicelab.ui.widgets.train_progress import TrainingProgress
-from voicelab.ui.workers import Job, JobManager
+from voicelab.ui.widgets.train_progress import total_steps
+from voicelab.ui.workers import ExternalJob, Job, JobManager
 
 log = logging.getLogger(__name__)
 _FINAL_STATUS = {"finished": "finished", "stopped": "stopped", "error": "failed"}
@@ -54,6 +56,7 @@ def _key(event: Dict[str, Any]) -> tuple:
 class TrainingTab(QWidget):
     goToDataset = Signal()
     voiceExported = Signal(object)  # Path of the new .onnx
+    runsChanged = Signal()  # a run was made, deleted or saved a checkpoint (Generate lists them)
 
     #: The watchdog: "looks stuck" after this long without progress, checked this often.
     stuck_after_s = 300.0
@@ -68,6 +71,8 @@ class TrainingTab(QWidget):
         self.trainer_env: Optional[Dict[str, str]] = None  # the trainer's environment (default: ours)
         self.trainer_command: Optional[List[str]] = None  # default: `python -m voicelab --run-trainer`
         self.controller: Optional[TrainingController] = None
+        self.status_job: Optional[ExternalJob] = None  # the live run in the status bar
+        self._live_total: Optional[int] = None
         self.live_run: Optional[Path] = None
         self._live_since = 0.0
         self.shown_run: Optional[Path] = None
@@ -107,6 +112,12 @@ class TrainingTab(QWidget):
         self.stop_button, self.resume_button = self.runs_panel.stop_button, self.runs_panel.resume_button
         self.run_table.selectionModel().currentRowChanged.connect(lambda *_: self._run_selected())
         self.runs_panel.refresh_button.clicked.connect(lambda: self.refresh_runs())
+        self.run_menu = RunMenu(self.workspace, lambda: (self.selected_run().path.name
+                                                         if self.selected_run() else None), self)
+        self.run_menu.setObjectName("runMenuButton")
+        self.run_menu.busy = self._run_holder
+        self.run_menu.changed.connect(self._run_deleted)
+        self.runs_panel.head.addWidget(self.run_menu)
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(self.resume)
         left = QSplitter(Qt.Vertical)
@@ -200,8 +211,24 @@ class TrainingTab(QWidget):
             self._select_run = select
         self._quietly(tj.list_runs, self.workspace.root / "runs", then=self._runs_listed)
 
+    def _run_holder(self, name: str) -> Optional[str]:
+        job = self.jobs.holder("run", name)
+        return job.title if job is not None else None
+
+    def _run_deleted(self, name: str, _new: str) -> None:
+        if self.shown_run is not None and self.shown_run.name == name:
+            self.shown_run = None
+            self.chart.clear()
+            self.previews.clear()
+            self.log_view.reset()
+            self.checkpoints.set_ranking([])
+            self.progress.reset("")
+        self.refresh_runs()
+        self.runsChanged.emit()
+
     def _runs_listed(self, infos: list) -> None:
-        chosen = self._select_run or (self.shown_run.name if self.shown_run else None)
+        chosen = self._select_run or (self.shown_run.name if self.shown_run else
+                                      self.workspace.settings.last_run)  # where the user was
         self._select_run = None
         self.run_model.set_runs(infos)
         if self.live_run is not None and self.controller is not None:
@@ -223,6 +250,9 @@ class TrainingTab(QWidget):
         info = self.selected_run()
         if info is not None and info.path != self.shown_run:
             self.show_run(info.path)
+            if self.workspace.settings.last_run != info.path.name:
+                self.workspace.settings.last_run = info.path.name
+                self.workspace.save_settings()
         self._update_buttons()
 
     def show_run(self, run_dir: Path) -> None:
@@ -314,19 +344,51 @@ class TrainingTab(QWidget):
         self.controller.event.connect(self._on_live_event)
         self.controller.stuck.connect(self._on_stuck)
         self.controller.ended.connect(self._on_ended)
+        self._live_total = None
+        self.status_job = self.jobs.track(ExternalJob(f"Training {run_dir.name}", self._stop_live,
+                                                      holds=[("run", run_dir.name)]))
+        self.status_job.update(0, 0, "Starting the trainer…")
         self.show_run(run_dir)
         self.controller.start()
         if self.run_model.row_of(run_dir.name) >= 0:  # a resume: the row follows the events
             self.run_model.update_live(run_dir.name, status="running", message="")
         else:
             self.refresh_runs(select=run_dir.name)
+            self.runsChanged.emit()
         self.details.setCurrentWidget(self.log_view)
         self._update_buttons()
+
+    def _stop_live(self) -> None:
+        """Cancel from the status bar (or the close prompt): checkpoint, then stop."""
+        if self.controller is not None:
+            self.controller.stop()
+            self._update_buttons()
+
+    def _status_event(self, event: Dict[str, Any]) -> None:
+        """The live run's line in the status bar: preparing, then steps of the total."""
+        job, kind = self.status_job, event.get("type")
+        if job is None:
+            return
+        if kind == "preparing":
+            job.update(float(event.get("done") or 0), float(event.get("total") or 0),
+                       str(event.get("message") or "Preparing the clips"))
+        elif kind == "started":
+            self._live_total = total_steps(event.get("config") or {}, event.get("steps_per_epoch"))
+            job.update(int(event.get("step") or 0), self._live_total or 0, "Training")
+        elif kind == "step":
+            step = int(event.get("step") or 0)
+            job.update(step, self._live_total or 0, f"step {step}", event.get("eta_s"))
+        elif kind == "stopping":
+            job.update(job.done_units, job.total_units, "Saving a checkpoint…")
 
     def stop(self) -> None:
         info = self.selected_run()
         if self.controller is not None and (info is None or info.path == self.live_run):
             self.controller.stop()
+            if self.status_job is not None:
+                self.status_job.token.cancel()  # its Cancel greys out: the stop is under way
+                self.status_job.update(self.status_job.done_units, self.status_job.total_units,
+                                       "Saving a checkpoint and stopping…")
             self.stop_button.setText("Stopping…")
             self.stop_button.setEnabled(False)
         elif info is not None and info.status == "running":  # trained by another process (the CLI)
@@ -340,6 +402,9 @@ class TrainingTab(QWidget):
         if kind == "heartbeat" or self.live_run is None:
             return
         name = self.live_run.name
+        self._status_event(event)
+        if kind == "checkpoint":
+            self.runsChanged.emit()  # its newest checkpoint can be heard in the Generate tab
         if kind in ("started", "step"):
             self.run_model.update_live(name, status="running", step=int(event.get("step") or 0),
                                        epoch=int(event.get("epoch") or 0))
@@ -376,6 +441,9 @@ class TrainingTab(QWidget):
 
     def _on_ended(self, code: int) -> None:
         controller, self.controller = self.controller, None
+        if self.status_job is not None:
+            self.status_job.end()
+            self.status_job = None
         final = controller.final_event if controller is not None else None
         self.progress.set_stuck(False)
         if final is None and self.shown_run == self.live_run:
@@ -403,7 +471,7 @@ class TrainingTab(QWidget):
         self.checkpoints.set_status(f"Exporting {checkpoint.name} as “{name}”: converting, then "
                                     "checking that it speaks…")
         job = self.jobs.run(f"Exporting voice {name}", tj.export_voice, run, checkpoint,
-                            self.workspace.root / "voices", name)
+                            self.workspace.root / "voices", name, holds=[("run", run.name)])
         job.finished.connect(self._exported)
         job.failed.connect(lambda message, _details: self.checkpoints.set_status(message, ok=False))
         job.cancelled.connect(lambda: self.checkpoints.set_status("Export cancelled; nothing was added."))

@@ -6,7 +6,11 @@ signals, so widgets never call blocking code and never touch threads themselves.
 with `emits=True` also hands the function `emit(value)`, for results worth having before the
 whole is done (a sentence of speech to play now); each arrives as the `partial` signal.
 Every job is registered with the `JobManager`, which the status bar watches and which stops
-all jobs when the window closes.
+all jobs when the window closes. Work that runs elsewhere (the trainer is a child process)
+joins the same list as an `ExternalJob`, so the status bar, Cancel and the close prompt
+treat it like any other job. A job may say what it `holds` (("dataset", name), ("voice",
+id), ("run", name)); renames and deletes ask `JobManager.holder` first, so nothing is
+taken away from under running work.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Iterable, List, Optional, Tuple, Union
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -99,6 +103,7 @@ class Job(QObject):
         super().__init__()
         self.title = title
         self.cancellable = cancellable
+        self.holds: frozenset = frozenset()
         self.token = CancelToken()
         self.done_units = 0.0
         self.total_units = 0.0
@@ -171,6 +176,63 @@ class Job(QObject):
         self.ended.emit()
 
 
+class ExternalJob(QObject):
+    """Work running outside this process (the trainer), shown and cancelled like a `Job`.
+
+    Its owner reports progress with `update` and calls `end` when the work is over; Cancel
+    calls `on_cancel` (for training: checkpoint, then stop). `wait` does not block: the
+    owner stops and waits for its process itself.
+    """
+
+    progress = Signal(float, float, str)
+    ended = Signal()
+
+    def __init__(self, title: str, on_cancel: Callable[[], None],
+                 holds: Iterable[Tuple[str, str]] = ()) -> None:
+        super().__init__()
+        self.title = title
+        self.cancellable = True
+        self.holds = frozenset(holds)
+        self.token = CancelToken()
+        self.done_units = 0.0
+        self.total_units = 0.0
+        self.message = ""
+        self._eta_s: Optional[float] = None
+        self._on_cancel = on_cancel
+        self._running = True
+
+    def update(self, done: float, total: float, message: str = "", eta_s: Optional[float] = None) -> None:
+        self.done_units, self.total_units, self._eta_s = float(done), float(total), eta_s
+        if message:
+            self.message = message
+        self.progress.emit(self.done_units, self.total_units, message)
+
+    def cancel(self) -> None:
+        if self._running and not self.token.cancelled:
+            self.token.cancel()
+            self._on_cancel()
+
+    def end(self) -> None:
+        if self._running:
+            self._running = False
+            self.ended.emit()
+
+    def is_running(self) -> bool:
+        return self._running
+
+    def wait(self, timeout_ms: int = 0) -> bool:
+        return True
+
+    def fraction(self) -> Optional[float]:
+        return min(1.0, self.done_units / self.total_units) if self.total_units > 0 else None
+
+    def eta_seconds(self) -> Optional[float]:
+        return self._eta_s
+
+
+AnyJob = Union[Job, ExternalJob]
+
+
 class JobManager(QObject):
     """Knows every running job; the status bar shows them and shutdown stops them."""
 
@@ -179,20 +241,33 @@ class JobManager(QObject):
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
-        self._jobs: List[Job] = []
+        self._jobs: List[AnyJob] = []
 
-    def jobs(self) -> List[Job]:
+    def jobs(self) -> List[AnyJob]:
         return list(self._jobs)
 
     def run(self, title: str, func: Callable[..., Any], *args: Any, cancellable: bool = True,
-            emits: bool = False, **kwargs: Any) -> Job:
+            emits: bool = False, holds: Iterable[Tuple[str, str]] = (), **kwargs: Any) -> Job:
         """Create, register and start a job; connect to its signals before control returns
         to the event loop (signals are queued, so none is missed)."""
         job = Job(title, func, *args, cancellable=cancellable, emits=emits, **kwargs)
+        job.holds = frozenset(holds)
+        self._add(job)
+        return job.start()
+
+    def track(self, job: ExternalJob) -> ExternalJob:
+        """List work that runs elsewhere until it calls `end`."""
+        self._add(job)
+        return job
+
+    def _add(self, job: AnyJob) -> None:
         self._jobs.append(job)
         job.ended.connect(lambda: self._remove(job))
         self.job_added.emit(job)
-        return job.start()
+
+    def holder(self, kind: str, name: str) -> Optional[AnyJob]:
+        """The running job that holds this item, if any (see the module docstring)."""
+        return next((job for job in self._jobs if (kind, name) in job.holds and job.is_running()), None)
 
     def _remove(self, job: Job) -> None:
         if job in self._jobs:

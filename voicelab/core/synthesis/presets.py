@@ -310,6 +310,19 @@ class PresetStore:
             self._default = None
         self._save()
 
+    def for_voice(self, voice_id: str, name: str) -> Preset:
+        """The preset made for a new voice (a training export): the first one that already
+        uses it, else a new one called `name` (numbered if taken) with default settings."""
+        existing = next((p for p in self._presets if p.voice == voice_id), None)
+        if existing is not None:
+            return copy.copy(existing)
+        base = check_name(name[:MAX_NAME_LENGTH])
+        candidate, number = base, 2
+        while self._find(candidate) is not None:
+            candidate = f"{base} {number}"
+            number += 1
+        return self.create(Preset(name=candidate, voice=voice_id))
+
     def set_default(self, name: Optional[str]) -> None:
         """Mark a preset as the one the Generate tab starts with; None clears it."""
         self._default = None if name is None else self._require(name).name

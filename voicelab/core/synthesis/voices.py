@@ -165,11 +165,17 @@ def list_voices(workspace: Workspace) -> List[VoiceInfo]:
         for model in workspace.voices.rglob("*.onnx"):
             if model.name.startswith("."):
                 continue  # a temporary file of an import under way
-            relative = model.relative_to(workspace.voices).as_posix()[: -len(".onnx")]
+            relative = workspace_voice_id(workspace, model)
             found.append(describe(model, relative, name=relative))
     voices.extend(sorted(found, key=lambda v: v.name.lower()))
     voices.extend(checkpoint_voices(workspace))
     return voices
+
+
+def workspace_voice_id(workspace: Workspace, model_path: Path) -> str:
+    """The id of a voice file in the workspace's voices folder: its path there, no `.onnx`."""
+    relative = Path(model_path).relative_to(workspace.voices).as_posix()
+    return relative[: -len(".onnx")] if relative.endswith(".onnx") else relative
 
 
 def checkpoint_voices(workspace: Workspace) -> List[VoiceInfo]:
@@ -231,9 +237,10 @@ def find_voice(workspace: Workspace, voice_id: str) -> VoiceInfo:
 # --------------------------------------------------------------------------- import
 
 
-def _safe_name(name: str) -> str:
-    name = re.sub(r"[^\w.-]+", "_", name.strip()).strip("._")
-    return name or "voice"
+def safe_voice_name(name: str) -> str:
+    """A file name for a voice: letters, digits, '.', '-' and '_' only."""
+    cleaned = re.sub(r"[^\w.-]+", "_", (name or "").strip()).strip("._")
+    return cleaned or "voice"
 
 
 def _free_name(folder: Path, name: str) -> str:
@@ -274,7 +281,7 @@ def import_voice(workspace: Workspace, model_path: Path, name: Optional[str] = N
 
     folder = workspace.voices
     folder.mkdir(parents=True, exist_ok=True)
-    final = _free_name(folder, _safe_name(name or source.name[: -len(".onnx")]))
+    final = _free_name(folder, safe_voice_name(name or source.name[: -len(".onnx")]))
     target_model = folder / f"{final}.onnx"
     target_config = folder / f"{final}.onnx.json"
     total = source.stat().st_size + config.stat().st_size

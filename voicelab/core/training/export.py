@@ -40,6 +40,7 @@ from typing import Any, Mapping, Optional, Union
 
 from voicelab.core.errors import Cancelled, VoiceLabError
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
+from voicelab.core.synthesis.voices import safe_voice_name
 
 PathLike = Union[str, "os.PathLike[str]"]
 OPSET_VERSION = 15
@@ -63,12 +64,6 @@ class ExportResult:
     samples: int = 0  # length of the test sentence's audio in the fresh process
     sample_rate: int = 0
     wer: Optional[float] = None
-
-
-def safe_voice_name(name: str) -> str:
-    """A file name for a voice: letters, digits, '.', '-' and '_' only."""
-    cleaned = re.sub(r"[^\w.-]+", "_", (name or "").strip()).strip("._")
-    return cleaned or "voice"
 
 
 def inference_graph(generator: Any) -> Any:

@@ -11,8 +11,8 @@ from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.synthesis.history import History, HistoryEntry
@@ -44,8 +44,18 @@ class HistoryPanel(QGroupBox):
                                (self.delete_button, self.delete_requested)):
             button.clicked.connect(lambda _checked=False, s=signal: self._request(s, self.selected_entry()))
             buttons.addWidget(button)
+        # First run: say what will be here instead of showing an empty box.
+        self.empty_label = QLabel("Every clip you generate is kept here, with its text and preset."
+                                  "\n\nPick one to play it again, export it (WAV, FLAC, OGG, MP3) "
+                                  "or delete it.", objectName="historyEmpty")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignCenter)
+        self.empty_label.setStyleSheet("color: palette(mid); padding: 12px;")
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty_label)
+        self.pages.addWidget(self.list)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.list, 1)
+        layout.addWidget(self.pages, 1)
         layout.addLayout(buttons)
         delete = QShortcut(QKeySequence.Delete, self.list, context=Qt.WidgetShortcut)
         delete.activated.connect(lambda: self._request(self.delete_requested, self.selected_entry()))
@@ -64,6 +74,7 @@ class HistoryPanel(QGroupBox):
             if entry.id == select:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
+        self.pages.setCurrentWidget(self.list if self.list.count() else self.empty_label)
         self._update_buttons()
 
     def set_playable(self, playable: bool, reason: str = "") -> None:

@@ -20,6 +20,7 @@ from voicelab.core.synthesis.voices import VoiceInfo, list_voices
 from voicelab.core.workspace import Workspace
 from voicelab.ui.widgets.preset_menu import PresetMenu
 from voicelab.ui.widgets.preset_sliders import PresetSliders
+from voicelab.ui.widgets.item_menu import VoiceMenu
 
 _SAVE_DELAY_MS = 400
 
@@ -28,13 +29,15 @@ class PresetPanel(QWidget):
     """Pickers on the left, sliders on the right; `load()` fills them after `status` is connected."""
 
     status = Signal(str, bool)  # message, is an error
+    voicesChanged = Signal()  # a voice file was renamed or deleted here
 
     def __init__(self, workspace: Workspace, store: PresetStore, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.presets = store
         self.voices: List[VoiceInfo] = []
-        self.preset: Preset = store.default()
+        last = workspace.settings.last_preset  # where the user was when the app closed
+        self.preset: Preset = store.get(last) if last and last in store else store.default()
         self._save_timer = QTimer(self, singleShot=True, interval=_SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self.save_preset)
 
@@ -45,6 +48,12 @@ class PresetPanel(QWidget):
         self.preset_combo.setMinimumContentsLength(14)
         self.preset_combo.currentIndexChanged.connect(self._preset_chosen)
         self.menu_button = PresetMenu(store, self)
+        self.voice_menu = VoiceMenu(workspace, lambda: self.preset.voice, self)
+        self.voice_menu.setObjectName("voiceMenuButton")
+        self.voice_menu.changed.connect(self._voice_file_changed)
+        voice_row = QHBoxLayout()
+        voice_row.addWidget(self.voice_combo, 1)
+        voice_row.addWidget(self.voice_menu)
         preset_row = QHBoxLayout()
         preset_row.addWidget(self.preset_combo, 1)
         preset_row.addWidget(self.menu_button)
@@ -53,7 +62,9 @@ class PresetPanel(QWidget):
         self.speaker_label = QLabel("&Speaker:")
         self.speaker_label.setBuddy(self.speaker_combo)
         pickers = QFormLayout()
-        pickers.addRow("&Voice:", self.voice_combo)
+        voice_label = QLabel("&Voice:")
+        voice_label.setBuddy(self.voice_combo)
+        pickers.addRow(voice_label, voice_row)
         pickers.addRow(self.speaker_label, self.speaker_combo)
         preset_label = QLabel("&Preset:")  # a row holding a layout gets no buddy by itself
         preset_label.setBuddy(self.preset_combo)
@@ -72,6 +83,12 @@ class PresetPanel(QWidget):
     def load(self) -> None:
         self.reload_voices()
         self.reload_presets(select=self.preset.name)
+
+    def refresh_voices(self) -> None:
+        """List the voices again (another tab made or removed one), keeping the shown preset."""
+        self.save_pending()
+        self.reload_voices()
+        self._show_preset()
 
     def set_status(self, message: str, error: bool = False) -> None:
         self.status.emit(message, error)
@@ -114,7 +131,30 @@ class PresetPanel(QWidget):
         name = self.preset_combo.itemText(index)
         if name in self.presets:
             self.preset = self.presets.get(name)
+            if self.workspace.settings.last_preset != name:  # reopening the app shows it again
+                self.workspace.settings.last_preset = name
+                self.workspace.save_settings()
         self._show_preset()
+
+    def _voice_file_changed(self, old: str, new: str) -> None:
+        """A voice was renamed (its presets now name `new`) or deleted (`new` empty)."""
+        pending = self.preset.voice == old and bool(new)
+        self.presets.reload()  # the core rewrote the presets of a renamed voice
+        if self.preset.name in self.presets:
+            self.preset = self.presets.get(self.preset.name)
+        elif pending:
+            self.preset = dataclasses.replace(self.preset, voice=new)
+        self.load()
+        self.set_status(f"Voice '{old}' renamed to '{new}'." if new else f"Voice '{old}' deleted.")
+        self.voicesChanged.emit()
+
+    def add_voice_preset(self, voice_id: str, name: str) -> Preset:
+        """A new voice (a training export): list it, make its preset and show that."""
+        self.flush_preset()
+        self.reload_voices()
+        preset = self.presets.for_voice(voice_id, name)
+        self.select_preset(preset.name)
+        return preset
 
     def _voice_info(self, voice_id: str) -> Optional[VoiceInfo]:
         return next((v for v in self.voices if v.id == voice_id), None)

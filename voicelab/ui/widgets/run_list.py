@@ -123,6 +123,7 @@ class RunListPanel(QWidget):
         head.addWidget(QLabel("<b>Runs</b>"))
         head.addStretch(1)
         head.addWidget(self.refresh_button)
+        self.head = head  # the tab adds its run menu here
         buttons = QHBoxLayout()
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.resume_button)

@@ -31,7 +31,7 @@ def envelope(samples: np.ndarray, rate: int, max_points: int = _MAX_POINTS):
 class WaveformView(QWidget):
     """Shows one clip; `set_cursor(seconds)` moves the play line, `clear()` empties it."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: Optional[QWidget] = None, empty_text: str = "") -> None:
         super().__init__(parent)
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
@@ -48,6 +48,12 @@ class WaveformView(QWidget):
         self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=False, pen=pg.mkPen("#ef4444", width=2))
         self.cursor.setVisible(False)
         self.plot.addItem(self.cursor)
+        # What an empty view is for, in the middle of it (first run: nothing made yet).
+        self.empty_item = pg.TextItem(empty_text, color=self.palette().mid().color(), anchor=(0.5, 0.5))
+        self.empty_item.setPos(0.5, 0.0)
+        self.plot.addItem(self.empty_item)
+        self.plot.setXRange(0, 1, padding=0)
+        self.empty_item.setVisible(bool(empty_text))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
@@ -61,6 +67,7 @@ class WaveformView(QWidget):
         self.sample_rate = int(sample_rate)
         self.duration = self.sample_count / sample_rate if sample_rate else 0.0
         self.curve.setData(times, values)
+        self.empty_item.setVisible(False)
         peak = float(np.max(np.abs(values))) if len(values) else 1.0
         self.plot.setXRange(0, max(self.duration, 0.01), padding=0)
         self.plot.setYRange(-max(peak, 0.05), max(peak, 0.05), padding=0.05)
@@ -68,6 +75,9 @@ class WaveformView(QWidget):
 
     def clear(self) -> None:
         self.curve.setData([], [])
+        self.empty_item.setVisible(bool(self.empty_item.toPlainText()))
+        self.plot.setXRange(0, 1, padding=0)
+        self.plot.setYRange(-1, 1, padding=0.05)
         self.sample_count = 0
         self.duration = 0.0
         self.set_cursor(None)
