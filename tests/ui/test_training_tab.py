@@ -204,6 +204,7 @@ def test_a_new_tab_shows_an_existing_run_from_disk(qtbot, make_tab, workspace, d
     assert row(tab, "earlier").status == "stopped" and row(tab, "earlier").step == 20
     assert list(tab.chart.val_mel) == [2.0] and list(tab.chart.wer) == [0.0]
     assert "step 20 of 100" in tab.progress.bar.text()
+    assert tab.progress.detail.text().startswith("epoch 6 · step 20")  # from the last event
     assert "Stopped by you at step 20" in tab.log_view.toPlainText()
     assert tab.previews.clip_count() == 1
     tab.previews.tree.setCurrentItem(tab.previews.tree.topLevelItem(0).child(0))

@@ -108,6 +108,7 @@ class TrainingProgress(QWidget):
             self.steps_per_s, self.eta_s = event.get("steps_per_s"), event.get("eta_s")
         elif kind in ("checkpoint", "stopped", "finished"):
             self.step = max(self.step, int(event.get("step") or 0))
+            self.epoch = max(self.epoch, int(event.get("epoch") or 0))
             if kind != "checkpoint":
                 self.steps_per_s, self.eta_s = None, None
                 if kind == "finished" and self.total:
