@@ -203,3 +203,20 @@ def test_an_empty_workspace_says_what_to_do_in_every_tab(open_window):
     assert "Every clip you generate" in history.empty_label.text()
     assert window.generate_tab.waveform.empty_item.isVisible()
     assert "Ctrl+Enter" in window.generate_tab.text_edit.placeholderText()
+
+
+def test_a_clip_being_exported_is_not_deleted_under_the_export(qtbot, open_window, tmp_path):
+    window = open_window()
+    tab = window.generate_tab
+    tab.text_edit.setPlainText("One short sentence.")
+    with qtbot.waitSignal(tab.generate().ended, timeout=60_000):
+        pass
+    entry = tab.current_entry
+    job = tab.export_clip(path=tmp_path / "clip.ogg")
+    assert tab.delete_entry(entry, confirm=False) is False
+    assert "Exporting clip" in tab.status_label.text()
+    with qtbot.waitSignal(job.ended, timeout=60_000):
+        pass
+    assert (tmp_path / "clip.ogg").is_file()
+    assert tab.delete_entry(entry, confirm=False) is True
+    assert tab.history_panel.pages.currentWidget() is tab.history_panel.empty_label

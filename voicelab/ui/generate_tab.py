@@ -385,7 +385,8 @@ class GenerateTab(QWidget):
             if path is None:
                 return None
         path = Path(path)
-        job = self.jobs.run("Exporting clip", _export, entry, path, self.preset.sample_rate)
+        job = self.jobs.run("Exporting clip", _export, entry, path, self.preset.sample_rate,
+                            holds=[("clip", entry.id)])
         self.export_job = job
         job.finished.connect(lambda result: self.set_status(f"Exported {Path(result)}."))
         job.failed.connect(lambda message, details: show_error(self, "Export failed", message, details))
@@ -395,6 +396,10 @@ class GenerateTab(QWidget):
     # -- history -------------------------------------------------------------------------------
     def delete_entry(self, entry: Optional[HistoryEntry], confirm: bool = True) -> bool:
         if entry is None:
+            return False
+        holder = self.jobs.holder("clip", entry.id)
+        if holder is not None:
+            self.set_status(f"“{holder.title}” is using this clip; delete it when that is done.", error=True)
             return False
         if confirm:
             answer = QMessageBox.question(self, "Delete clip", f"Delete this clip from the history?\n\n{entry.text[:200]}")
