@@ -69,12 +69,17 @@ def add_parser(sub) -> None:
     importer.add_argument("--name", help="the new dataset's name (default: the folder's)")
     importer.add_argument("--rate", type=int, metavar="HZ",
                           help="sample rate of the dataset (default: the wavs')")
+    rename = actions.add_parser("rename", help="rename a dataset (its runs follow it)")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    delete = actions.add_parser("delete", help="delete a dataset (your original recordings stay)")
+    delete.add_argument("name")
     dataset.set_defaults(func=cmd_dataset)
 
 
 def cmd_dataset(args: argparse.Namespace, ws: Workspace) -> int:
     handlers = {"create": _create, "add": _add, "list": _list, "show": _show,
-                "export": _export, "import": _import}
+                "export": _export, "import": _import, "rename": _rename, "delete": _delete}
     return handlers[args.action](args, ws)
 
 
@@ -129,6 +134,25 @@ def _print_report(report, verb: str) -> None:
 
 
 # -- commands ------------------------------------------------------------------------------------
+def _rename(args: argparse.Namespace, ws: Workspace) -> int:
+    from voicelab.core.inventory import rename_dataset
+
+    _open(ws, args.name)  # the "no such dataset" message lists the names
+    folder = rename_dataset(ws, args.name, args.new_name)
+    print(f"Renamed dataset '{args.name}' to '{folder.name}' ({folder}).")
+    return 0
+
+
+def _delete(args: argparse.Namespace, ws: Workspace) -> int:
+    from voicelab.core.inventory import delete_dataset
+
+    _open(ws, args.name)
+    users = delete_dataset(ws, args.name)
+    kept = f" Runs trained on it keep their prepared copy: {', '.join(users.runs)}." if users.runs else ""
+    print(f"Deleted dataset '{args.name}'.{kept}")
+    return 0
+
+
 def _create(args: argparse.Namespace, ws: Workspace) -> int:
     from voicelab.core.dataset.store import Dataset, check_name, dataset_folder
 

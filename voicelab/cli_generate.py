@@ -46,6 +46,11 @@ def add_parser(sub) -> None:
     importer = voice_actions.add_parser("import", help="copy a Piper .onnx voice (and its .json) in")
     importer.add_argument("path", type=Path)
     importer.add_argument("--name", help="the name to keep it under (default: the file's)")
+    renamer = voice_actions.add_parser("rename", help="rename a voice; presets using it follow")
+    renamer.add_argument("voice")
+    renamer.add_argument("new_name")
+    deleter = voice_actions.add_parser("delete", help="delete a voice's .onnx and .onnx.json")
+    deleter.add_argument("voice")
     voices.set_defaults(func=cmd_voices)
 
     presets = sub.add_parser("presets", help="list, show, create, delete presets; set the default")
@@ -202,6 +207,19 @@ def cmd_voices(args: argparse.Namespace, ws: Workspace) -> int:
         voice = import_voice(ws, args.path, args.name, progress=TerminalProgress(unit="bytes"),
                              cancel=_cancel_on_ctrl_c())
         print(f"Imported {voice.id}: {voice.model_path}")
+        return 0
+    if args.action == "rename":
+        from voicelab.core.inventory import rename_voice
+
+        print(f"Renamed voice '{args.voice}' to '{rename_voice(ws, args.voice, args.new_name)}'.")
+        return 0
+    if args.action == "delete":
+        from voicelab.core.inventory import delete_voice
+
+        users = delete_voice(ws, args.voice)
+        note = (f" The presets {', '.join(users.presets)} now name a missing voice; choose another "
+                "for them in the Generate tab." if users.presets else "")
+        print(f"Deleted voice '{args.voice}'.{note}")
         return 0
     raise VoiceLabError(f"Unknown voices action {args.action!r}.")
 

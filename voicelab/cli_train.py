@@ -72,6 +72,8 @@ def add_parser(sub) -> None:
     resume.add_argument("--max-steps", type=int, help="raise the step limit first")
     resume.add_argument("--detach", action="store_true", help="resume in the background and return")
 
+    delete = actions.add_parser("delete", help="delete a run (not while it trains; its voices stay)")
+    delete.add_argument("run", help="run name")
     stop = actions.add_parser("stop", help="ask a running trainer to checkpoint and stop")
     stop.add_argument("run", help="run name or folder")
     stop.add_argument("--wait", type=float, default=120.0, metavar="SECONDS",
@@ -90,8 +92,16 @@ def add_parser(sub) -> None:
 
 def cmd_train(args: argparse.Namespace, ws: Workspace) -> int:
     handler = {"start": _start, "resume": _resume, "stop": _stop, "export": _export,
-               "list": _list}[args.action]
+               "list": _list, "delete": _delete}[args.action]
     return handler(args, ws)
+
+
+def _delete(args: argparse.Namespace, ws: Workspace) -> int:
+    from voicelab.core.inventory import delete_run
+
+    delete_run(ws, args.run)
+    print(f"Deleted run '{args.run}'.")
+    return 0
 
 
 # -- start and resume ----------------------------------------------------------------------------

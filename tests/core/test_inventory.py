@@ -146,3 +146,22 @@ def test_a_preset_is_made_once_for_a_new_voice(workspace):
     assert made.name == "anna 2" and made.voice == "anna"
     assert store.for_voice("anna", "anna").name == "anna 2"  # not a second one
     assert len(store) == 2
+
+
+def test_the_cli_renames_and_deletes_datasets_runs_and_voices(workspace, capsys):
+    from voicelab.cli import main
+
+    make_dataset(workspace, "Anna")
+    make_run(workspace, "r1", dataset_folder(workspace, "Anna"))
+    add_voice(workspace, "anna")
+    assert main(["dataset", "rename", "Anna", "Bea"]) == 0
+    assert "Renamed dataset 'Anna' to 'Bea'" in capsys.readouterr().out
+    assert main(["dataset", "delete", "Bea"]) == 0
+    assert "keep their prepared copy: r1" in capsys.readouterr().out
+    assert main(["dataset", "delete", "Bea"]) != 0
+    assert "no dataset named 'Bea'" in capsys.readouterr().err
+    assert main(["voices", "rename", "anna", "bella"]) == 0
+    assert main(["voices", "delete", "bella"]) == 0
+    assert not list(workspace.voices.iterdir())
+    assert main(["train", "delete", "r1"]) == 0
+    assert list_runs(Path(workspace.root) / "runs") == []
