@@ -57,6 +57,31 @@ def tiny_en(workspace):
 
 
 @pytest.fixture
+def open_window(qtbot, workspace):
+    """Makes main windows on the test's workspace (a silent audio output), closed after.
+
+    `open_window(trainer_env=...)` gives the Training tab the trainer's environment."""
+    from voicelab.ui.audio_out import FakeAudioOutput
+    from voicelab.ui.main_window import MainWindow
+
+    made = []
+
+    def make(trainer_env=None):
+        window = MainWindow(workspace, audio_output=FakeAudioOutput())
+        window.training_tab.trainer_env = trainer_env
+        qtbot.addWidget(window)
+        window.resize(1280, 820)
+        window.show()
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        window.training_tab.shutdown(timeout_s=20)
+        window.jobs.shutdown()
+
+
+@pytest.fixture
 def hub(monkeypatch):
     """A running fake Hub that huggingface_hub reaches through HF_ENDPOINT; stopped after."""
     from huggingface_hub import constants

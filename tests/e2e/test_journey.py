@@ -24,8 +24,6 @@ from tests.training_data import tiny_config
 from tests.ui.drops import drop
 from tests.ui.test_training_tab import trainer_env, wait_for
 from voicelab.core.training import runs
-from voicelab.ui.audio_out import FakeAudioOutput
-from voicelab.ui.main_window import MainWindow
 from voicelab.ui.widgets.clip_table import TEXT
 
 pytestmark = [pytest.mark.slow,
@@ -53,28 +51,9 @@ def shots():
     return shot
 
 
-@pytest.fixture
-def open_window(qtbot, workspace):
-    made = []
-
-    def make():
-        window = MainWindow(workspace, audio_output=FakeAudioOutput())
-        window.training_tab.trainer_env = trainer_env()  # the tiny model's hook, this checkout
-        qtbot.addWidget(window)
-        window.resize(1280, 820)
-        window.show()
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.training_tab.shutdown(timeout_s=20)
-        window.jobs.shutdown()
-
-
 def test_from_dropped_recordings_to_an_exported_clip_and_back(qtbot, open_window, workspace, tiny_en,
                                                               shots, tmp_path):
-    window = open_window()
+    window = open_window(trainer_env())  # the tiny model's hook, this checkout
     shots(window, "01-first-run")
 
     # 1. Drop a folder of recordings anywhere on the window: a dataset, sliced and transcribed.
@@ -160,7 +139,7 @@ def test_from_dropped_recordings_to_an_exported_clip_and_back(qtbot, open_window
 
     # 7. Close and reopen: the same dataset, run (chart from disk), preset, clip, tab.
     window.close()
-    again = open_window()
+    again = open_window(trainer_env())
     assert again.tabs.currentWidget() is again.generate_tab
     assert again.dataset_tab.dataset.name == "anna"
     assert again.dataset_tab.dataset.clip(first.id).text == CORRECTED

