@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TORCH_SPEC  ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: run test install install-test system-deps lint screenshot clean
+.PHONY: run test install install-test install-build system-deps lint screenshot package clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,13 @@ $(VENV)/.installed-test: $(VENV)/.torch pyproject.toml
 	$(BIN)/python -m pip install tiktoken more-itertools
 	touch $@
 
+$(VENV)/.installed-build: $(VENV)/.torch pyproject.toml
+	$(BIN)/python -m pip install -e ".[build]"
+	touch $@
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+install-build: $(VENV)/.installed-build
 
 system-deps:
 	sh packaging/linux/install-system-deps.sh
@@ -49,6 +54,11 @@ test: system-deps install-test
 # A screenshot of the main window under Xvfb, as a person would see it (screenshots/).
 screenshot: install
 	xvfb-run -a -s "-screen 0 1400x900x24" $(BIN)/python -m voicelab --screenshot screenshots/main_window.png
+
+# The packaged app for this platform (PyInstaller, build.spec): dist/VoiceLab/ plus a
+# .tar.gz (Linux), a .zip of VoiceLab.app (macOS) or an Inno Setup installer (Windows).
+package: system-deps install-build
+	$(BIN)/python packaging/build.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -1,18 +1,26 @@
 """`python -m voicelab` opens the GUI (the packaged app's executable does the same).
 
-`python -m voicelab --run-trainer RUN_DIR` (in the frozen app: `VoiceLab --run-trainer
-RUN_DIR`) runs the trainer instead, headless: it is dispatched before anything imports Qt,
-so a training process never loads PySide6. Lightning's ddp launcher re-runs this same
+The same entry point runs VoiceLab's other processes, because the packaged app has no
+separate Python to start them with (see `voicelab.core.appexec`):
+
+    VoiceLab --run-trainer RUN_DIR             the trainer, headless
+    VoiceLab --verify-voice MODEL CONFIG …     load an exported voice and make it speak
+    VoiceLab --self-test [--report-dir DIR]    check that everything the app needs works
+
+(`python -m voicelab …` from source.) These modes are dispatched before anything imports
+Qt, so a training process never loads PySide6. Lightning's ddp launcher re-runs this same
 command line for each extra device (in a frozen app with the executable's path inserted
-before the flag), so the flag is looked for anywhere in the arguments.
+before the flag), so the trainer flag is looked for anywhere in the arguments.
 """
 
 import sys
 
+from voicelab.core.appexec import RUN_TRAINER, SELF_TEST, VERIFY_VOICE, is_frozen
+
 
 def _trainer_run_dir(argv):
-    if "--run-trainer" in argv:
-        index = argv.index("--run-trainer")
+    if RUN_TRAINER in argv:
+        index = argv.index(RUN_TRAINER)
         if index + 1 < len(argv):
             return argv[index + 1]
         print("usage: voicelab --run-trainer RUN_DIR", file=sys.stderr)
@@ -20,12 +28,36 @@ def _trainer_run_dir(argv):
     return None
 
 
+def _after(flag, argv):
+    """The arguments that follow `flag` when it leads the command line, else None."""
+    if argv and argv[0] == flag:
+        return argv[1:]
+    return None
+
+
 def _main() -> int:
-    run_dir = _trainer_run_dir(sys.argv[1:])
+    if is_frozen():
+        # Worker processes that multiprocessing spawns (DataLoader workers on Windows and
+        # macOS) re-run this executable; this turns them into workers instead of new apps.
+        import multiprocessing
+
+        multiprocessing.freeze_support()
+    argv = sys.argv[1:]
+    run_dir = _trainer_run_dir(argv)
     if run_dir is not None:
         from voicelab.core.training.runner import main as run_trainer
 
         return run_trainer(run_dir)
+    verify_args = _after(VERIFY_VOICE, argv)
+    if verify_args is not None:
+        from voicelab.core.training.verify_voice import main as verify_voice
+
+        return verify_voice(verify_args)
+    self_test_args = _after(SELF_TEST, argv)
+    if self_test_args is not None:
+        from voicelab.selftest import main as self_test
+
+        return self_test(self_test_args)
     from voicelab.ui.app import main
 
     return main()

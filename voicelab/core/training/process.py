@@ -28,7 +28,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -44,9 +43,9 @@ TERM_GRACE_S = 20.0
 
 def trainer_command(run_dir: os.PathLike | str) -> List[str]:
     """The command line that runs the trainer on `run_dir` with this interpreter or app."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "--run-trainer", str(run_dir)]
-    return [sys.executable, "-m", "voicelab", "--run-trainer", str(run_dir)]
+    from voicelab.core.appexec import RUN_TRAINER, app_command
+
+    return app_command(RUN_TRAINER, str(run_dir))
 
 
 class TrainerProcess:

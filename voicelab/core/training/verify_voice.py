@@ -8,8 +8,8 @@ audio to a WAV when asked, so the exporter can also have Whisper listen to it.
 
 Run as `python -m voicelab.core.training.verify_voice MODEL CONFIG --text … [--wav OUT]`.
 The frozen app has no Python to run `-m` with, so there `verify_command` starts the app
-itself as `VoiceLab --verify-voice MODEL CONFIG …`; the app's entry point (wired by the
-packaging issue) must hand those arguments to `main`.
+itself as `VoiceLab --verify-voice MODEL CONFIG …`, which `voicelab/__main__.py` hands to
+`main` before Qt is imported.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ def verify_command(model: Path, config: Path, text: str, wav: Optional[Path] = N
     args = [str(model), str(config), "--text", text]
     if wav is not None:
         args += ["--wav", str(wav)]
-    if getattr(sys, "frozen", False):
-        return [sys.executable, FROZEN_FLAG, *args]
+    from voicelab.core.appexec import app_command, is_frozen
+
+    if is_frozen():  # no interpreter to run -m with: the app dispatches the flag itself
+        return app_command(FROZEN_FLAG, *args)
     return [sys.executable, "-m", "voicelab.core.training.verify_voice", *args]
 
 
