@@ -40,7 +40,8 @@ def add_parser(sub) -> None:
     start.add_argument("--dataset", help="dataset name (in the workspace) or folder")
     start.add_argument("--config", type=Path, help="a YAML file of settings (flags override it)")
     start.add_argument("--name", help="run name (default: dataset-quality-date)")
-    start.add_argument("--base", help="base checkpoint: a .ckpt path or a model id from `models list`")
+    start.add_argument("--base", help="base: a .ckpt or .onnx path, a model id from `models list`, or "
+                                      "a voice from `train bases` (e.g. builtin:en_US-joe-medium)")
     start.add_argument("--from-checkpoint", type=Path, metavar="CKPT",
                        help="branch: start from this checkpoint of an earlier run")
     start.add_argument("--quality", choices=("x_low", "low", "medium", "high"))
@@ -86,13 +87,25 @@ def add_parser(sub) -> None:
     export.add_argument("-o", "--output", type=Path, metavar="DIR",
                         help="folder for the voice (default: the run's voice/ folder)")
 
+    suggest = actions.add_parser("suggest-batch", help="the largest batch size that fits this GPU "
+                                                       "(tries real training steps)")
+    suggest.add_argument("dataset", nargs="?", help="dataset name or folder (optional)")
+    suggest.add_argument("--quality", choices=("x_low", "low", "medium", "high"))
+    suggest.add_argument("--precision", choices=("32", "bf16-mixed", "16-mixed"))
+    suggest.add_argument("--config", type=Path, help="a train.yaml to take settings from")
+    suggest.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    suggest.add_argument("--json", action="store_true", help="one JSON line (for the GUI)")
+    suggest.set_defaults(devices=None, base=None)
+
     actions.add_parser("list", help="all runs with their status")
+    actions.add_parser("bases", help="what a run can start from: voices and downloaded checkpoints")
     train.set_defaults(func=cmd_train)
 
 
 def cmd_train(args: argparse.Namespace, ws: Workspace) -> int:
     handler = {"start": _start, "resume": _resume, "stop": _stop, "export": _export,
-               "list": _list, "delete": _delete}[args.action]
+               "list": _list, "bases": _bases, "delete": _delete,
+               "suggest-batch": _suggest_batch}[args.action]
     return handler(args, ws)
 
 
@@ -102,6 +115,25 @@ def _delete(args: argparse.Namespace, ws: Workspace) -> int:
     delete_run(ws, args.run)
     print(f"Deleted run '{args.run}'.")
     return 0
+
+
+def _suggest_batch(args: argparse.Namespace, ws: Workspace) -> int:
+    from voicelab.core.training.batch_probe import suggest_batch_size
+    from voicelab.core.training.config import config_from_dict
+
+    settings = _settings(args, ws)
+    settings.setdefault("dataset", "-")  # the probe needs no data: only its length limits
+    suggestion = suggest_batch_size(config_from_dict(settings))
+    if args.json:
+        import dataclasses
+        import json
+
+        print(json.dumps(dataclasses.asdict(suggestion)))
+        return 0
+    for size, peak in suggestion.tried:
+        print(f"  batch {size:4d}: " + ("out of memory" if peak is None else f"peak {peak:.1f} GiB"))
+    print(suggestion.message)
+    return 0 if suggestion.batch_size is not None or suggestion.device == "cpu" else 1
 
 
 # -- start and resume ----------------------------------------------------------------------------
@@ -173,12 +205,17 @@ def _base_path(ws: Workspace, base: str) -> Path:
         return path.resolve()
     from voicelab.core.models import ModelManager
 
+    from voicelab.core.training.voice_bases import find_voice_base
+
     manager = ModelManager(ws)
     try:
         entry = manager.get(base)
     except VoiceLabError:
-        raise VoiceLabError(f"The base “{base}” is neither a file nor a model id. See "
-                            "`voicelab-cli models list --kind piper-checkpoint`.") from None
+        voice = find_voice_base(ws, base)
+        if voice is not None:
+            return voice
+        raise VoiceLabError(f"The base “{base}” is neither a file nor a model id (nor a voice of "
+                            "the workspace). See `voicelab-cli train bases`.") from None
     local = manager.local_path(entry)
     if local is None:
         raise VoiceLabError(f"The base model {base} is not downloaded yet: run "
@@ -327,6 +364,13 @@ class _EventPrinter:
                        f"loss_g {_num(losses.get('loss_g'))} mel {_num(losses.get('mel'))} "
                        f"{_num(event.get('steps_per_s'))} steps/s")
             self.bar(float(event.get("step") or 0), self.total or 0, message)
+        elif kind == "warmup":
+            if event.get("stage") == "done":
+                report = event.get("report") or {}
+                self.line("warm-up of the voice base: " + ("from the cache" if report.get("cached")
+                          else f"{report.get('clips')} clips, {report.get('seconds')} s"))
+            else:
+                self.bar(event.get("done", 0), event.get("total", 0), event.get("message", ""))
         elif kind == "validation":
             losses = event.get("losses") or {}
             self.line(f"validation at step {event.get('step')}: mel {_num(losses.get('mel'))}, "
@@ -401,6 +445,26 @@ def _export(args: argparse.Namespace, ws: Workspace) -> int:
         print(f"warning: the exported voice did not pass verification (heard: “{result.heard}”).",
               file=sys.stderr)
     print(result.onnx_path)
+    return 0
+
+
+def _bases(args: argparse.Namespace, ws: Workspace) -> int:
+    """Voices (fine-tuned from their .onnx) and downloaded checkpoints, usable as --base."""
+    from voicelab.core.models import ModelManager
+    from voicelab.core.models_catalog import KIND_LOCAL, KIND_PIPER
+    from voicelab.core.training.voice_bases import describe_voice_bases
+
+    print("Voices (their .onnx is rebuilt into a trainable model):")
+    for line in describe_voice_bases(ws):
+        print(f"  {line}")
+    manager = ModelManager(ws)
+    checkpoints = [(entry.id, manager.local_path(entry)) for entry in manager.catalog()
+                   if entry.kind in (KIND_PIPER, KIND_LOCAL)]
+    present = [(model_id, path) for model_id, path in checkpoints
+               if path is not None and Path(path).suffix == ".ckpt"]
+    print("Checkpoints:" if present else "Checkpoints: none downloaded (see `voicelab-cli models list`)")
+    for model_id, path in present:
+        print(f"  {model_id:40s} {path}")
     return 0
 
 

@@ -28,7 +28,7 @@ def test_defaults_are_valid_and_round_trip_through_yaml(tmp_path):
 def test_a_full_config_keeps_every_value():
     data = {
         "dataset": "/d", "quality": "x_low", "base": "/b.ckpt", "base_sha256": "a" * 64,
-        "base_speaker": 3, "max_epochs": None, "max_steps": 5000, "batch_size": 32,
+        "base_speaker": 3, "base_warmup_steps": 100, "max_epochs": None, "max_steps": 5000, "batch_size": 32,
         "learning_rate": 1e-4, "accumulate_grad_batches": 2, "precision": "bf16-mixed",
         "optimizer": "adamw", "checkpoint_every_epochs": 5, "checkpoint_every_steps": 1000,
         "keep_best": 2, "validation_share": 0.1, "validate_every_epochs": 2,
@@ -36,6 +36,7 @@ def test_a_full_config_keeps_every_value():
         "device": "cuda", "devices": 2, "strategy": "ddp", "num_nodes": 2, "num_workers": 4,
         "seed": 7, "espeak_voice": "en-gb", "max_phonemes": 300, "max_seconds": 12.5,
         "trim_silence": False, "model": {"hidden_channels": 96, "segment_size": 4096},
+        "prepare_workers": 2, "alignment": "torch", "bucket_batches": True, "compile": "decoder",
     }
     config = config_from_dict(data)
     assert config.to_dict() == data

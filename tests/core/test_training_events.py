@@ -16,6 +16,7 @@ def test_every_event_is_one_versioned_json_line():
         ev.preparing(done=1, total=4, message="checking"),
         ev.prepared(train=10, validation=2, dropped=[{"id": "a", "reason": "too long"}],
                     unknown_phonemes=["ʘ"], seconds=12.345),
+        ev.warmup(stage="encoder", done=10, total=400, message="Posterior encoder warm-up"),
         ev.started(config={"quality": "medium"}, device="cpu", devices=1, parameters=123, step=0,
                    epoch=0, resumed_from=None, train_utterances=10, validation_utterances=2,
                    steps_per_epoch=3),

@@ -19,7 +19,7 @@ from voicelab.core.training import events as ev
 from voicelab.core.training import runs
 from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.training_tab import TrainingTab
-from voicelab.ui.workers import JobManager
+from voicelab.ui.workers import ExternalJob, JobManager
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STALL_LIMIT_S = 0.050
@@ -338,3 +338,32 @@ def test_stuck_warning_then_closing_the_window_asks_and_stops_the_trainer(qtbot,
     assert controller.exit_code == 3 and controller.final_event["type"] == "stopped"
     assert not tab.is_training()
     window.jobs.shutdown()
+
+
+def test_a_voice_base_warm_up_shows_in_the_log_progress_and_status_bar(qtbot, make_tab):
+    from voicelab.ui.widgets.train_log import TrainingLog
+    from voicelab.ui.widgets.train_progress import TrainingProgress
+
+    events = [ev.warmup(stage="encoder", done=done, total=400, message=f"posterior encoder {done}/400")
+              for done in (0, 100, 200)]
+    events.append(ev.warmup(stage="done", done=1, total=1, message="Warm-up finished",
+                            report={"cached": False, "clips": 48, "seconds": 31.5}))
+    log_view, progress = TrainingLog(), TrainingProgress()
+    qtbot.addWidget(log_view)
+    qtbot.addWidget(progress)
+    for event in events[:3]:
+        log_view.add_event(event)
+        progress.add_event(event)
+    assert progress.bar.text().startswith("Warming up the base voice") and progress.bar.value() == 500
+    log_view.add_event(events[3])
+    lines = log_view.toPlainText().splitlines()
+    assert len(lines) == 2  # one line when it starts, one when it is done
+    assert "Warming up the base voice: posterior encoder 0/400" in lines[0]
+    assert "done (48 clips, 31.5 s)" in lines[1]
+
+    tab = make_tab()  # the status bar's entry follows the same events
+    tab.status_job = tab.jobs.track(ExternalJob("Training r", lambda: None))
+    tab._status_event(events[1])
+    assert tab.status_job.fraction() == 0.25 and tab.status_job.message == "posterior encoder 100/400"
+    tab.status_job.end()
+    tab.status_job = None

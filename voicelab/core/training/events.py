@@ -10,6 +10,9 @@ Every event carries `"v": 1` (this protocol's version), `"type"` and `"time"` (U
     preparing   done, total, message (checking and caching the clips before training)
     prepared    train, validation (usable utterances), dropped (list of {id, reason}),
                 unknown_phonemes (list of str), seconds (total audio in training)
+    warmup      stage ("speaking", "encoder", "discriminator", "cached", "done"), done, total,
+                message: warming an .onnx voice base's untrained parts (training/warmup.py);
+                the "done" event carries report (dict)
     started     config (dict: every setting), device (str, e.g. "cpu", "cuda:0 (NVIDIA H100)"),
                 devices (int), parameters (int: trainable parameters of generator+discriminator),
                 step, epoch (where training begins: 0 for a new run), resumed_from (checkpoint
@@ -21,7 +24,9 @@ Every event carries `"v": 1` (this protocol's version), `"type"` and `"time"` (U
                 lr (generator learning rate), steps_per_s, eta_s (null when open-ended)
     validation  step, epoch, losses ({loss_g (val_loss), mel, kl, dur, fm, gen, disc})
     checkpoint  step, epoch, path (absolute), reason ("interval", "epoch", "stop", "final")
-    preview     step, epoch, previews (list of {path, text, heard, wer}), wer (mean or null)
+    preview     step, epoch, previews (list of {path, text, heard, wer, pitch}), wer (mean or null),
+                pitch (null or {median_hz, spread_st, frame_rate_share, voiced_frames}: voiced-
+                frame-weighted over the previews; per preview also frame_rate_hz; pitch.py)
     exported    path (the .onnx), config (its .onnx.json), verified (bool), heard (str)
     heartbeat   step (latest), phase ("preparing", "training", "validating", "saving",
                 "previewing", "stopping"), since_step_s (seconds since the last step or null)
@@ -48,7 +53,7 @@ from pathlib import Path
 from typing import IO, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
 
 VERSION = 1
-TYPES = ("preparing", "prepared", "started", "step", "validation", "checkpoint", "preview", "exported",
+TYPES = ("preparing", "prepared", "warmup", "started", "step", "validation", "checkpoint", "preview", "exported",
          "heartbeat", "stopped", "finished", "error")
 #: Events after which the trainer exits; a run's status comes from the last of these.
 TERMINAL_TYPES = ("stopped", "finished", "error")
@@ -82,6 +87,16 @@ def _number(value: Any) -> Optional[float]:
 
 def _losses(losses: Mapping[str, Any]) -> Dict[str, Optional[float]]:
     return {name: _number(value) for name, value in losses.items()}
+
+
+def warmup(*, stage: str, done: float, total: float, message: str,
+           report: Optional[Mapping[str, Any]] = None) -> Event:
+    fields: Dict[str, Any] = {"stage": str(stage), "done": round(float(done), 2),
+                              "total": round(float(total), 2), "message": message}
+    if report is not None:
+        fields["report"] = {key: _number(value) if isinstance(value, float) else value
+                            for key, value in report.items()}
+    return _event("warmup", **fields)
 
 
 def started(*, config: Mapping[str, Any], device: str, devices: int, parameters: int, step: int,
@@ -123,10 +138,20 @@ def checkpoint(*, step: int, epoch: int, path: os.PathLike | str, reason: str) -
 
 def preview(*, step: int, epoch: int, previews: Sequence[Mapping[str, Any]]) -> Event:
     items = [{"path": str(p.get("path")), "text": p.get("text"), "heard": p.get("heard"),
-              "wer": _number(p.get("wer"))} for p in previews]
+              "wer": _number(p.get("wer")), "pitch": _pitch(p.get("pitch"))} for p in previews]
     scores = [item["wer"] for item in items if item["wer"] is not None]
     mean = sum(scores) / len(scores) if scores else None
-    return _event("preview", step=int(step), epoch=int(epoch), previews=items, wer=_number(mean))
+    from voicelab.core.training.pitch import summarize
+
+    return _event("preview", step=int(step), epoch=int(epoch), previews=items, wer=_number(mean),
+                  pitch=summarize([item["pitch"] for item in items if item["pitch"]]))
+
+
+def _pitch(value: Any) -> Optional[Dict[str, Any]]:
+    """A preview's pitch numbers (training/pitch.py) as JSON-safe plain data, or None."""
+    if not isinstance(value, Mapping):
+        return None
+    return {key: (_number(item) if isinstance(item, float) else item) for key, item in value.items()}
 
 
 def exported(*, path: os.PathLike | str, config: os.PathLike | str, verified: bool,

@@ -120,6 +120,12 @@ def check_optimizer(config: TrainConfig) -> None:
 
 
 def build_model(config: TrainConfig, *, num_symbols: int) -> VoiceLabVits:
+    # piper caches its mel filter bank by fmax, dtype and device only: a model with another
+    # FFT size built later in the same process (batch probe, tests, a notebook) would
+    # multiply its spectrograms by the first model's filters and fail. Start clean.
+    from piper.train.vits import mel_processing
+
+    mel_processing.mel_basis.clear()
     hparams: Dict[str, Any] = config.model_hparams()
     model = VoiceLabVits(batch_size=config.batch_size, sample_rate=config.sample_rate,
                          num_symbols=num_symbols, num_speakers=1,

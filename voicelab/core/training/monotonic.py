@@ -94,14 +94,35 @@ def _compile() -> Callable[..., None]:
         return numba.njit(cache=False, nogil=True)(_fill_batch)
 
 
+#: Which search `maximum_path` runs (set by `install`): "auto", "numba" or "torch".
+_choice = "auto"
+
+
+def uses_torch(choice: str, device_type: str) -> bool:
+    """Whether `choice` runs the torch search for scores on `device_type` ("cuda", "cpu")."""
+    return choice == "torch" or (choice == "auto" and device_type == "cuda")
+
+
 def maximum_path(neg_cent: Any, mask: Any) -> Any:
     """Piper's `maximum_path(neg_cent [b, t_t, t_s], mask [b, t_t, t_s])`, bfloat16-safe.
 
     Returns the 0/1 path as a tensor on `neg_cent`'s device and dtype, like the original.
+    On CUDA with `alignment: auto` (or anywhere with `torch`) the search runs on the device
+    (alignment_torch.py); otherwise here, with numba, after a copy to the host.
     """
+    if uses_torch(_choice, neg_cent.device.type):
+        from voicelab.core.training import alignment_torch
+
+        return alignment_torch.maximum_path(neg_cent, mask)
+    return maximum_path_numba(neg_cent, mask)
+
+
+def maximum_path_numba(neg_cent: Any, mask: Any) -> Any:
+    """The numba search on the host (the scores are copied there and the path back)."""
     import torch
 
-    values = np.ascontiguousarray(neg_cent.detach().to(torch.float32).cpu().numpy())
+    # A copy: on the CPU `.numpy()` shares the tensor's memory, and the search overwrites it.
+    values = np.array(neg_cent.detach().to(torch.float32).cpu().numpy(), copy=True, order="C")
     paths = np.zeros(values.shape, dtype=np.int32)
     lengths = mask.detach().to(torch.float32)
     t_ys = lengths.sum(1)[:, 0].cpu().numpy().astype(np.int32)
@@ -110,8 +131,16 @@ def maximum_path(neg_cent: Any, mask: Any) -> Any:
     return torch.from_numpy(paths).to(device=neg_cent.device, dtype=neg_cent.dtype)
 
 
-def install() -> None:
-    """Make piper's training use this implementation (call before its first training step)."""
+def install(alignment: str = "auto") -> None:
+    """Make piper's training use this implementation (call before its first training step).
+
+    `alignment` is TrainConfig.alignment: "auto" (torch on CUDA, numba on the CPU), "numba"
+    or "torch".
+    """
+    global _choice
+    if alignment not in ("auto", "numba", "torch"):
+        raise ValueError(f"alignment must be auto, numba or torch, not {alignment!r}")
+    _choice = alignment
     if _CORE_MODULE not in sys.modules:
         package = types.ModuleType(_CORE_PACKAGE)
         package.__path__ = []  # a namespace-like package, so `.core` resolves from sys.modules

@@ -41,9 +41,12 @@ class Preview:
     text: str
     heard: Optional[str]  # None when no Whisper model was given
     wer: Optional[float]
+    #: pitch.PitchStats.to_dict(): median F0, its spread, the share at the frame rate
+    pitch: Optional[dict] = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "text": self.text, "heard": self.heard, "wer": self.wer}
+        return {"path": str(self.path), "text": self.text, "heard": self.heard, "wer": self.wer,
+                "pitch": self.pitch}
 
 
 def _run_voice_config(folder: Path) -> Optional[dict]:
@@ -70,6 +73,20 @@ def default_sentences() -> List[str]:
 def mean_wer(previews: Sequence[Preview]) -> Optional[float]:
     scores = [p.wer for p in previews if p.wer is not None]
     return sum(scores) / len(scores) if scores else None
+
+
+def mean_pitch(previews: Sequence[Preview]) -> Optional[dict]:
+    from voicelab.core.training.pitch import summarize
+
+    return summarize([p.pitch for p in previews if p.pitch])
+
+
+def _hop_of(model: Any) -> int:
+    hparams = getattr(model, "hparams", None)
+    try:
+        return int(hparams["hop_length"]) if hparams is not None and "hop_length" in hparams else 256
+    except (TypeError, ValueError, KeyError):
+        return 256
 
 
 def phoneme_ids(text: str, espeak_voice: str, id_map: Optional[Mapping[str, Sequence[int]]] = None
@@ -146,7 +163,7 @@ def write_previews(model: Any, sentences: List[str], out_dir: Path, *, step: int
                    sample_rate: Optional[int] = None, speaker_id: Optional[int] = None,
                    language: Optional[str] = None, seed: int = 0,
                    progress: Optional[ProgressCallback] = None,
-                   cancel: Optional[CancelToken] = None) -> List[Preview]:
+                   cancel: Optional[CancelToken] = None, pitch: bool = True) -> List[Preview]:
     """Speak each sentence with the model, write `out_dir/NN.wav`, score it.
 
     `out_dir` is this round's folder. `model` is piper's `VitsModel` (or its generator,
@@ -154,7 +171,9 @@ def write_previews(model: Any, sentences: List[str], out_dir: Path, *, step: int
     the run's `config.json` found above `out_dir`, else en-us and piper's default map. WAVs
     and the folder's `previews.json` (text, heard, WER per file, plus step and epoch) are
     written atomically. With `asr_model_path` (a faster-whisper model folder) each preview
-    is transcribed and gets a WER; without it `heard` and `wer` are None.
+    is transcribed and gets a WER; without it `heard` and `wer` are None. With `pitch` each
+    preview also gets its pitch numbers (`pitch.py`: median F0, spread, frame-rate share),
+    so a user sees likeness and the frame-rate buzz beside intelligibility.
     """
     from voicelab.core.audio import write_audio
     from voicelab.core.fileio import atomic_write_text
@@ -189,10 +208,15 @@ def write_previews(model: Any, sentences: List[str], out_dir: Path, *, step: int
 
             heard = transcribe(samples, rate, Path(asr_model_path), language=lang)
             score = wer(sentence, heard, lang)
-        previews.append(Preview(path=path, text=sentence, heard=heard, wer=score))
+        stats = None
+        if pitch:
+            from voicelab.core.training.pitch import pitch_stats
+
+            stats = pitch_stats(samples, rate, _hop_of(model)).to_dict()
+        previews.append(Preview(path=path, text=sentence, heard=heard, wer=score, pitch=stats))
     manifest = {
         "step": int(step), "epoch": int(epoch), "sample_rate": rate,
-        "wer": mean_wer(previews),
+        "wer": mean_wer(previews), "pitch": mean_pitch(previews),
         "previews": [dict(p.to_dict(), path=p.path.name) for p in previews],
     }
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))

@@ -195,7 +195,7 @@ class _Session:
         from voicelab.core.training import data, monotonic
         from voicelab.core.training.model import build_model, check_optimizer, parameter_count
 
-        monotonic.install()
+        monotonic.install(config.alignment)
         monotonic.warm_up()
         check_optimizer(config)
         accelerator = _accelerator(config)
@@ -212,7 +212,11 @@ class _Session:
             hook(model)
         base_report = None
         if resume is None and config.base:
-            base_report = self._load_base(model, config)
+            base_report = self._load_base(model, config, prepared, accelerator)
+        from voicelab.core.training import speedups
+
+        for note in speedups.apply(model, config, accelerator):  # compile: ... (off by default)
+            print(note, file=sys.stderr, flush=True)
         self.state = state = cb.RunState()
         started_info = {"config": config.to_dict(), "resumed_from": str(resume) if resume else None,
                         "train_utterances": len(prepared.train),
@@ -242,7 +246,8 @@ class _Session:
             raise RuntimeError("Lightning reported the training as interrupted.")
         return self._finished(trainer)
 
-    def _load_base(self, model: Any, config: TrainConfig) -> Dict[str, Any]:
+    def _load_base(self, model: Any, config: TrainConfig, prepared: Any = None,
+                   accelerator: str = "cpu") -> Dict[str, Any]:
         from voicelab.core.training import base as base_module
 
         path = Path(config.base)
@@ -262,8 +267,42 @@ class _Session:
         report = base_module.load_base_weights(model, path, speaker=config.base_speaker)
         summary: Dict[str, Any] = {"path": str(path), "sha256": info.sha256, "origin": info.origin}
         for key, value in (report or {}).items():
-            summary[key] = len(value) if isinstance(value, (list, tuple, set, dict)) else value
+            keep = key in ("untrained", "proof")  # small dicts of an .onnx voice base, kept whole
+            summary[key] = len(value) if isinstance(value, (list, tuple, set, dict)) and not keep else value
+        if base_module.is_voice_base(path) and config.base_warmup_steps > 0:
+            summary["warmup"] = self._warm_up(model, config, info.sha256, prepared, accelerator)
         return summary
+
+    def _warm_up(self, model: Any, config: TrainConfig, sha256: str, prepared: Any,
+                 accelerator: str) -> Dict[str, Any]:
+        """An .onnx base's untrained parts warmed from its own speech (warmup.py), cached."""
+        from voicelab.core.training import warmup
+        from voicelab.core.training.previews import phoneme_ids
+
+        steps = int(config.base_warmup_steps)
+        settings = warmup.WarmupSettings(sentences=max(8, min(64, steps // 4)), encoder_steps=steps,
+                                         discriminator_steps=steps, seed=config.seed)
+        voice = getattr(prepared, "espeak_voice", None) or config.espeak_voice or "en-us"
+        ids = [sentence_ids for text in warmup.warmup_sentences(settings.sentences)
+               for sentence_ids in phoneme_ids(text, voice)]
+        last = [0.0]
+
+        def progress(stage: str, done: float, total: float, message: str) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.5 or done >= total:
+                last[0] = now
+                self.emit(ev.warmup(stage=stage, done=done, total=total, message=message))
+
+        device = "cuda" if accelerator == "gpu" else "cpu"
+        model.to(device)
+        try:
+            report = warmup.warm_up(model, ids, base_sha256=sha256, settings=settings,
+                                    cache_dir=warmup.cache_folder(self.run_dir),
+                                    progress=progress, cancel=self.cancel)
+        finally:
+            model.to("cpu")
+        self.emit(ev.warmup(stage="done", done=1, total=1, message="Warm-up finished", report=report))
+        return report
 
     def _finished(self, trainer: Any) -> int:
         from voicelab.core.checkpoints import load_checkpoint

@@ -1,7 +1,9 @@
 """The preview clips a run has spoken, newest first, each playable, with what Whisper heard.
 
-Every `preview` event adds a group (step, epoch, mean word error rate) holding one row per
-sentence: the text, what Whisper heard back, its WER. Hearing the model improve from group
+Every `preview` event adds a group (step, epoch, mean word error rate, pitch) holding one
+row per sentence: the text, what Whisper heard back, its WER and its pitch (median F0 and
+how much it moves, or a warning when the voice has collapsed into a buzz at the decoder's
+frame rate). Hearing the model improve from group
 to group is the quickest way to judge a run; the WER says the same in a number.
 """
 
@@ -25,19 +27,41 @@ def _wer(value: Any) -> str:
     return "–" if value is None else f"{100 * float(value):.0f}%"
 
 
+#: Above this share of voiced frames at the decoder's frame rate the voice is a buzz, not speech.
+BUZZ_SHARE = 0.5
+
+
+def _pitch(value: Any) -> str:
+    """"118 Hz ±2.4 st", or the buzz warning when the pitch is the frame rate (pitch.py)."""
+    if not isinstance(value, Mapping) or not value.get("median_hz"):
+        return "–"
+    share = value.get("frame_rate_share")
+    if share is not None and float(share) >= BUZZ_SHARE:
+        return f"buzz at {float(value['median_hz']):.0f} Hz ({100 * float(share):.0f}%)"
+    spread = value.get("spread_st")
+    return f"{float(value['median_hz']):.0f} Hz" + (f" ±{float(spread):.1f} st" if spread is not None else "")
+
+
+_PITCH_TIP = ("Median pitch of the voiced frames and how much it moves (real speech: about "
+              "±2.4 semitones). \"buzz\" means most frames sit at the decoder's frame rate: a "
+              "monotone that is not the speaker's pitch.")
+
+
 class PreviewList(QWidget):
     def __init__(self, output: AudioOutput, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.output = output
         self.tree = QTreeWidget()
-        self.tree.setColumnCount(3)
-        self.tree.setHeaderLabels(["Sentence", "Heard by Whisper", "WER"])
+        self.tree.setColumnCount(4)
+        self.tree.setHeaderLabels(["Sentence", "Heard by Whisper", "WER", "Pitch"])
+        self.tree.headerItem().setToolTip(3, _PITCH_TIP)
         self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
         self.tree.setAlternatingRowColors(True)
         self.tree.header().setStretchLastSection(False)
         self.tree.setColumnWidth(0, 320)
         self.tree.setColumnWidth(1, 280)
         self.tree.setColumnWidth(2, 60)
+        self.tree.setColumnWidth(3, 150)
         self.tree.itemDoubleClicked.connect(lambda item, _column: self.play_item(item))
         self.tree.currentItemChanged.connect(lambda *_: self._update_button())
         self.play_button = QPushButton("▶ Play")
@@ -77,13 +101,13 @@ class PreviewList(QWidget):
         if event.get("type") != "preview":
             return
         group = QTreeWidgetItem([f"Step {event.get('step')} (epoch {event.get('epoch')})", "",
-                                 _wer(event.get("wer"))])
+                                 _wer(event.get("wer")), _pitch(event.get("pitch"))])
         font = group.font(0)
         font.setBold(True)
         group.setFont(0, font)
         for preview in event.get("previews") or []:
             item = QTreeWidgetItem([str(preview.get("text") or ""), str(preview.get("heard") or ""),
-                                    _wer(preview.get("wer"))])
+                                    _wer(preview.get("wer")), _pitch(preview.get("pitch"))])
             item.setData(0, PATH_ROLE, str(preview.get("path") or ""))
             item.setToolTip(0, str(preview.get("path") or ""))
             group.addChild(item)

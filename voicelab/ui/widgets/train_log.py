@@ -31,6 +31,12 @@ def describe(event: Mapping[str, Any]) -> Optional[str]:
     step, epoch = event.get("step"), event.get("epoch")
     if kind == "preparing":
         return f"Preparing the clips: {event.get('message') or ''}".rstrip(": ")
+    if kind == "warmup":
+        if event.get("stage") == "done":
+            report = event.get("report") or {}
+            return ("Warm-up of the base voice: " + ("taken from the cache" if report.get("cached")
+                    else f"done ({report.get('clips')} clips, {report.get('seconds')} s)"))
+        return f"Warming up the base voice: {event.get('message') or ''}".rstrip(": ")
     if kind == "prepared":
         dropped = event.get("dropped") or []
         line = (f"Data: {event.get('train')} training and {event.get('validation')} validation "
@@ -102,18 +108,18 @@ class _Lines:
 
     def __init__(self) -> None:
         self.epoch: Optional[int] = None
-        self.preparing = False
+        self.preparing = ""  # the kind of preparation a line was written for
 
     def line(self, event: Mapping[str, Any]) -> Optional[str]:
         kind = event.get("type")
         if kind == "started":
             self.epoch = None
-        if kind == "preparing":
-            if self.preparing:
+        if kind in ("preparing", "warmup") and event.get("stage") != "done":
+            if self.preparing == kind:
                 return None  # the progress bar shows the rest
-            self.preparing = True
+            self.preparing = kind
         elif kind != "heartbeat":
-            self.preparing = False
+            self.preparing = ""
         if kind == "step":
             if event.get("epoch") == self.epoch:
                 return None

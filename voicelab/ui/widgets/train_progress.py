@@ -92,12 +92,12 @@ class TrainingProgress(QWidget):
 
     def add_event(self, event: Mapping[str, Any]) -> None:
         kind = event.get("type")
-        if kind == "preparing":
+        if kind in ("preparing", "warmup"):
             total = float(event.get("total") or 0)
             self.bar.setRange(0, 1000 if total else 0)
             if total:
                 self.bar.setValue(int(1000 * min(1.0, float(event.get("done") or 0) / total)))
-            self.bar.setFormat("Preparing the clips…")
+            self.bar.setFormat("Preparing the clips…" if kind == "preparing" else "Warming up the base voice…")
             self.detail.setText(str(event.get("message") or ""))
             return
         if kind == "started":

@@ -1,0 +1,53 @@
+"""Every voice in the workspace, offered as a base for fine-tuning.
+
+A user who likes a voice should be able to start from it: the bundled joe voice, voices
+downloaded or imported into the workspace, and voices exported by earlier runs are all
+`.onnx` files that `onnx_voice.convert_voice` rebuilds into trainable weights. Listing reads
+only the voices' configs (no ONNX, no torch), so the Training tab and the CLI can show them
+beside downloaded `.ckpt` checkpoints at once; a voice is checked when it is chosen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from voicelab.core.errors import VoiceLabError
+from voicelab.core.workspace import Workspace
+
+
+def voice_bases(workspace: Workspace) -> List[Tuple[str, Path, str]]:
+    """(label, .onnx path, voice id) of every usable voice, the bundled one first."""
+    import json
+
+    from voicelab.core.synthesis.voices import CHECKPOINT_PREFIX, list_voices
+
+    found = []
+    for info in list_voices(workspace):
+        if info.problem or info.id.startswith(CHECKPOINT_PREFIX) or info.model_path.suffix != ".onnx":
+            continue
+        quality = None
+        try:
+            quality = (json.loads(info.config_path.read_text(encoding="utf-8")).get("audio") or {}).get("quality")
+        except (OSError, ValueError, AttributeError):
+            pass
+        found.append((f"Voice: {info.name} ({quality or f'{info.sample_rate} Hz'})", info.model_path, info.id))
+    return found
+
+
+def find_voice_base(workspace: Workspace, name: str) -> Optional[Path]:
+    """The .onnx of the voice with this id or name ("builtin:en_US-joe-medium", "joe"), if any."""
+    lowered = name.strip().lower()
+    for label, path, voice_id in voice_bases(workspace):
+        if lowered in (voice_id.lower(), path.stem.lower(), label.lower()) or (
+                lowered and lowered in path.stem.lower().split("-")):
+            return path
+    return None
+
+
+def describe_voice_bases(workspace: Workspace) -> List[str]:
+    """One line per voice base, for the CLI."""
+    try:
+        return [f"{voice_id:40s} {label}" for label, _path, voice_id in voice_bases(workspace)]
+    except VoiceLabError as error:
+        return [f"(voices could not be listed: {error})"]
