@@ -6,6 +6,7 @@ separate Python to start them with (see `voicelab.core.appexec`):
     VoiceLab --run-trainer RUN_DIR             the trainer, headless
     VoiceLab --verify-voice MODEL CONFIG …     load an exported voice and make it speak
     VoiceLab --self-test [--report-dir DIR]    check that everything the app needs works
+    VoiceLab --cli COMMAND …                   the headless CLI (what `voicelab-cli` does)
 
 (`python -m voicelab …` from source.) These modes are dispatched before anything imports
 Qt, so a training process never loads PySide6. Lightning's ddp launcher re-runs this same
@@ -15,7 +16,7 @@ before the flag), so the trainer flag is looked for anywhere in the arguments.
 
 import sys
 
-from voicelab.core.appexec import RUN_TRAINER, SELF_TEST, VERIFY_VOICE, is_frozen
+from voicelab.core.appexec import CLI, RUN_TRAINER, SELF_TEST, VERIFY_VOICE, is_frozen
 
 
 def _trainer_run_dir(argv):
@@ -53,6 +54,11 @@ def _main() -> int:
         from voicelab.core.training.verify_voice import main as verify_voice
 
         return verify_voice(verify_args)
+    cli_args = _after(CLI, argv)
+    if cli_args is not None:
+        from voicelab.cli import main as cli
+
+        return cli(cli_args)
     self_test_args = _after(SELF_TEST, argv)
     if self_test_args is not None:
         from voicelab.selftest import main as self_test

@@ -367,3 +367,28 @@ def test_a_voice_base_warm_up_shows_in_the_log_progress_and_status_bar(qtbot, ma
     assert tab.status_job.fraction() == 0.25 and tab.status_job.message == "posterior encoder 100/400"
     tab.status_job.end()
     tab.status_job = None
+
+
+def test_fit_gpu_asks_a_child_process_and_says_why_on_a_cpu(qtbot, make_tab):
+    tab = make_tab()
+    before = tab.form.batch_spin.value()
+    qtbot.mouseClick(tab.form.suggest_button, Qt.LeftButton)
+    job = tab.jobs.jobs()[-1]
+    assert job.title == "Finding the largest batch size" and not tab.form.suggest_button.isEnabled()
+    with qtbot.waitSignal(job.ended, timeout=120_000):
+        pass
+    assert job.outcome == "finished" and job.result["device"] == "cpu"
+    assert job.result["batch_size"] is None and tab.form.batch_spin.value() == before
+    assert tab.form.batch_status.text() == job.result["message"] and "memory" in job.result["message"]
+    assert tab.form.suggest_button.isEnabled()
+
+
+def test_the_app_runs_the_cli_as_a_mode(tmp_path):
+    import subprocess
+
+    from voicelab.core.appexec import CLI, app_command
+
+    done = subprocess.run(app_command(CLI, "train", "list"), capture_output=True, text=True,
+                          env=dict(os.environ, VOICELAB_HOME=str(tmp_path)), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "PySide6" not in done.stderr

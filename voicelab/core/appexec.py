@@ -1,8 +1,9 @@
 """How to start this same app again in another mode, from source or from the packaged app.
 
 VoiceLab runs some work in a fresh process of itself: the trainer (`--run-trainer RUN_DIR`),
-the check that an exported voice speaks (`--verify-voice MODEL CONFIG …`) and the packaged
-app's self-test. From a source checkout or a pip install that process is
+the check that an exported voice speaks (`--verify-voice MODEL CONFIG …`), the packaged
+app's self-test, and CLI commands the GUI wants out of its own process (`--cli train
+suggest-batch …`: CUDA memory stays with the child). From a source checkout or a pip install that process is
 `python -m voicelab --mode …`. The packaged (PyInstaller) app has no Python interpreter
 to hand: there `sys.executable` is the app itself, which cannot run `-m`, and its entry
 point dispatches the mode flag instead. Every caller builds its command line here, so the
@@ -20,6 +21,7 @@ from typing import List
 RUN_TRAINER = "--run-trainer"
 VERIFY_VOICE = "--verify-voice"
 SELF_TEST = "--self-test"
+CLI = "--cli"  # the headless CLI (`voicelab-cli …`), also inside the packaged app
 
 
 def is_frozen() -> bool:

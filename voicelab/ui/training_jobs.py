@@ -104,3 +104,36 @@ def export_voice(run_dir: Path, checkpoint: Path, voices: Path, name: str, *, pr
     finally:
         writer.close()
     return result
+
+
+def suggest_batch(settings: Dict[str, Any], *, progress, cancel) -> Dict[str, Any]:
+    """The largest batch the GPU holds, tried in a child process (`--cli train suggest-batch`)
+    so the probe's CUDA memory never stays in the GUI; returns its JSON answer."""
+    import json
+    import subprocess
+    import time
+
+    from voicelab.core.appexec import CLI, app_command
+    from voicelab.core.errors import Cancelled, VoiceLabError
+
+    command = app_command(CLI, "train", "suggest-batch", "--json")
+    for key in ("quality", "precision"):
+        if settings.get(key):
+            command += [f"--{key}", str(settings[key])]
+    for key in ("device", "devices", "optimizer"):
+        if settings.get(key) is not None:
+            command += ["--set", f"{key}={settings[key]}"]
+    progress(0, 0, "Trying training steps with growing batches…")
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while child.poll() is None:
+        if cancel.cancelled:
+            child.kill()
+            child.wait()
+            raise Cancelled()
+        time.sleep(0.1)
+    out, err = child.communicate()
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if child.returncode != 0 or not lines:
+        raise VoiceLabError("Could not find a batch size: " + ((err or out).strip().splitlines() or
+                                                               [f"exit code {child.returncode}"])[-1])
+    return json.loads(lines[-1])

@@ -88,6 +88,7 @@ class TrainingTab(LiveTraining, QWidget):
         self.form = TrainForm()
         self.form.trainRequested.connect(self.train)
         self.form.datasetsRefreshRequested.connect(self.reload_datasets)
+        self.form.suggestBatchRequested.connect(self.suggest_batch)
         self.bases = BaseChooser(self.workspace, self.jobs, self.form, self._quietly, self)
         form_box = QWidget()
         form_layout = QVBoxLayout(form_box)
@@ -197,6 +198,24 @@ class TrainingTab(LiveTraining, QWidget):
         if has_datasets is None:
             has_datasets = self.form.dataset_combo.count() > 0
         self.pages.setCurrentIndex(1 if has_datasets or self.run_model.rowCount() else 0)
+
+    def suggest_batch(self) -> Job:
+        """Ask the GPU (in a child process) for the largest batch; put it in the form."""
+        settings = self.form.settings()
+        self.form.suggest_button.setEnabled(False)
+        self.form.set_batch_status("Finding the largest batch size that fits the GPU…")
+        job = self.jobs.run("Finding the largest batch size", tj.suggest_batch, settings)
+        job.finished.connect(self._batch_suggested)
+        job.failed.connect(lambda message, _details: self.form.set_batch_status(message, ok=False))
+        job.cancelled.connect(lambda: self.form.set_batch_status(""))
+        job.ended.connect(lambda: self.form.suggest_button.setEnabled(True))
+        return job
+
+    def _batch_suggested(self, answer: Dict[str, Any]) -> None:
+        size = answer.get("batch_size")
+        if size:
+            self.form.batch_spin.setValue(int(size))
+        self.form.set_batch_status(str(answer.get("message") or ""), ok=True if size else None)
 
     # -- runs ---------------------------------------------------------------------------------
     def refresh_runs(self, select: Optional[str] = None) -> None:

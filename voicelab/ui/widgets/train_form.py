@@ -42,6 +42,7 @@ class TrainForm(QWidget):
     datasetsRefreshRequested = Signal()
     downloadRequested = Signal(object)  # a catalog ModelEntry to download
     modelsDialogRequested = Signal()
+    suggestBatchRequested = Signal()
     changed = Signal()
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
@@ -119,7 +120,18 @@ class TrainForm(QWidget):
         form.addRow("", self.base_status)
         form.addRow(self._buddy("&Quality", self.quality_combo), self.quality_combo)
         form.addRow(self._buddy("Stop &after", self.limit_spin), limit_row)
-        form.addRow(self._buddy("Batch si&ze", self.batch_spin), self.batch_spin)
+        self.suggest_button = QToolButton(text="Fit GPU", objectName="suggestBatchButton")
+        self.suggest_button.setToolTip("Try real training steps on the GPU and pick the largest "
+                                       "batch that fits its memory")
+        self.suggest_button.clicked.connect(self.suggestBatchRequested)
+        batch_row = QHBoxLayout()
+        batch_row.addWidget(self.batch_spin, 1)
+        batch_row.addWidget(self.suggest_button)
+        form.addRow(self._buddy("Batch si&ze", self.batch_spin), batch_row)
+        self.batch_status = QLabel(objectName="batchStatus")
+        self.batch_status.setWordWrap(True)
+        self.batch_status.setVisible(False)
+        form.addRow("", self.batch_status)
         form.addRow(self._buddy("&Learning rate", self.lr_edit), self.lr_edit)
         form.addRow(self._buddy("Run &name", self.name_edit), self.name_edit)
 
@@ -251,6 +263,12 @@ class TrainForm(QWidget):
         self.base_status.setText(text)
         self.base_status.setStyleSheet("" if ok is None else (OK_STYLE if ok else ERROR_STYLE))
         self.base_status.setVisible(bool(text))
+
+    def set_batch_status(self, text: str, ok: Optional[bool] = None) -> None:
+        """What the batch-size probe found (ok=False: in red)."""
+        self.batch_status.setText(text)
+        self.batch_status.setStyleSheet("" if ok is None else (OK_STYLE if ok else ERROR_STYLE))
+        self.batch_status.setVisible(bool(text))
 
     def show_download(self, done: float, total: float, message: str) -> None:
         self.download_bar.setVisible(True)
