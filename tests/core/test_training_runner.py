@@ -18,15 +18,7 @@ from voicelab.core.training import events as ev
 from voicelab.core.training import runner, runs
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Two shared cores: torch's thread pool fighting other processes is 10x slower."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

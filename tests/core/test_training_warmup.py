@@ -9,17 +9,9 @@ import torch
 from tests import checkpoint_builders as builders
 from voicelab.core.training import warmup
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning",
-                                        "ignore::DeprecationWarning")
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Two shared cores: torch's thread pool fighting other processes is many times slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"),
+              pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning",
+                                         "ignore::DeprecationWarning")]
 
 
 def _ids(count=6):
