@@ -157,3 +157,16 @@ def test_the_cli_renames_and_deletes_datasets_runs_and_voices(workspace, capsys)
     assert not list(workspace.voices.iterdir())
     assert main(["train", "delete", "r1"]) == 0
     assert list_runs(Path(workspace.root) / "runs") == []
+
+
+def test_a_delete_cut_short_leaves_nothing_that_lists(workspace):
+    """A crash between the rename and the removal leaves tombstones; no listing shows them,
+    and the next delete clears them."""
+    dataset = make_dataset(workspace, "Anna")
+    run = make_run(workspace, "r1", dataset.path)
+    dataset.path.rename(dataset.path.with_name(inventory.TOMBSTONE_PREFIX + "1-Anna"))
+    run.rename(run.with_name(inventory.TOMBSTONE_PREFIX + "1-r1"))
+    assert list_datasets(workspace) == [] and list_runs(run.parent) == []
+    make_dataset(workspace, "Bob")
+    inventory.delete_dataset(workspace, "Bob")
+    assert list(dataset.path.parent.iterdir()) == []

@@ -229,12 +229,7 @@ def delete_voice(workspace, voice_id: str) -> Users:
     model, config = voice_files(workspace, voice_id)
     users = voice_users(workspace, voice_id)
     _refuse_running(users, f"The voice '{voice_id}'")
-    stamp = f"{TOMBSTONE_PREFIX}{int(time.time() * 1000)}-"
-    for path in (model, config):
-        if path.exists():
-            os.rename(path, path.with_name(stamp + path.name))
-    for path in (model, config):
-        path.with_name(stamp + path.name).unlink(missing_ok=True)
+    _remove(*(path for path in (model, config) if path.exists()))
     from voicelab.core.synthesis.voices import clear_voice_cache
 
     clear_voice_cache()
@@ -244,12 +239,15 @@ def delete_voice(workspace, voice_id: str) -> Users:
 # --------------------------------------------------------------------------- helpers
 
 
-def _remove(folder: Path) -> None:
-    """Out of every listing at once (a rename), then removed; old tombstones go too."""
-    tomb = folder.with_name(f"{TOMBSTONE_PREFIX}{folder.name}-{int(time.time() * 1000)}")
-    os.rename(folder, tomb)
-    for leftover in folder.parent.glob(f"{TOMBSTONE_PREFIX}*"):
-        shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+def _remove(*paths: Path) -> None:
+    """Out of every listing at once (each a rename, all before anything is removed), then
+    removed, with any tombstones an earlier crash left beside them."""
+    stamp = f"{TOMBSTONE_PREFIX}{int(time.time() * 1000)}-"
+    for path in paths:
+        os.rename(path, path.with_name(stamp + path.name))
+    for folder in {path.parent for path in paths}:
+        for leftover in folder.glob(f"{TOMBSTONE_PREFIX}*"):
+            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
 
 
 def _forget(workspace, replace: Optional[str] = None, **fields: str) -> None:

@@ -68,8 +68,8 @@ def list_datasets(workspace) -> List[DatasetInfo]:
     found: List[DatasetInfo] = []
     for folder in sorted(root.iterdir() if root.is_dir() else [], key=lambda p: p.name.lower()):
         file = folder / DATASET_FILE
-        if not file.is_file():
-            continue
+        if folder.name.startswith(".") or not file.is_file():
+            continue  # hidden: a delete under way (or cut short) renames a dataset to one
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
             clips = data.get("clips", [])

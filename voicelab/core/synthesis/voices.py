@@ -189,7 +189,8 @@ def checkpoint_voices(workspace: Workspace) -> List[VoiceInfo]:
     runs = Path(workspace.root) / "runs"
     found = []
     for run in sorted(runs.iterdir() if runs.is_dir() else [], key=lambda p: p.name.lower()):
-        checkpoint = latest_checkpoint(run) if (run / "train.yaml").is_file() else None
+        listed = not run.name.startswith(".") and (run / "train.yaml").is_file()  # not a deleted run
+        checkpoint = latest_checkpoint(run) if listed else None
         if checkpoint is not None:
             found.append(_checkpoint_info(run, checkpoint))
     return found

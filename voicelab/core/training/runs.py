@@ -441,7 +441,9 @@ def list_runs(runs_dir: Path) -> List[RunInfo]:
     folder = Path(runs_dir)
     if not folder.is_dir():
         return []
-    runs = [run_info(p) for p in folder.iterdir() if (p / TRAIN_FILE).is_file()]
+    # Hidden folders are not runs: a delete under way (or cut short) renames a run to one.
+    runs = [run_info(p) for p in folder.iterdir()
+            if not p.name.startswith(".") and (p / TRAIN_FILE).is_file()]
     return sorted(runs, key=lambda r: r.created or "", reverse=True)
 
 
