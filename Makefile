@@ -18,20 +18,27 @@ $(VENV)/.torch: $(BIN)/python
 	$(BIN)/python -m pip install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
 	touch $@
 
+# resemblyzer (preview likeness) without its deps: it asks for the `webrtcvad` sdist, which
+# fails to build; pyproject.toml lists what it needs, webrtcvad-wheels included.
+RESEMBLYZER := $(BIN)/python -m pip install --no-deps "resemblyzer==0.1.4"
+
 $(VENV)/.installed: $(VENV)/.torch pyproject.toml
 	$(BIN)/python -m pip install -e .
+	$(RESEMBLYZER)
 	touch $@
 
 # openai-whisper (an optional backend) is tested with the real package; --no-deps keeps
 # pip from pulling triton (hundreds of MB) that the CPU tests never use.
 $(VENV)/.installed-test: $(VENV)/.torch pyproject.toml
 	$(BIN)/python -m pip install -e ".[test]"
+	$(RESEMBLYZER)
 	$(BIN)/python -m pip install --no-deps "openai-whisper>=20240930"
 	$(BIN)/python -m pip install tiktoken more-itertools
 	touch $@
 
 $(VENV)/.installed-build: $(VENV)/.torch pyproject.toml
 	$(BIN)/python -m pip install -e ".[build]"
+	$(RESEMBLYZER)
 	touch $@
 
 install: $(VENV)/.installed

@@ -147,6 +147,24 @@ def check_transcription(ctx: Context) -> tuple:
     return f"Whisper ({'/'.join(ctx.whisper_model.parts[-2:])}) heard “{heard}”, word error rate {score:.2f}", details
 
 
+def check_scores(ctx: Context) -> tuple:
+    """The models that score previews (likeness: resemblyzer's weights; naturalness: DNSMOS)
+    load from the install and score real speech."""
+    if ctx.speech is None:
+        raise Skip("there is no speech to score (the synthesis check failed)")
+    from voicelab.core.training.likeness import embed
+    from voicelab.core.training.naturalness import naturalness
+
+    samples, rate = ctx.speech
+    embedding = embed(samples, rate)
+    mos = naturalness(samples, rate)
+    if embedding is None or mos is None or not 1.0 <= mos <= 5.0:
+        raise AssertionError(f"speech was not scored (speaker embedding {embedding is not None}, "
+                             f"naturalness {mos})")
+    return (f"speaker embedding of {embedding.size} values; naturalness {mos:.2f} of 5",
+            {"embedding": int(embedding.size), "naturalness": round(float(mos), 3)})
+
+
 def check_dataset(ctx: Context) -> tuple:
     from voicelab.core.synthesis.engine import synthesize
     from voicelab.core.synthesis.voices import default_voice, load_voice
@@ -239,7 +257,7 @@ def check_verify_voice(ctx: Context) -> tuple:
 
 CHECKS: Sequence[tuple] = (
     ("qt", check_qt), ("portaudio", check_portaudio), ("synthesis", check_synthesis),
-    ("transcription", check_transcription), ("dataset", check_dataset),
+    ("scores", check_scores), ("transcription", check_transcription), ("dataset", check_dataset),
     ("training", check_training), ("export", check_export), ("verify-voice", check_verify_voice),
 )
 

@@ -15,6 +15,7 @@ from voicelab.core.training import events
 from voicelab.core.training.ranking import (
     RANKING_FILE,
     best_checkpoint,
+    preview_for,
     read_ranking,
     update_ranking,
 )
@@ -38,9 +39,9 @@ class Run:
     def validation(self, step, mel, epoch=0):
         self.writer.emit(events.validation(step=step, epoch=epoch, losses={"loss_g": 30.0, "mel": mel}))
 
-    def preview(self, step, wer, epoch=0):
-        self.writer.emit(events.preview(step=step, epoch=epoch, previews=[
-            {"path": "previews/x/00.wav", "text": "a", "heard": "a", "wer": wer}]))
+    def preview(self, step, wer, epoch=0, likeness=None):
+        self.writer.emit(events.preview(step=step, epoch=epoch, likeness=likeness, previews=[
+            {"path": "previews/x/00.wav", "text": "a", "heard": "a", "wer": wer, "likeness": likeness}]))
 
     def close(self):
         self.writer.close()
@@ -181,3 +182,61 @@ def test_run_folder_moved_elsewhere_still_resolves(run, tmp_path):
     moved = tmp_path / "moved"
     run.root.rename(moved)
     assert best_checkpoint(moved) == moved / "checkpoints" / "epoch=4-step=4.ckpt"
+
+
+def test_wer_is_a_gate_and_likeness_picks_among_the_intelligible(run):
+    scores = {10: (0.10, 0.30, 0.2), 20: (0.14, 0.60, 0.5), 30: (0.30, 0.90, 0.1), 40: (0.12, None, 0.1)}
+    for step, (wer, likeness, mel) in scores.items():
+        run.validation(step, mel)
+        run.preview(step, wer, likeness=likeness)
+        run.checkpoint(step)
+
+    ranked = update_ranking(run.root, keep_best=3)
+
+    # 30 sounds most like the speaker but is clearly harder to understand than 10 (0.30 >
+    # 0.10 + tolerance); of those that pass, 20 is the most alike; 40 passes without a
+    # likeness, so it follows those with one, and 30, which fails the gate, comes last.
+    assert [r.step for r in ranked] == [20, 10, 40, 30]
+    assert (ranked[0].wer, ranked[0].likeness) == (0.14, 0.60)
+    document = json.loads((run.checkpoints / RANKING_FILE).read_text(encoding="utf-8"))
+    assert [c["likeness"] for c in document["checkpoints"]] == [0.60, 0.30, None, 0.90]
+    assert [(r.step, r.likeness) for r in read_ranking(run.root)] == [
+        (20, 0.6), (10, 0.3), (40, None), (30, 0.9)]
+
+
+def test_a_voice_over_half_wrong_words_never_passes_the_gate(run):
+    run.preview(10, 0.48, likeness=0.1)
+    run.checkpoint(10)
+    run.preview(20, 0.52, likeness=0.9)  # within the tolerance of 0.48, but not intelligible
+    run.checkpoint(20)
+    assert [r.step for r in update_ranking(run.root)] == [10, 20]
+
+
+def test_an_old_ranking_file_without_likeness_still_reads(run):
+    path = run.checkpoint(5)
+    (run.checkpoints / RANKING_FILE).write_text(json.dumps({"v": 1, "checkpoints": [
+        {"path": "checkpoints/" + path.name, "step": 5, "epoch": 0, "mel": 0.4, "wer": 0.1, "rank": 1,
+         "reasons": ["best", "last"]}]}), encoding="utf-8")
+    [item] = read_ranking(run.root)
+    assert (item.path, item.wer, item.likeness, item.is_best) == (path, 0.1, None, True)
+
+
+def test_the_step_0_previews_score_no_trained_checkpoint(run):
+    run.preview(0, 0.02, likeness=0.0)  # the voice the run started from
+    first = run.checkpoint(8)
+    run.preview(16, 0.4, likeness=0.5)
+    second = run.checkpoint(16)
+    ranked = {r.step: (r.wer, r.likeness) for r in update_ranking(run.root, delete=False)}
+    assert ranked == {16: (0.4, 0.5)}  # 8 has no score of its own: not kept, not best
+    assert preview_for(run.root, first) is None
+    assert preview_for(run.root, second)["wer"] == 0.4
+
+
+def test_preview_for_a_checkpoint_the_log_does_not_name_takes_the_latest_round_before_it(run):
+    run.preview(10, 0.3)
+    run.preview(20, 0.2)
+    run.preview(30, 0.1)
+    loose = run.checkpoints / "step-25.ckpt"  # the trainer's own naming (runs.checkpoint_step)
+    loose.write_bytes(b"copied in by hand")
+    assert preview_for(run.root, loose)["step"] == 20
+    assert preview_for(run.root, run.checkpoints / "not-a-checkpoint.ckpt") is None

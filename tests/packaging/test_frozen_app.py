@@ -72,8 +72,8 @@ def test_packaged_app_passes_its_self_test(built_app, tmp_path, capsys):
     report = json.loads((report_dir / "self-test.json").read_text(encoding="utf-8"))
     assert report["frozen"] is True and report["passed"] is True
     checks = {c["name"]: c for c in report["checks"]}
-    assert set(checks) == {"qt", "portaudio", "synthesis", "transcription", "dataset", "training",
-                           "export", "verify-voice"}
+    assert set(checks) == {"qt", "portaudio", "synthesis", "scores", "transcription", "dataset",
+                           "training", "export", "verify-voice"}
     assert all(c["status"] == "pass" for c in checks.values()), checks
     # Children were started through the app itself: there is no Python in the package.
     assert checks["training"]["details"]["command"][:2] == [str(exe), "--run-trainer"]
@@ -81,6 +81,7 @@ def test_packaged_app_passes_its_self_test(built_app, tmp_path, capsys):
     # PortAudio came from the app folder, not from the system.
     assert checks["portaudio"]["details"]["library"].startswith(str(app))
     assert "fox" in checks["transcription"]["details"]["heard"].lower()
+    assert 1.0 <= checks["scores"]["details"]["naturalness"] <= 5.0  # DNSMOS's models were packaged
 
 
 def test_packaged_app_shows_its_window_fast_without_heavy_modules(built_app, tmp_path, capsys):

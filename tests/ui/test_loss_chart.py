@@ -56,3 +56,51 @@ def test_points_arrive_and_redraw_from_history(qtbot):
     log += [step(n, 1.0) for n in range(21, 26)]
     chart.load(events.training_history(log))
     assert chart.point_count() == 25
+
+
+def test_likeness_and_naturalness_share_the_step_axis_and_replay_from_the_log(qtbot):
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    chart.show()
+    log = [step(n, 5.0 - n / 20) for n in range(1, 21)]
+    log.append(events.preview(step=0, epoch=0, likeness=0.0, previews=[
+        {"path": "a.wav", "text": "a", "heard": "a", "wer": 0.0, "naturalness": 3.6}]))
+    log.append(events.preview(step=10, epoch=1, likeness=-0.2, previews=[
+        {"path": "a.wav", "text": "a", "heard": "x", "wer": 0.9, "naturalness": 2.2}]))
+    log.append(events.preview(step=20, epoch=2, likeness=1.3, previews=[  # no DNSMOS this round
+        {"path": "a.wav", "text": "a", "heard": "a", "wer": 0.1}]))
+    for event in log:
+        chart.add_event(event)
+    chart.redraw()
+
+    def drawn():
+        x, likeness = chart.likeness_curve.getData()
+        naturalness = chart.naturalness_curve.getData()[1]
+        return list(x), list(likeness), [round(v, 2) if np.isfinite(v) else None for v in naturalness]
+
+    assert drawn() == ([0, 10, 20], [0.0, -0.2, 1.3], [3.6, 2.2, None])
+    assert list(chart.wer_curve.getData()[1]) == [0.0, 90.0, 10.0]  # the WER plot as before
+    assert chart.score_plot.isVisible()
+    low, high = chart.score_plot.getPlotItem().getViewBox().viewRange()[1]
+    assert low < -0.2 and high > 1.3  # the excursions past both anchors stay in view
+    assert chart.naturalness_view.viewRange()[1][0] < 1.0 < 5.0 < chart.naturalness_view.viewRange()[1][1]
+
+    chart.axis_combo.setCurrentText("epochs")
+    chart.redraw()
+    assert list(chart.likeness_curve.getData()[0]) == [0, 1, 2]
+
+    chart.load(events.training_history(log))  # a run reopened: the same points from its log
+    assert drawn()[1] == [0.0, -0.2, 1.3]
+    chart.clear()
+    chart.redraw()
+    assert not chart.score_plot.isVisible()
+
+
+def test_a_run_without_likeness_or_naturalness_shows_no_score_plot(qtbot):
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    chart.show()
+    chart.add_event(events.preview(step=5, epoch=0, previews=[{"path": "a.wav", "text": "a", "heard": "a",
+                                                               "wer": 0.5}]))
+    chart.redraw()
+    assert chart.wer_plot.isVisible() and not chart.score_plot.isVisible()

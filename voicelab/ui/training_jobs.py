@@ -90,6 +90,13 @@ def create_run(runs_dir: Path, config: Any, name: Optional[str], *, progress, ca
     return runs.create_run(runs_dir, config, name=name)
 
 
+def check_export(run_dir: Path, checkpoint: Path, *, progress=None, cancel=None) -> Any:
+    """The checkpoint's preview scores and what speaks against exporting it (export_check.py)."""
+    from voicelab.core.training.export_check import check_export as check
+
+    return check(run_dir, checkpoint)
+
+
 def export_voice(run_dir: Path, checkpoint: Path, voices: Path, name: str, *, progress, cancel) -> Any:
     """Export, verify, and log an `exported` event in the run (as the CLI does)."""
     from voicelab.core.training import export, runs

@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional
 from PySide6.QtCore import QTimer
 
 from voicelab.core.training import events as ev
+from voicelab.core.training.event_text import warmup_fraction, warmup_status
 from voicelab.ui import training_jobs as tj
 from voicelab.ui.training_controller import TrainingController
 from voicelab.ui.widgets.train_progress import total_steps
@@ -87,10 +88,13 @@ class LiveTraining:
         job, kind = self.status_job, event.get("type")
         if job is None:
             return
-        if kind in ("preparing", "warmup"):  # the clips, then a voice base's untrained parts
+        if kind == "preparing":  # the clips
             job.update(float(event.get("done") or 0), float(event.get("total") or 0),
-                       str(event.get("message") or ("Preparing the clips" if kind == "preparing"
-                                                    else "Warming up the base voice")))
+                       str(event.get("message") or "Preparing the clips"))
+        elif kind == "warmup":  # a voice base's untrained parts: the whole warm-up's share and time
+            share = warmup_fraction(event)
+            job.update(0 if share is None else round(1000 * share), 0 if share is None else 1000,
+                       warmup_status(event, time_left=False), event.get("eta_s"))
         elif kind == "started":
             self._live_total = total_steps(event.get("config") or {}, event.get("steps_per_epoch"))
             job.update(int(event.get("step") or 0), self._live_total or 0, "Training")

@@ -10,9 +10,11 @@ Every event carries `"v": 1` (this protocol's version), `"type"` and `"time"` (U
     preparing   done, total, message (checking and caching the clips before training)
     prepared    train, validation (usable utterances), dropped (list of {id, reason}),
                 unknown_phonemes (list of str), seconds (total audio in training)
-    warmup      stage ("speaking", "encoder", "discriminator", "cached", "done"), done, total,
-                message: warming an .onnx voice base's untrained parts (training/warmup.py);
-                the "done" event carries report (dict)
+    warmup      stage ("speaking", "encoder", "discriminator", "cached", "done"), done, total
+                (step N of M in the stage), overall (share of the whole warm-up done, 0-1),
+                eta_s (seconds left in the whole warm-up, or null), message: warming an .onnx
+                voice base's untrained parts (training/warmup.py); the "done" event carries
+                report (dict)
     started     config (dict: every setting), device (str, e.g. "cpu", "cuda:0 (NVIDIA H100)"),
                 devices (int), parameters (int: trainable parameters of generator+discriminator),
                 step, epoch (where training begins: 0 for a new run), resumed_from (checkpoint
@@ -24,13 +26,18 @@ Every event carries `"v": 1` (this protocol's version), `"type"` and `"time"` (U
                 lr (generator learning rate), steps_per_s, eta_s (null when open-ended)
     validation  step, epoch, losses ({loss_g (val_loss), mel, kl, dur, fm, gen, disc})
     checkpoint  step, epoch, path (absolute), reason ("interval", "epoch", "stop", "final")
-    preview     step, epoch, previews (list of {path, text, heard, wer, pitch}), wer (mean or null),
-                pitch (null or {median_hz, spread_st, frame_rate_share, voiced_frames}: voiced-
-                frame-weighted over the previews; per preview also frame_rate_hz; pitch.py)
+    preview     step, epoch, previews (list of {path, text, heard, wer, pitch, similarity,
+                likeness, naturalness}), wer (mean or null), pitch (null or {median_hz,
+                spread_st, frame_rate_share, voiced_frames}: voiced-frame-weighted over the
+                previews; per preview also frame_rate_hz; pitch.py), similarity (mean cosine to
+                the dataset speaker), likeness (0 where the run started, 1 the speaker; null
+                when unknown; likeness.py), naturalness (mean DNSMOS 1-5; naturalness.py)
     exported    path (the .onnx), config (its .onnx.json), verified (bool), heard (str)
     heartbeat   step (latest), phase ("preparing", "training", "validating", "saving",
                 "previewing", "stopping"), since_step_s (seconds since the last step or null)
-    stopped     step, epoch, checkpoint (path or null), reason ("user", "signal")
+    stopped     step, epoch, checkpoint (path or null), reason ("user", "signal"), during
+                ("preparing", "warmup" or "training": a stop in the warm-up keeps its work
+                for the next attempt)
     finished    step, epoch, checkpoint (path of the final checkpoint, which exists and loads)
     error       message (what happened and what to change), hint (short advice or ""),
                 kind ("oom", "nan", "data", "config", "base", "internal", ...), traceback
@@ -90,9 +97,11 @@ def _losses(losses: Mapping[str, Any]) -> Dict[str, Optional[float]]:
 
 
 def warmup(*, stage: str, done: float, total: float, message: str,
-           report: Optional[Mapping[str, Any]] = None) -> Event:
+           report: Optional[Mapping[str, Any]] = None, overall: Optional[float] = None,
+           eta_s: Optional[float] = None) -> Event:
     fields: Dict[str, Any] = {"stage": str(stage), "done": round(float(done), 2),
-                              "total": round(float(total), 2), "message": message}
+                              "total": round(float(total), 2), "message": message,
+                              "overall": _rounded(overall, 4), "eta_s": _rounded(eta_s, 1)}
     if report is not None:
         fields["report"] = {key: _number(value) if isinstance(value, float) else value
                             for key, value in report.items()}
@@ -102,9 +111,10 @@ def warmup(*, stage: str, done: float, total: float, message: str,
 def started(*, config: Mapping[str, Any], device: str, devices: int, parameters: int, step: int,
             epoch: int, resumed_from: Optional[str], train_utterances: int,
             validation_utterances: int, steps_per_epoch: int,
-            base: Optional[Mapping[str, Any]] = None) -> Event:
+            base: Optional[Mapping[str, Any]] = None, frozen: Sequence[str] = ()) -> Event:
+    """`frozen`: the generator parts kept as the base has them (config.FREEZABLE names)."""
     return _event("started", config=dict(config), device=device, devices=int(devices),
-                  parameters=int(parameters), step=int(step), epoch=int(epoch),
+                  parameters=int(parameters), frozen=[str(name) for name in frozen], step=int(step), epoch=int(epoch),
                   resumed_from=resumed_from, train_utterances=int(train_utterances),
                   validation_utterances=int(validation_utterances),
                   steps_per_epoch=int(steps_per_epoch), base=None if base is None else dict(base))
@@ -136,15 +146,25 @@ def checkpoint(*, step: int, epoch: int, path: os.PathLike | str, reason: str) -
     return _event("checkpoint", step=int(step), epoch=int(epoch), path=str(path), reason=reason)
 
 
-def preview(*, step: int, epoch: int, previews: Sequence[Mapping[str, Any]]) -> Event:
+def preview(*, step: int, epoch: int, previews: Sequence[Mapping[str, Any]],
+            likeness: Optional[float] = None) -> Event:
+    """`likeness` is the round's (its mean similarity on the run's scale, likeness.py)."""
     items = [{"path": str(p.get("path")), "text": p.get("text"), "heard": p.get("heard"),
-              "wer": _number(p.get("wer")), "pitch": _pitch(p.get("pitch"))} for p in previews]
-    scores = [item["wer"] for item in items if item["wer"] is not None]
-    mean = sum(scores) / len(scores) if scores else None
+              "wer": _number(p.get("wer")), "pitch": _pitch(p.get("pitch")),
+              "similarity": _number(p.get("similarity")), "likeness": _number(p.get("likeness")),
+              "naturalness": _number(p.get("naturalness"))} for p in previews]
     from voicelab.core.training.pitch import summarize
 
-    return _event("preview", step=int(step), epoch=int(epoch), previews=items, wer=_number(mean),
-                  pitch=summarize([item["pitch"] for item in items if item["pitch"]]))
+    return _event("preview", step=int(step), epoch=int(epoch), previews=items,
+                  wer=_mean(item["wer"] for item in items),
+                  pitch=summarize([item["pitch"] for item in items if item["pitch"]]),
+                  similarity=_mean(item["similarity"] for item in items), likeness=_number(likeness),
+                  naturalness=_mean(item["naturalness"] for item in items))
+
+
+def _mean(values: Iterable[Optional[float]]) -> Optional[float]:
+    present = [value for value in values if value is not None]
+    return _number(sum(present) / len(present)) if present else None
 
 
 def _pitch(value: Any) -> Optional[Dict[str, Any]]:
@@ -164,9 +184,11 @@ def heartbeat(*, step: Optional[int], phase: str, since_step_s: Optional[float])
     return _event("heartbeat", step=step, phase=phase, since_step_s=_rounded(since_step_s, 1))
 
 
-def stopped(*, step: int, epoch: int, checkpoint: Optional[os.PathLike | str], reason: str) -> Event:
+def stopped(*, step: int, epoch: int, checkpoint: Optional[os.PathLike | str], reason: str,
+            during: str = "training") -> Event:
     return _event("stopped", step=int(step), epoch=int(epoch),
-                  checkpoint=None if checkpoint is None else str(checkpoint), reason=reason)
+                  checkpoint=None if checkpoint is None else str(checkpoint), reason=reason,
+                  during=during)
 
 
 def finished(*, step: int, epoch: int, checkpoint: os.PathLike | str) -> Event:

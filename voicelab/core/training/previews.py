@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Sequence
 
@@ -43,10 +43,16 @@ class Preview:
     wer: Optional[float]
     #: pitch.PitchStats.to_dict(): median F0, its spread, the share at the frame rate
     pitch: Optional[dict] = None
+    #: cosine to the dataset speaker's centroid, and on the run's 0–1 scale (likeness.py)
+    similarity: Optional[float] = None
+    likeness: Optional[float] = None
+    #: DNSMOS overall score, 1–5 (naturalness.py)
+    naturalness: Optional[float] = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "text": self.text, "heard": self.heard, "wer": self.wer,
-                "pitch": self.pitch}
+                "pitch": self.pitch, "similarity": self.similarity, "likeness": self.likeness,
+                "naturalness": self.naturalness}
 
 
 def _run_voice_config(folder: Path) -> Optional[dict]:
@@ -73,6 +79,11 @@ def default_sentences() -> List[str]:
 def mean_wer(previews: Sequence[Preview]) -> Optional[float]:
     scores = [p.wer for p in previews if p.wer is not None]
     return sum(scores) / len(scores) if scores else None
+
+
+def _mean(values: Sequence[Optional[float]]) -> Optional[float]:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
 
 
 def mean_pitch(previews: Sequence[Preview]) -> Optional[dict]:
@@ -163,7 +174,8 @@ def write_previews(model: Any, sentences: List[str], out_dir: Path, *, step: int
                    sample_rate: Optional[int] = None, speaker_id: Optional[int] = None,
                    language: Optional[str] = None, seed: int = 0,
                    progress: Optional[ProgressCallback] = None,
-                   cancel: Optional[CancelToken] = None, pitch: bool = True) -> List[Preview]:
+                   cancel: Optional[CancelToken] = None, pitch: bool = True,
+                   speaker: Any = None, naturalness: bool = True) -> List[Preview]:
     """Speak each sentence with the model, write `out_dir/NN.wav`, score it.
 
     `out_dir` is this round's folder. `model` is piper's `VitsModel` (or its generator,
@@ -173,7 +185,12 @@ def write_previews(model: Any, sentences: List[str], out_dir: Path, *, step: int
     written atomically. With `asr_model_path` (a faster-whisper model folder) each preview
     is transcribed and gets a WER; without it `heard` and `wer` are None. With `pitch` each
     preview also gets its pitch numbers (`pitch.py`: median F0, spread, frame-rate share),
-    so a user sees likeness and the frame-rate buzz beside intelligibility.
+    so a user sees the frame-rate buzz beside intelligibility. With `speaker` (a
+    `likeness.Reference` of the run's dataset) each preview gets its similarity to the
+    speaker and its likeness; a reference without a floor takes this round's mean similarity
+    as its floor (the step-0 round: likeness 0 is where the run started), which the caller
+    then saves. With `naturalness` each preview gets its DNSMOS score (None where speechmos
+    is missing).
     """
     from voicelab.core.audio import write_audio
     from voicelab.core.fileio import atomic_write_text
@@ -213,12 +230,57 @@ def write_previews(model: Any, sentences: List[str], out_dir: Path, *, step: int
             from voicelab.core.training.pitch import pitch_stats
 
             stats = pitch_stats(samples, rate, _hop_of(model)).to_dict()
-        previews.append(Preview(path=path, text=sentence, heard=heard, wer=score, pitch=stats))
+        similarity = None
+        if speaker is not None:
+            from voicelab.core.training.likeness import embed
+
+            vector = embed(samples, rate)
+            similarity = None if vector is None else round(speaker.cosine(vector), 6)
+        previews.append(Preview(path=path, text=sentence, heard=heard, wer=score, pitch=stats,
+                                similarity=similarity,
+                                naturalness=_naturalness(samples, rate) if naturalness else None))
+    similarity = _mean([p.similarity for p in previews])
+    if speaker is not None and speaker.floor is None and similarity is not None:
+        speaker.floor, speaker.floor_step = round(similarity, 6), int(step)
+    if speaker is not None:
+        previews = [replace(p, likeness=_rounded(speaker.likeness(p.similarity))) for p in previews]
     manifest = {
         "step": int(step), "epoch": int(epoch), "sample_rate": rate,
-        "wer": mean_wer(previews), "pitch": mean_pitch(previews),
+        "wer": mean_wer(previews), "pitch": mean_pitch(previews), "similarity": _rounded(similarity),
+        "likeness": round_likeness(previews, speaker),
+        "naturalness": _rounded(_mean([p.naturalness for p in previews])),
         "previews": [dict(p.to_dict(), path=p.path.name) for p in previews],
     }
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
     report(total, total, f"Previews for step {step} written")
     return previews
+
+
+def round_likeness(previews: Sequence[Preview], speaker: Any) -> Optional[float]:
+    """A round's likeness: its mean similarity on the run's scale (None without a reference)."""
+    if speaker is None:
+        return None
+    return _rounded(speaker.likeness(_mean([p.similarity for p in previews])))
+
+
+def _rounded(value: Optional[float]) -> Optional[float]:
+    return None if value is None else round(float(value), 4)
+
+
+_naturalness_missing: List[str] = []
+
+
+def _naturalness(samples: np.ndarray, rate: int) -> Optional[float]:
+    """The clip's DNSMOS score; None (said once in the log) where speechmos cannot run."""
+    from voicelab.core.training.naturalness import NaturalnessUnavailable, naturalness
+
+    try:
+        value = naturalness(samples, rate)
+    except NaturalnessUnavailable as error:
+        if not _naturalness_missing:
+            _naturalness_missing.append(str(error))
+            import logging
+
+            logging.getLogger(__name__).warning("no naturalness scores: %s", error)
+        return None
+    return _rounded(value)

@@ -3,21 +3,29 @@
 A real checkpoint is hundreds of MB (weights plus optimizer state), and a run writes one
 per epoch, so a run would fill a disk without pruning. After every checkpoint the trainer
 calls `update_ranking`: it reads the run's `events.jsonl` (through `events.read_events`,
-the protocol's only parser), gives each checkpoint on disk its validation mel loss and
-preview WER, keeps the newest (training resumes from it) and the `keep_best` best by each
-measure, deletes the rest, and writes `checkpoints/ranking.json` atomically.
+the protocol's only parser), gives each checkpoint on disk its validation mel loss and its
+preview round (WER, likeness), keeps the newest (training resumes from it), the best, and
+the `keep_best` best by mel and by WER, deletes the rest, and writes
+`checkpoints/ranking.json` atomically.
 
-"Best" (`best_checkpoint`, what export picks by default) is lowest preview WER first,
-because a voice that cannot be understood is useless however low its loss; but WER from
-tiny.en on a few sentences moves in coarse steps and some noise, so WERs within
-`WER_TOLERANCE` of each other count as equal and the validation mel loss (piper's raw mel
-L1, its recommended quality signal) decides between them. Without previews, mel decides
-alone; without either, the newest checkpoint is best.
+"Best" (`best_checkpoint`, what export picks by default) is the voice most like the
+speaker among those that can be understood. WER is a gate, because a voice that cannot be
+understood is useless however much it sounds like someone: a checkpoint passes when its
+preview WER is at most `WER_TOLERANCE` above the lowest preview WER of the run's
+checkpoints (tiny.en on a few sentences moves in coarse, noisy steps, so such WERs count as
+equal) and at most `INTELLIGIBLE_WER`. Among those that pass, the highest likeness
+(likeness.py: 0 the voice the run started from, 1 the dataset's speaker) wins, then the
+validation mel loss (piper's raw mel L1, its recommended quality signal). Checkpoints that
+fail the gate follow, lowest WER first. Without likeness (older runs, no speaker encoder)
+this is what it always was: lowest WER (within the tolerance) first, then mel; without
+previews, mel decides alone; without either, the newest checkpoint is best.
 
 A checkpoint is matched to the validation and preview of its own step; when none has that
 exact step, to the latest one since the previous checkpoint (a checkpoint written at a
-step interval after an epoch's validation). Only `.ckpt` files inside the run folder that
-a `checkpoint` event names are ever deleted.
+step interval after an epoch's validation). The step-0 preview round speaks for the voice
+the run started from, never for a trained checkpoint. `preview_for` gives the round that
+scores one checkpoint by the same rule (what export shows and checks). Only `.ckpt` files
+inside the run folder that a `checkpoint` event names are ever deleted.
 """
 
 from __future__ import annotations
@@ -33,6 +41,9 @@ from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
 PathLike = Union[str, "os.PathLike[str]"]
 RANKING_FILE = "ranking.json"
 WER_TOLERANCE = 0.05
+#: Above this preview WER a voice is not intelligible yet: never best over one below it, and
+#: export asks first (export_check.py).
+INTELLIGIBLE_WER = 0.5
 _MEL_KEYS = ("mel", "val_mel")
 
 
@@ -47,6 +58,7 @@ class RankedCheckpoint:
     wer: Optional[float]  # mean preview WER (lower is better)
     rank: int
     reasons: tuple[str, ...]  # why it is kept: "best", "last", "mel", "wer"
+    likeness: Optional[float] = None  # the preview round's likeness (higher is better)
 
     @property
     def is_best(self) -> bool:
@@ -62,7 +74,8 @@ class RankedCheckpoint:
         except ValueError:
             shown = str(self.path)
         return {"path": shown, "step": self.step, "epoch": self.epoch, "mel": self.mel,
-                "wer": self.wer, "rank": self.rank, "reasons": list(self.reasons)}
+                "wer": self.wer, "likeness": self.likeness, "rank": self.rank,
+                "reasons": list(self.reasons)}
 
 
 @dataclass
@@ -72,7 +85,15 @@ class _Candidate:
     epoch: Optional[int]
     order: int  # position in the log, to break step ties
     mel: Optional[float] = None
-    wer: Optional[float] = None
+    preview: Optional[Mapping[str, Any]] = None  # the preview event that scores it
+
+    @property
+    def wer(self) -> Optional[float]:
+        return _finite((self.preview or {}).get("wer"))
+
+    @property
+    def likeness(self) -> Optional[float]:
+        return _finite((self.preview or {}).get("likeness"))
 
 
 def _finite(value: Any) -> Optional[float]:
@@ -124,11 +145,14 @@ def _candidates(run_dir: Path, events: Sequence[Mapping[str, Any]]) -> List[_Can
     return sorted(by_path.values(), key=lambda c: (c.step, c.order))
 
 
-def _attach(candidates: List[_Candidate], scored: Iterable[tuple[int, Optional[float]]],
-            field: str) -> None:
-    """Give each checkpoint the score of its step, else the latest since the previous one."""
+def _attach(candidates: List[_Candidate], scored: Iterable[tuple[int, Any]], field: str) -> None:
+    """Give each checkpoint the score of its step, else the latest since the previous one.
+
+    The previous one of the first checkpoint is step 0, where the run started: a score of
+    step 0 (the step-0 previews of the voice before training) belongs to no trained
+    checkpoint."""
     values = [(step, value) for step, value in scored if value is not None]
-    previous_step = -1
+    previous_step = 0
     for candidate in candidates:
         exact = [value for step, value in values if step == candidate.step]
         window = [value for step, value in values if previous_step < step <= candidate.step]
@@ -137,10 +161,25 @@ def _attach(candidates: List[_Candidate], scored: Iterable[tuple[int, Optional[f
         previous_step = candidate.step
 
 
-def _sort_key(candidate: _Candidate) -> tuple:
-    wer_bucket = math.floor(candidate.wer / WER_TOLERANCE + 1e-9) if candidate.wer is not None else math.inf
+def _wer_key(candidate: _Candidate) -> tuple:
+    """Lowest WER first (WERs within `WER_TOLERANCE` count as equal), then lowest mel."""
+    wer = candidate.wer
+    wer_bucket = math.floor(wer / WER_TOLERANCE + 1e-9) if wer is not None else math.inf
     mel = candidate.mel if candidate.mel is not None else math.inf
     return (wer_bucket, mel, -candidate.step, -candidate.order)
+
+
+def _best_key(candidates: Sequence[_Candidate]):
+    """The sort key of "best" (module docstring): the WER gate, likeness, then `_wer_key`."""
+    wers = [c.wer for c in candidates if c.wer is not None]
+    gate = min(min(wers) + WER_TOLERANCE, INTELLIGIBLE_WER) + 1e-9 if wers else None
+
+    def key(candidate: _Candidate) -> tuple:
+        passes = gate is not None and candidate.wer is not None and candidate.wer <= gate
+        likeness = candidate.likeness if passes else None
+        return (not passes, likeness is None, -(likeness or 0.0)) + _wer_key(candidate)
+
+    return key
 
 
 def rank(candidates: Sequence[_Candidate], keep_best: int) -> List[tuple[_Candidate, tuple[str, ...]]]:
@@ -148,14 +187,14 @@ def rank(candidates: Sequence[_Candidate], keep_best: int) -> List[tuple[_Candid
     if not candidates:
         return []
     reasons: dict[int, list[str]] = {id(c): [] for c in candidates}
-    ordered = sorted(candidates, key=_sort_key)
+    ordered = sorted(candidates, key=_best_key(candidates))
     reasons[id(ordered[0])].append("best")
     last = max(candidates, key=lambda c: (c.step, c.order))
     reasons[id(last)].append("last")
     by_mel = sorted((c for c in candidates if c.mel is not None), key=lambda c: (c.mel, -c.step))
     for c in by_mel[:keep_best]:
         reasons[id(c)].append("mel")
-    by_wer = sorted((c for c in candidates if c.wer is not None), key=_sort_key)
+    by_wer = sorted((c for c in candidates if c.wer is not None), key=_wer_key)
     for c in by_wer[:keep_best]:
         reasons[id(c)].append("wer")
     if not by_mel and not by_wer:  # nothing scored yet: keep the newest few
@@ -164,22 +203,50 @@ def rank(candidates: Sequence[_Candidate], keep_best: int) -> List[tuple[_Candid
     return [(c, tuple(reasons[id(c)])) for c in ordered if reasons[id(c)]]
 
 
-def _ranked(folder: Path, keep_best: int) -> tuple[list[_Candidate], List[RankedCheckpoint], set]:
-    """(every checkpoint on disk, the kept ones best first, ids of the kept candidates)."""
+def _scored(folder: Path) -> tuple[list[_Candidate], list]:
+    """(every checkpoint on disk with its mel and preview round, the run's events)."""
     from voicelab.core.training.events import read_events, training_history
 
     events = read_events(folder / "events.jsonl")
     history = training_history(events)
     candidates = _candidates(folder, events)
     _attach(candidates, ((int(e.get("step") or 0), _mel(e)) for e in history["validation"]), "mel")
-    _attach(candidates, ((int(e.get("step") or 0), _finite(e.get("wer"))) for e in history["preview"]), "wer")
+    _attach(candidates, ((int(e.get("step") or 0), e) for e in history["preview"]), "preview")
+    return candidates, events
+
+
+def _ranked(folder: Path, keep_best: int) -> tuple[list[_Candidate], List[RankedCheckpoint], set]:
+    """(every checkpoint on disk, the kept ones best first, ids of the kept candidates)."""
+    candidates, _events = _scored(folder)
     kept = rank(candidates, keep_best)
     ranked = [
         RankedCheckpoint(path=c.path, step=c.step, epoch=c.epoch, mel=c.mel, wer=c.wer,
-                         rank=index, reasons=reasons)
+                         rank=index, reasons=reasons, likeness=c.likeness)
         for index, (c, reasons) in enumerate(kept, start=1)
     ]
     return candidates, ranked, {id(c) for c, _ in kept}
+
+
+def preview_for(run_dir: PathLike, checkpoint: PathLike) -> Optional[Mapping[str, Any]]:
+    """The preview event that scores `checkpoint` (the rule of the module docstring), or None.
+
+    A checkpoint the log does not name is matched as if it were the run's only one: the
+    round of its step (from its file name), else the latest round before it."""
+    from voicelab.core.training.events import training_history
+    from voicelab.core.training.runs import checkpoint_step
+
+    candidates, events = _scored(Path(run_dir))
+    wanted = Path(checkpoint).resolve()
+    for candidate in candidates:
+        if candidate.path.resolve() == wanted:
+            return candidate.preview
+    step = checkpoint_step(Path(checkpoint))
+    if step is None:
+        return None
+    alone = _Candidate(path=Path(checkpoint), step=step, epoch=None, order=0)
+    _attach([alone], ((int(e.get("step") or 0), e) for e in training_history(events)["preview"]),
+            "preview")
+    return alone.preview
 
 
 def update_ranking(run_dir: PathLike, *, keep_best: int = 3, delete: bool = True
@@ -187,7 +254,8 @@ def update_ranking(run_dir: PathLike, *, keep_best: int = 3, delete: bool = True
     """Rank the run's checkpoints, delete the ones not kept, write the ranking file.
 
     Returns the kept checkpoints, best first. `keep_best` counts per measure (mel, WER),
-    so up to 2 × keep_best + 1 checkpoints stay. A checkpoint with no score of its own
+    so with the best and the newest up to 2 × keep_best + 2 checkpoints stay (the best by
+    likeness may be neither). A checkpoint with no score of its own
     (written between validations) is kept only while it is the newest. With
     `delete=False` nothing is deleted (the ranking lists the ones that would be kept).
     """
@@ -215,6 +283,7 @@ def update_ranking(run_dir: PathLike, *, keep_best: int = 3, delete: bool = True
         "updated": round(time.time(), 3),
         "keep_best": keep_best,
         "wer_tolerance": WER_TOLERANCE,
+        "intelligible_wer": INTELLIGIBLE_WER,
         "best": ranked[0].to_dict(folder)["path"] if ranked else None,
         "last": next((r.to_dict(folder)["path"] for r in ranked if r.is_last), None),
         "checkpoints": [r.to_dict(folder) for r in ranked],
@@ -241,6 +310,7 @@ def read_ranking(run_dir: PathLike) -> List[RankedCheckpoint]:
             path=path, step=int(item.get("step") or 0), epoch=item.get("epoch"),
             mel=_finite(item.get("mel")), wer=_finite(item.get("wer")),
             rank=int(item.get("rank") or len(ranked) + 1), reasons=tuple(item.get("reasons") or ()),
+            likeness=_finite(item.get("likeness")),  # absent from files written before likeness
         ))
     return ranked
 

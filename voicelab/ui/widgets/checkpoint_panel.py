@@ -1,9 +1,11 @@
 """A run's kept checkpoints, best first, and the button that turns one into a voice.
 
 The ranking is the trainer's (`checkpoints/ranking.json`, see core/training/ranking.py):
-lowest preview WER first, validation mel loss between near-equal WERs. The best row is
-selected by default, so "Export voice" exports what the ranking recommends; picking
-another row exports that one instead. The export itself runs in the tab's job.
+among the checkpoints whose previews can be understood (WER near the run's lowest, at most
+50%), the one most like the speaker (likeness), then the lowest validation mel loss. The
+best row is selected by default, so "Export voice" exports what the ranking recommends;
+picking another row exports that one instead. The export itself (and the question asked
+first when the checkpoint's previews say it is not ready) is the tab's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-COLUMNS = ("Rank", "Checkpoint", "Step", "Epoch", "Val. mel", "WER", "Kept as")
+from voicelab.core.training.event_text import likeness_text, wer_text
+
+COLUMNS = ("Rank", "Checkpoint", "Step", "Epoch", "Val. mel", "WER", "Likeness", "Kept as")
 _REASONS = {"best": "best", "last": "newest (resume)", "mel": "low mel loss", "wer": "low WER"}
 
 
@@ -51,7 +55,7 @@ class RankingModel(QAbstractTableModel):
             return (str(item.rank), Path(item.path).name, f"{item.step:,}",
                     "–" if item.epoch is None else str(item.epoch),
                     "–" if item.mel is None else f"{item.mel:.3f}",
-                    "–" if item.wer is None else f"{100 * item.wer:.0f}%",
+                    wer_text(item.wer), likeness_text(item.likeness),
                     ", ".join(_REASONS.get(r, r) for r in item.reasons))[index.column()]
         if role == Qt.FontRole and item.is_best:
             font = QFont()

@@ -1,12 +1,15 @@
-"""The live training chart: losses falling, validation points, and the preview word error rate.
+"""The live training chart: losses falling, validation points, and how the previews score.
 
-Two plots sharing the x axis: the losses on top (generator and discriminator totals and
-the components a person watches — mel above all), and below them the intelligibility of
-the previews (word error rate heard back by Whisper), which says more about "is it good
-yet" than any loss. Points arrive as trainer events; the curves are redrawn at most a few
-times a second, so a fast run never makes the window stutter. Smoothing (exponential
-moving average), log scale, steps-or-epochs and a hover read-out are the controls people
-know from TensorBoard.
+Three plots sharing the x axis: the losses on top (generator and discriminator totals and
+the components a person watches — mel above all); below them the intelligibility of the
+previews (word error rate heard back by Whisper), which says more about "is it good yet"
+than any loss; and at the bottom whether it is the *person* and sounds natural: each
+preview round's likeness to the dataset's speaker (left axis: 0 the voice the run started
+from, 1 the speaker, dashed guides at both) and its naturalness (right axis, DNSMOS 1–5).
+The score plots appear once a round has such a score. Points arrive as trainer events (or
+from a run's events.jsonl, replayed); the curves are redrawn at most a few times a second,
+so a fast run never makes the window stutter. Smoothing (exponential moving average), log
+scale, steps-or-epochs and a hover read-out are the controls people know from TensorBoard.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ SERIES = (("loss_g", "generator", "#2563eb"), ("loss_d", "discriminator", "#dc26
           ("disc", "adversarial (disc)", "#a16207"))
 SHOWN_BY_DEFAULT = ("loss_g", "loss_d", "mel")
 REDRAW_MS = 200
+WER_COLOR, LIKENESS_COLOR, NATURALNESS_COLOR = "#f59e0b", "#7c3aed", "#0d9488"
 
 
 def smooth(values: np.ndarray, weight: float) -> np.ndarray:
@@ -121,6 +125,9 @@ class LossChart(QWidget):
         self.val_mel: List[float] = []
         self.wer_x: Dict[str, List[float]] = {"step": [], "epoch": []}
         self.wer: List[float] = []
+        self.score_x: Dict[str, List[float]] = {"step": [], "epoch": []}
+        self.likeness: List[float] = []  # per preview round, NaN where unknown
+        self.naturalness: List[float] = []
         self._dirty = False
 
         self.loss_plot = pg.PlotWidget()
@@ -143,15 +150,16 @@ class LossChart(QWidget):
         self.wer_plot.showGrid(x=True, y=True, alpha=0.2)
         self.wer_plot.setLabel("left", "preview WER %")
         self.wer_plot.setXLink(self.loss_plot)
-        self.wer_plot.setMaximumHeight(150)
+        self.wer_plot.setMaximumHeight(130)
         self.wer_plot.setVisible(False)  # until a preview has a WER
-        for plot in (self.loss_plot, self.wer_plot):
+        self._build_score_plot()
+        for plot in (self.loss_plot, self.wer_plot, self.score_plot):
             # The finest grid level triples the cost of every repaint (software rendering
             # draws hundreds of faint lines) and says little; two levels read as well.
             for side in ("left", "bottom"):
                 plot.getAxis(side).setStyle(maxTickLevel=1)
-        self.wer_curve = self.wer_plot.plot(pen=pg.mkPen("#f59e0b", width=2), symbol="s", symbolSize=7,
-                                            symbolBrush="#f59e0b")
+        self.wer_curve = self.wer_plot.plot(pen=pg.mkPen(WER_COLOR, width=2), symbol="s", symbolSize=7,
+                                            symbolBrush=WER_COLOR)
         self.hover = QLabel(" ")
         self.hover.setObjectName("chartReadout")
         self.hover_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#94a3b8", style=Qt.DashLine))
@@ -194,10 +202,48 @@ class LossChart(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(self.wer_plot, 1)
+        layout.addWidget(self.score_plot, 1)
         layout.addLayout(options)
         self._timer = QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(self._redraw_if_dirty)
         self._timer.start()
+
+    def _build_score_plot(self) -> None:
+        """Likeness (left axis) and naturalness (right axis, a second view on the same x)."""
+        self.score_plot = pg.PlotWidget()
+        self.score_plot.setMenuEnabled(False)
+        self.score_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.score_plot.setXLink(self.loss_plot)
+        self.score_plot.setMaximumHeight(130)
+        self.score_plot.setVisible(False)  # until a preview round has a likeness or naturalness
+        item = self.score_plot.getPlotItem()
+        item.setLabel("left", "likeness", color=LIKENESS_COLOR)
+        item.getAxis("left").setToolTip("0 = the voice the run started from, 1 = the dataset's speaker")
+        for level in (0.0, 1.0):
+            item.addItem(pg.InfiniteLine(pos=level, angle=0, movable=False,
+                                         pen=pg.mkPen(LIKENESS_COLOR, width=1, style=Qt.DashLine)),
+                         ignoreBounds=True)
+        self.likeness_curve = item.plot(pen=pg.mkPen(LIKENESS_COLOR, width=2), symbol="o", symbolSize=7,
+                                        symbolBrush=LIKENESS_COLOR)
+        item.showAxis("right")
+        item.setLabel("right", "naturalness", color=NATURALNESS_COLOR)
+        item.getAxis("right").setToolTip("DNSMOS, 1 (bad) to 5 (excellent); real speech ~3.3–3.6")
+        self.naturalness_view = pg.ViewBox()
+        self.naturalness_view.setMouseEnabled(x=False, y=False)
+        item.scene().addItem(self.naturalness_view)
+        item.getAxis("right").linkToView(self.naturalness_view)
+        self.naturalness_view.setXLink(item)
+        self.naturalness_view.setYRange(1.0, 5.0, padding=0.02)  # the whole scale: changes read true
+        self.naturalness_curve = pg.PlotDataItem(pen=pg.mkPen(NATURALNESS_COLOR, width=2), symbol="t",
+                                                 symbolSize=8, symbolBrush=NATURALNESS_COLOR)
+        self.naturalness_view.addItem(self.naturalness_curve)
+        item.getViewBox().sigResized.connect(self._align_views)
+
+    def _align_views(self) -> None:
+        """The naturalness view lies exactly over the likeness view (pyqtgraph's two-axis recipe)."""
+        view = self.score_plot.getPlotItem().getViewBox()
+        self.naturalness_view.setGeometry(view.sceneBoundingRect())
+        self.naturalness_view.linkedViewChanged(view, self.naturalness_view.XAxis)
 
     # -- data -------------------------------------------------------------------------------
     def clear(self) -> None:
@@ -205,11 +251,11 @@ class LossChart(QWidget):
         self.epochs.clear()
         for values in self.values.values():
             values.clear()
-        for store in (self.val_x, self.wer_x):
+        for store in (self.val_x, self.wer_x, self.score_x):
             for values in store.values():
                 values.clear()
-        self.val_mel.clear()
-        self.wer.clear()
+        for values in (self.val_mel, self.wer, self.likeness, self.naturalness):
+            values.clear()
         self._mark()
 
     def load(self, history: Mapping[str, Iterable[Mapping]]) -> None:
@@ -243,10 +289,19 @@ class LossChart(QWidget):
                 self.val_x["step"].append(float(event.get("step", 0)))
                 self.val_x["epoch"].append(float(event.get("epoch", 0)))
                 self.val_mel.append(float(mel))
-        elif kind == "preview" and event.get("wer") is not None:
-            self.wer_x["step"].append(float(event.get("step", 0)))
-            self.wer_x["epoch"].append(float(event.get("epoch", 0)))
-            self.wer.append(100.0 * float(event["wer"]))
+        elif kind == "preview":
+            scores = {key: event.get(key) for key in ("wer", "likeness", "naturalness")}
+            if all(value is None for value in scores.values()):
+                return
+            if scores["wer"] is not None:
+                self.wer_x["step"].append(float(event.get("step", 0)))
+                self.wer_x["epoch"].append(float(event.get("epoch", 0)))
+                self.wer.append(100.0 * float(scores["wer"]))
+            if scores["likeness"] is not None or scores["naturalness"] is not None:
+                self.score_x["step"].append(float(event.get("step", 0)))
+                self.score_x["epoch"].append(float(event.get("epoch", 0)))
+                for key, values in (("likeness", self.likeness), ("naturalness", self.naturalness)):
+                    values.append(np.nan if scores[key] is None else float(scores[key]))
         else:
             return
         self._mark()
@@ -279,7 +334,20 @@ class LossChart(QWidget):
         self.wer_curve.setData(self.wer_x[axis], self.wer)
         # A run without scored previews has no WER: an empty plot would only cost repaints.
         self.wer_plot.setVisible(bool(self.wer))
+        self._draw_scores(axis)
         self.loss_plot.setLabel("bottom", axis + "s")
+
+    def _draw_scores(self, axis: str) -> None:
+        x = np.asarray(self.score_x[axis], dtype=float)
+        likeness = np.asarray(self.likeness, dtype=float)
+        self.likeness_curve.setData(x, likeness, connect="finite")
+        self.naturalness_curve.setData(x, np.asarray(self.naturalness, dtype=float), connect="finite")
+        self.score_plot.setVisible(len(x) > 0)
+        known = likeness[np.isfinite(likeness)]
+        # Both anchors in view, and any excursion past them (likeness can leave 0–1).
+        low, high = min(0.0, float(known.min(initial=0.0))), max(1.0, float(known.max(initial=1.0)))
+        self.score_plot.getPlotItem().setYRange(low, high, padding=0.08)
+        self._align_views()
 
     def _mouse_moved(self, position) -> None:
         if not self.steps or not self.loss_plot.sceneBoundingRect().contains(position):

@@ -1,10 +1,12 @@
 """The preview clips a run has spoken, newest first, each playable, with what Whisper heard.
 
-Every `preview` event adds a group (step, epoch, mean word error rate, pitch) holding one
-row per sentence: the text, what Whisper heard back, its WER and its pitch (median F0 and
-how much it moves, or a warning when the voice has collapsed into a buzz at the decoder's
-frame rate). Hearing the model improve from group
-to group is the quickest way to judge a run; the WER says the same in a number.
+Every `preview` event adds a group (step, epoch and the round's scores) holding one row per
+sentence: the text, what Whisper heard back, its WER, its likeness to the dataset's speaker
+(0 the voice the run started from, 1 the speaker), its naturalness (DNSMOS, 1–5) and its
+pitch (median F0 and how much it moves, or a warning when the voice has collapsed into a
+buzz at the decoder's frame rate). Hearing the model improve from group to group is the
+quickest way to judge a run; the scores say the same in numbers (core/training/event_text.py
+writes them as the log and the CLI do).
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voicelab.core.training.event_text import likeness_text, naturalness_text, wer_text
 from voicelab.ui.audio_out import AudioOutput, AudioOutputError
 
 PATH_ROLE = Qt.UserRole + 1
-
-
-def _wer(value: Any) -> str:
-    return "–" if value is None else f"{100 * float(value):.0f}%"
+COLUMNS = ("Sentence", "Heard by Whisper", "WER", "Likeness", "Naturalness", "Pitch")
+_LIKENESS_TIP = ("How much it sounds like the dataset's speaker (a speaker encoder's judgement): "
+                 "0 is the voice the run started from, 1 the speaker's own recordings. It can go "
+                 "below 0 (further from the speaker than at the start) or above 1.")
+_NATURALNESS_TIP = ("How natural it sounds, 1 (bad) to 5 (excellent): DNSMOS, a network trained on "
+                    "listeners' ratings. Real recordings score about 3.3 to 3.6, a buzz or noise "
+                    "below 2.5.")
 
 
 #: Above this share of voiced frames at the decoder's frame rate the voice is a buzz, not speech.
@@ -47,21 +53,30 @@ _PITCH_TIP = ("Median pitch of the voiced frames and how much it moves (real spe
               "monotone that is not the speaker's pitch.")
 
 
+def _scores(scores: Mapping[str, Any]) -> list:
+    """The score columns of a round or of one preview: WER, likeness, naturalness, pitch."""
+    return [wer_text(scores.get("wer")), likeness_text(scores.get("likeness")),
+            naturalness_text(scores.get("naturalness")), _pitch(scores.get("pitch"))]
+
+
 class PreviewList(QWidget):
     def __init__(self, output: AudioOutput, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.output = output
         self.tree = QTreeWidget()
-        self.tree.setColumnCount(4)
-        self.tree.setHeaderLabels(["Sentence", "Heard by Whisper", "WER", "Pitch"])
-        self.tree.headerItem().setToolTip(3, _PITCH_TIP)
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(list(COLUMNS))
+        for column, tip in ((3, _LIKENESS_TIP), (4, _NATURALNESS_TIP), (5, _PITCH_TIP)):
+            self.tree.headerItem().setToolTip(column, tip)
         self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
         self.tree.setAlternatingRowColors(True)
         self.tree.header().setStretchLastSection(False)
         self.tree.setColumnWidth(0, 320)
         self.tree.setColumnWidth(1, 280)
         self.tree.setColumnWidth(2, 60)
-        self.tree.setColumnWidth(3, 150)
+        self.tree.setColumnWidth(3, 70)
+        self.tree.setColumnWidth(4, 90)
+        self.tree.setColumnWidth(5, 150)
         self.tree.itemDoubleClicked.connect(lambda item, _column: self.play_item(item))
         self.tree.currentItemChanged.connect(lambda *_: self._update_button())
         self.play_button = QPushButton("▶ Play")
@@ -100,14 +115,16 @@ class PreviewList(QWidget):
     def add_event(self, event: Mapping[str, Any]) -> None:
         if event.get("type") != "preview":
             return
-        group = QTreeWidgetItem([f"Step {event.get('step')} (epoch {event.get('epoch')})", "",
-                                 _wer(event.get("wer")), _pitch(event.get("pitch"))])
+        step = event.get("step")
+        title = (f"Step {step} (epoch {event.get('epoch')})" if step != 0 else
+                 "Step 0: the voice before training")
+        group = QTreeWidgetItem([title, "", *_scores(event)])
         font = group.font(0)
         font.setBold(True)
         group.setFont(0, font)
         for preview in event.get("previews") or []:
             item = QTreeWidgetItem([str(preview.get("text") or ""), str(preview.get("heard") or ""),
-                                    _wer(preview.get("wer")), _pitch(preview.get("pitch"))])
+                                    *_scores(preview)])
             item.setData(0, PATH_ROLE, str(preview.get("path") or ""))
             item.setToolTip(0, str(preview.get("path") or ""))
             group.addChild(item)

@@ -14,6 +14,8 @@ from typing import Any, Iterable, List, Mapping, Optional, Sequence
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
+from voicelab.core.training.event_text import frozen_text, preview_text, stopped_text, warmup_status
+
 MAX_LINES = 5000
 
 
@@ -31,12 +33,8 @@ def describe(event: Mapping[str, Any]) -> Optional[str]:
     step, epoch = event.get("step"), event.get("epoch")
     if kind == "preparing":
         return f"Preparing the clips: {event.get('message') or ''}".rstrip(": ")
-    if kind == "warmup":
-        if event.get("stage") == "done":
-            report = event.get("report") or {}
-            return ("Warm-up of the base voice: " + ("taken from the cache" if report.get("cached")
-                    else f"done ({report.get('clips')} clips, {report.get('seconds')} s)"))
-        return f"Warming up the base voice: {event.get('message') or ''}".rstrip(": ")
+    if kind == "warmup":  # "cached" is followed by "done", which says so
+        return None if event.get("stage") == "cached" else warmup_status(event)
     if kind == "prepared":
         dropped = event.get("dropped") or []
         line = (f"Data: {event.get('train')} training and {event.get('validation')} validation "
@@ -57,7 +55,7 @@ def describe(event: Mapping[str, Any]) -> Optional[str]:
         base = event.get("base")
         if base:
             line += f"; base {_name(base.get('path'))}"
-        return line
+        return line + frozen_text(event)
     if kind == "step":
         losses = event.get("losses") or {}
         return (f"Epoch {epoch}, step {step}: loss_g {_num(losses.get('loss_g'))}, "
@@ -69,16 +67,12 @@ def describe(event: Mapping[str, Any]) -> Optional[str]:
     if kind == "checkpoint":
         return f"Checkpoint at step {step} ({event.get('reason')}): {_name(event.get('path'))}"
     if kind == "preview":
-        wer = event.get("wer")
-        score = "no WER (no Whisper model)" if wer is None else f"WER {100 * float(wer):.0f}%"
-        return f"Previews at step {step}: {len(event.get('previews') or [])} clip(s), {score}"
+        return preview_text(event)
     if kind == "exported":
         state = "verified" if event.get("verified") else "NOT verified"
         return f"Exported the voice {event.get('path')} ({state})"
     if kind == "stopped":
-        who = "by you" if event.get("reason") == "user" else "by a signal"
-        return (f"Stopped {who} at step {step}; checkpoint {_name(event.get('checkpoint'))}. "
-                "Resume continues from there.")
+        return stopped_text(event)
     if kind == "finished":
         return f"Finished at step {step}; final checkpoint {_name(event.get('checkpoint'))}."
     if kind == "error":
@@ -104,20 +98,22 @@ def history_lines(events: Iterable[Mapping[str, Any]]) -> List[str]:
 
 
 class _Lines:
-    """Which events get a line: the first step of each epoch, one line per preparation."""
+    """Which events get a line: the first step of each epoch, one line per preparation and
+    per warm-up stage (the progress bar shows the steps in between)."""
 
     def __init__(self) -> None:
         self.epoch: Optional[int] = None
-        self.preparing = ""  # the kind of preparation a line was written for
+        self.preparing = ""  # the preparation (and warm-up stage) a line was written for
 
     def line(self, event: Mapping[str, Any]) -> Optional[str]:
         kind = event.get("type")
         if kind == "started":
             self.epoch = None
-        if kind in ("preparing", "warmup") and event.get("stage") != "done":
-            if self.preparing == kind:
+        if kind in ("preparing", "warmup") and event.get("stage") not in ("done", "cached"):
+            phase = f"{kind} {event.get('stage') or ''}"
+            if self.preparing == phase:
                 return None  # the progress bar shows the rest
-            self.preparing = kind
+            self.preparing = phase
         elif kind != "heartbeat":
             self.preparing = ""
         if kind == "step":

@@ -1,0 +1,91 @@
+"""Before a checkpoint becomes a voice: is it ready, and what does the export prove?
+
+An export proves that the voice *loads and speaks* (verify_voice.py: piper loads it in a
+fresh process and it says a sentence). It cannot prove the voice is any good: a checkpoint
+of step 8 exports as well as one of step 8000. The preview round that scores the checkpoint
+(ranking.preview_for, the same match the ranking makes) can, so export shows its scores and,
+before exporting, says in plain words what is wrong with a voice that is not ready:
+
+* preview WER above `ranking.INTELLIGIBLE_WER`: Whisper understood fewer than half of its
+  words (the voice is not intelligible yet);
+* likeness below 0: it sounds less like the dataset's speaker than the voice the run
+  started from (likeness.py).
+
+The GUI asks "keep training?" and the CLI refuses without `--force` when there are concerns.
+A checkpoint no preview round scores (previews off) has no concerns, and its scores are said
+to be unknown rather than guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Tuple
+
+from voicelab.core.training.event_text import likeness_text, scores_text, wer_text
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """The scores of the checkpoint to export and what speaks against exporting it."""
+
+    checkpoint: Path
+    step: Optional[int]  # the step of the preview round that scores it; None when none does
+    wer: Optional[float]
+    likeness: Optional[float]
+    naturalness: Optional[float]
+    concerns: Tuple[str, ...]
+
+    @property
+    def scores(self) -> str:
+        """"Scores at step 8: WER 96%, likeness -0.12, naturalness 2.1 / 5." or why there are none."""
+        if self.step is None:
+            return ("Its scores are unknown: no preview round scored this checkpoint (previews are "
+                    "off, or none ran since the checkpoint before it).")
+        scores = {"wer": self.wer, "likeness": self.likeness, "naturalness": self.naturalness}
+        return f"Scores at step {self.step}: {scores_text(scores)}."
+
+
+def _number(value: Any) -> Optional[float]:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def speaker_name(run_dir: Path) -> str:
+    """Who the run's dataset speaks as: its dataset's folder name."""
+    from voicelab.core.errors import VoiceLabError
+    from voicelab.core.training import runs
+
+    try:
+        config, _lineage = runs.load_run(Path(run_dir))
+    except VoiceLabError:
+        return "the dataset's speaker"
+    return Path(config.dataset).name or "the dataset's speaker"
+
+
+def check_export(run_dir: Path, checkpoint: Path) -> ExportCheck:
+    """The scores of `checkpoint` in `run_dir` and the concerns about exporting it."""
+    from voicelab.core.training.ranking import INTELLIGIBLE_WER, preview_for
+
+    preview = preview_for(run_dir, checkpoint) or {}
+    step = preview.get("step")
+    wer, likeness = _number(preview.get("wer")), _number(preview.get("likeness"))
+    concerns = []
+    if wer is not None and wer > INTELLIGIBLE_WER:
+        concerns.append(f"This voice is not intelligible yet: WER {wer_text(wer)} at step {step}.")
+    if likeness is not None and likeness < 0:
+        concerns.append(f"It sounds less like {speaker_name(run_dir)} than the voice it started from "
+                        f"(likeness {likeness_text(likeness)} at step {step}).")
+    return ExportCheck(checkpoint=Path(checkpoint), step=None if not preview else int(step or 0),
+                       wer=wer, likeness=likeness, naturalness=_number(preview.get("naturalness")),
+                       concerns=tuple(concerns))
+
+
+def export_summary(result: Any, check: Optional[ExportCheck]) -> str:
+    """What an export (export.ExportResult) proved, and the voice's scores."""
+    heard = f" (Whisper heard “{result.heard}”)" if result.heard else ""
+    text = (f"Checked: it loads in a fresh process and speaks{heard}." if result.verified else
+            "It did NOT pass its check (load in a fresh process and speak).")
+    return text if check is None else f"{text} {check.scores}"
