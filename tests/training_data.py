@@ -98,9 +98,11 @@ def build_dataset(folder: Path, *, sentences: Sequence[str] = SENTENCES, sample_
 
 
 def tiny_config(dataset: Path, **overrides: Any) -> Dict[str, Any]:
-    """Settings (a train.yaml mapping) for a few fast CPU steps on `dataset`."""
+    """Settings (a train.yaml mapping) for a few fast CPU steps on `dataset`: a tiny model
+    from scratch (no base, said explicitly: a new run's default base is the built-in voice)."""
     config: Dict[str, Any] = {
         "dataset": str(dataset),
+        "base": None,
         "quality": "medium",
         "max_steps": 4,
         "max_epochs": None,
@@ -205,3 +207,39 @@ def tiny_and_hanging_save(model: Any) -> None:
             handle.write(data[len(data) // 2:])
 
     callbacks.AtomicCheckpointIO.save_checkpoint = hanging
+
+
+class ScoredRun:
+    """A run folder as a trainer leaves it, without training: train.yaml naming a dataset,
+    checkpoint files and an events.jsonl of preview rounds and checkpoints written with the
+    trainer's own event builders (for the ranking, export checks, and what the shells show)."""
+
+    def __init__(self, root: Path, dataset: str = "joe") -> None:
+        import yaml
+
+        from voicelab.core.training import events
+
+        self.root = Path(root)
+        (self.root / "checkpoints").mkdir(parents=True)
+        (self.root / "train.yaml").write_text(yaml.safe_dump({"dataset": f"/datasets/{dataset}"}),
+                                              encoding="utf-8")
+        self._events = events
+        self.writer = events.EventWriter(self.root / "events.jsonl")
+
+    def preview(self, step: int, *, wer: Optional[float] = None, likeness: Optional[float] = None,
+                naturalness: Optional[float] = None) -> None:
+        self.writer.emit(self._events.preview(step=step, epoch=0, likeness=likeness, previews=[
+            {"path": "00.wav", "text": "a", "heard": "b", "wer": wer, "likeness": likeness,
+             "naturalness": naturalness}]))
+
+    def checkpoint(self, step: int, **scores: Any) -> Path:
+        """A checkpoint file of `step`, after its preview round when `scores` are given."""
+        if scores:
+            self.preview(step, **scores)
+        path = self.root / "checkpoints" / f"step-{step}.ckpt"
+        path.write_bytes(b"weights of step %d" % step)
+        self.writer.emit(self._events.checkpoint(step=step, epoch=0, path=path, reason="interval"))
+        return path
+
+    def close(self) -> None:
+        self.writer.close()

@@ -38,8 +38,9 @@ def _after(flag, argv):
 
 def _main() -> int:
     if is_frozen():
-        # Worker processes that multiprocessing spawns (DataLoader workers on Windows and
-        # macOS) re-run this executable; this turns them into workers instead of new apps.
+        # Worker processes that multiprocessing spawns (the trainer's data-loader workers
+        # and clip-preparation pool, on every platform) re-run this executable; this turns
+        # them into workers instead of new apps.
         import multiprocessing
 
         multiprocessing.freeze_support()

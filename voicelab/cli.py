@@ -23,7 +23,12 @@ EXIT_CANCELLED = 130
 
 
 class TerminalProgress:
-    """A one-line progress bar with ETA on a terminal; plain lines when not a terminal."""
+    """A one-line progress bar with ETA on a terminal; plain lines when not a terminal.
+
+    `unit` "bytes" shows amounts as sizes, "share" shows none (the done and total are a
+    share of the work, 0-1, as a warm-up reports it). An `eta_s` given with a call (the
+    work's own estimate) is shown instead of the one from this bar's rate.
+    """
 
     def __init__(self, stream=None, width: int = 28, unit: str = "") -> None:
         self.stream = stream or sys.stderr
@@ -33,7 +38,7 @@ class TerminalProgress:
         self._last = 0.0
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
-    def __call__(self, done: float, total: float, message: str = "") -> None:
+    def __call__(self, done: float, total: float, message: str = "", eta_s: Optional[float] = None) -> None:
         now = time.monotonic()
         final = bool(total) and done >= total
         if not final and now - self._last < (0.1 if self._tty else 2.0):
@@ -43,10 +48,10 @@ class TerminalProgress:
             fraction = min(1.0, done / total)
             filled = int(fraction * self.width)
             bar = "#" * filled + "-" * (self.width - filled)
-            amount = (f"{format_bytes(done)}/{format_bytes(total)}" if self.unit == "bytes"
-                      else f"{done:g}/{total:g}")
-            line = (f"[{bar}] {fraction * 100:5.1f}% {amount} "
-                    f"ETA {format_duration(self.eta.eta(done, total))} {message}")
+            amount = (f"{format_bytes(done)}/{format_bytes(total)} " if self.unit == "bytes"
+                      else "" if self.unit == "share" else f"{done:g}/{total:g} ")
+            eta = self.eta.eta(done, total) if eta_s is None else eta_s
+            line = f"[{bar}] {fraction * 100:5.1f}% {amount}ETA {format_duration(eta)} {message}"
         else:
             line = f"{message} …"
         if self._tty:

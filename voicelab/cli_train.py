@@ -40,8 +40,10 @@ def add_parser(sub) -> None:
     start.add_argument("--dataset", help="dataset name (in the workspace) or folder")
     start.add_argument("--config", type=Path, help="a YAML file of settings (flags override it)")
     start.add_argument("--name", help="run name (default: dataset-quality-date)")
-    start.add_argument("--base", help="base: a .ckpt or .onnx path, a model id from `models list`, or "
-                                      "a voice from `train bases` (e.g. builtin:en_US-joe-medium)")
+    start.add_argument("--base", help="base: a .ckpt or .onnx path, a model id from `models list`, "
+                                      "a voice from `train bases` (e.g. builtin:en_US-joe-medium), "
+                                      "or scratch (needs hours of speech). Default: the built-in "
+                                      "voice of the dataset's language")
     start.add_argument("--from-checkpoint", type=Path, metavar="CKPT",
                        help="branch: start from this checkpoint of an earlier run")
     start.add_argument("--quality", choices=("x_low", "low", "medium", "high"))
@@ -86,6 +88,9 @@ def add_parser(sub) -> None:
     export.add_argument("--name", help="voice name (default: the run's)")
     export.add_argument("-o", "--output", type=Path, metavar="DIR",
                         help="folder for the voice (default: the run's voice/ folder)")
+    export.add_argument("--force", action="store_true",
+                        help="export even when its previews say it is not ready (WER over 50%%, "
+                             "or less like the speaker than the voice the run started from)")
 
     suggest = actions.add_parser("suggest-batch", help="the largest batch size that fits this GPU "
                                                        "(tries real training steps)")
@@ -163,9 +168,15 @@ def _settings(args: argparse.Namespace, ws: Workspace) -> Dict[str, Any]:
         settings["dataset"] = str(_dataset_folder(ws, args.dataset))
     elif "dataset" in settings:
         settings["dataset"] = str(_dataset_folder(ws, str(settings["dataset"])))
-    if args.base:
+    if args.base and args.base.strip().lower() in SCRATCH_NAMES:
+        settings["base"] = None
+    elif args.base:
         settings["base"] = str(_base_path(ws, args.base))
     return settings
+
+
+#: `--base` values that mean "no base": train from scratch.
+SCRATCH_NAMES = ("scratch", "none")
 
 
 def _apply_set(settings: Dict[str, Any], item: str) -> None:
@@ -230,6 +241,14 @@ def _start(args: argparse.Namespace, ws: Workspace) -> int:
     if not settings.get("dataset"):
         raise VoiceLabError("Which dataset? Give --dataset NAME (see the workspace's datasets "
                             "folder) or a dataset folder.")
+    if "base" not in settings and args.from_checkpoint is None:
+        from voicelab.core.training.voice_bases import default_base
+
+        found = default_base(ws, Path(settings["dataset"]))
+        settings["base"] = str(found) if found else None
+        print(f"base: {found.name} (the built-in voice of the dataset's language; --base scratch "
+              "trains from scratch)" if found else "base: none, training from scratch (no built-in "
+              "voice speaks the dataset's language; give --base)", file=sys.stderr)
     run_dir = create_run(ws.runs, settings, name=args.name, from_checkpoint=args.from_checkpoint)
     print(f"run: {run_dir}", file=sys.stderr)
     return _train(run_dir, detach=args.detach)
@@ -282,17 +301,18 @@ def _train(run_dir: Path, *, detach: bool) -> int:
         code = process.wait()
     finally:
         process.close()
-    return _exit_code(process.final_event, code)
+    return _exit_code(process.final_event, code, run_dir.name)
 
 
-def _exit_code(final: Optional[Dict[str, Any]], code: Optional[int]) -> int:
+def _exit_code(final: Optional[Dict[str, Any]], code: Optional[int], run_name: str = "RUN") -> int:
     from voicelab.cli import EXIT_CANCELLED, EXIT_ERROR
+    from voicelab.core.training.event_text import stopped_text
 
     kind = (final or {}).get("type")
     if kind == "finished":
         return 0
     if kind == "stopped":
-        print(f"Stopped at step {final.get('step')}; resume with `voicelab-cli train resume`.",
+        print(f"{stopped_text(final).rstrip('.')} (`voicelab-cli train resume {run_name}`).",
               file=sys.stderr)
         return EXIT_CANCELLED
     if kind == "error":
@@ -334,6 +354,7 @@ class _EventPrinter:
         from voicelab.cli import TerminalProgress
 
         self.bar = TerminalProgress()
+        self.warmup_bar = TerminalProgress(unit="share")
         self.total: Optional[float] = None
         self.stream = sys.stderr
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
@@ -343,6 +364,10 @@ class _EventPrinter:
         self.stream.flush()
 
     def __call__(self, event: Dict[str, Any]) -> None:
+        from voicelab.core.training.event_text import (
+            frozen_text, preview_text, warmup_fraction, warmup_status,
+        )
+
         kind = event.get("type")
         if kind == "preparing":
             self.bar(event.get("done", 0), event.get("total", 0), event.get("message", ""))
@@ -357,6 +382,7 @@ class _EventPrinter:
             self.bar = type(self.bar)()
             self.line(f"training on {event.get('device')} ({event.get('devices')} device(s)), "
                       f"{event.get('parameters', 0) / 1e6:.1f} M parameters"
+                      + frozen_text(event)
                       + (f", resumed at step {event.get('step')}" if event.get("resumed_from") else ""))
         elif kind == "step":
             losses = event.get("losses") or {}
@@ -364,13 +390,12 @@ class _EventPrinter:
                        f"loss_g {_num(losses.get('loss_g'))} mel {_num(losses.get('mel'))} "
                        f"{_num(event.get('steps_per_s'))} steps/s")
             self.bar(float(event.get("step") or 0), self.total or 0, message)
-        elif kind == "warmup":
-            if event.get("stage") == "done":
-                report = event.get("report") or {}
-                self.line("warm-up of the voice base: " + ("from the cache" if report.get("cached")
-                          else f"{report.get('clips')} clips, {report.get('seconds')} s"))
-            else:
-                self.bar(event.get("done", 0), event.get("total", 0), event.get("message", ""))
+        elif kind == "warmup":  # phase, step N of M, and the whole warm-up's share and time left
+            if event.get("stage") == "done":  # also says when the cache had it
+                self.line(warmup_status(event))
+            elif event.get("stage") != "cached":
+                self.warmup_bar(warmup_fraction(event) or 0.0, 1.0, warmup_status(event, time_left=False),
+                                eta_s=event.get("eta_s"))
         elif kind == "validation":
             losses = event.get("losses") or {}
             self.line(f"validation at step {event.get('step')}: mel {_num(losses.get('mel'))}, "
@@ -378,7 +403,7 @@ class _EventPrinter:
         elif kind == "checkpoint":
             self.line(f"checkpoint: {event.get('path')}")
         elif kind == "preview":
-            self.line(f"previews at step {event.get('step')}: WER {_num(event.get('wer'))}")
+            self.line(preview_text(event))
         elif kind == "finished":
             self.line(f"finished at step {event.get('step')}: {event.get('checkpoint')}")
         elif kind == "error":
@@ -420,15 +445,23 @@ def _stop(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 def _export(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.cli import TerminalProgress, _cancel_on_ctrl_c
+    from voicelab.cli import EXIT_ERROR, TerminalProgress, _cancel_on_ctrl_c
     from voicelab.core.training import events as ev
     from voicelab.core.training import runs
     from voicelab.core.training.export import export_voice
+    from voicelab.core.training.export_check import check_export, export_summary
 
     run_dir = runs.find_run(ws.runs, args.run)
     checkpoint = args.checkpoint or runs.latest_checkpoint(run_dir)
     if checkpoint is None:
         raise VoiceLabError(f"The run {run_dir.name} has no checkpoint yet; train it first.")
+    check = check_export(run_dir, Path(checkpoint))
+    if check.concerns and not args.force:
+        for concern in check.concerns:
+            print(concern, file=sys.stderr)
+        print(f"Nothing was exported. Keep training (`voicelab-cli train resume {run_dir.name}`), "
+              "or export it anyway with --force.", file=sys.stderr)
+        return EXIT_ERROR
     name = args.name or run_dir.name
     out_dir = args.output or (run_dir / "voice")
     config, _lineage = runs.load_run(run_dir)
@@ -441,9 +474,10 @@ def _export(args: argparse.Namespace, ws: Workspace) -> int:
                     fsync=True)
     finally:
         writer.close()
-    if not result.verified:
-        print(f"warning: the exported voice did not pass verification (heard: “{result.heard}”).",
-              file=sys.stderr)
+    print(f"{'warning: ' if not result.verified else ''}{Path(checkpoint).name} exported. "
+          f"{export_summary(result, check)}", file=sys.stderr)
+    for concern in check.concerns:  # exported with --force: said once more
+        print(f"warning: {concern}", file=sys.stderr)
     print(result.onnx_path)
     return 0
 

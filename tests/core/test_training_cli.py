@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.training_data import HOOK, build_dataset, tiny_config
+from tests.training_data import HOOK, ScoredRun, build_dataset, tiny_config
 from voicelab import cli
 from voicelab.core.training import events as ev
 from voicelab.core.training import runs
@@ -95,7 +95,6 @@ def test_a_dataset_name_from_the_workspace_and_set_overrides(capsys, workspace, 
     (["--batch-size", "0"], "batch_size: must be a whole number of at least 1"),
     (["--set", "model.hiden_channels=8"], "did you mean 'hidden_channels'"),
     (["--device", "cpu", "--optimizer", "adamw8bit"], "adamw8bit (bitsandbytes) runs only on a CUDA GPU"),
-    (["--quality", "low"], "choose quality medium or high"),
     (["--base", "/no/such/base.ckpt"], "neither a file nor a model id"),
 ])
 def test_bad_settings_are_refused_before_anything_starts(capsys, workspace, dataset, settings_file,
@@ -152,7 +151,7 @@ def test_ctrl_c_stops_the_trainer_with_a_checkpoint(workspace, dataset, settings
             process.kill()
             process.communicate()
     assert process.returncode == 130, err
-    assert "Cancelling" in err and "resume with `voicelab-cli train resume`" in err
+    assert "Cancelling" in err and "`voicelab-cli train resume interrupted`" in err
     final = ev.read_events(events_file)[-1]
     assert final["type"] == "stopped" and Path(final["checkpoint"]).is_file()
     assert not runs.is_running(workspace.runs / "interrupted")
@@ -164,6 +163,8 @@ def test_export_writes_a_voice_and_logs_it(capsys, workspace, dataset, settings_
     assert code == 0, err
     code, out, err = run_cli(capsys, "train", "export", "voice", "--name", "tiny-joe")
     assert code == 0, err
+    assert "Checked: it loads in a fresh process and speaks" in err  # what the export proved
+    assert "scores are unknown" in err  # this run made no previews
     onnx = Path(out.strip().splitlines()[-1])
     assert onnx.name == "tiny-joe.onnx" and onnx.is_file()
     config = json.loads(Path(str(onnx) + ".json").read_text(encoding="utf-8"))
@@ -171,6 +172,46 @@ def test_export_writes_a_voice_and_logs_it(capsys, workspace, dataset, settings_
     exported = ev.read_events(workspace.runs / "voice" / "events.jsonl")[-1]
     assert exported["type"] == "exported" and exported["path"] == str(onnx)
     assert runs.run_status(workspace.runs / "voice") == "finished"  # exporting is not training
+
+
+def test_export_of_a_voice_that_is_not_ready_asks_for_force(capsys, workspace):
+    run = ScoredRun(workspace.runs / "early", dataset="joe")
+    run.preview(0, wer=0.04, likeness=0.0)
+    checkpoint = run.checkpoint(8, wer=0.96, likeness=-0.12, naturalness=2.0)
+    run.close()
+
+    code, out, err = run_cli(capsys, "train", "export", "early", "--checkpoint", checkpoint)
+
+    assert code == 1 and out == ""
+    assert "This voice is not intelligible yet: WER 96% at step 8." in err
+    assert "sounds less like joe than the voice it started from (likeness -0.12 at step 8)" in err
+    assert "--force" in err and not (run.root / "voice").exists()
+    # --force goes past the question to the export itself (which this fake checkpoint fails).
+    code, _, err = run_cli(capsys, "train", "export", "early", "--checkpoint", checkpoint, "--force")
+    assert code == 1 and "not intelligible" not in err and "step-8.ckpt" in err
+
+
+def test_the_terminal_shows_the_warm_up_the_scores_and_a_stop_in_the_warm_up(capsys):
+    from voicelab.cli import EXIT_CANCELLED
+    from voicelab.cli_train import _EventPrinter, _exit_code
+
+    printer = _EventPrinter()
+    printer(ev.warmup(stage="encoder", done=100, total=400, message="m", overall=0.325, eta_s=65.0))
+    printer(ev.warmup(stage="done", done=1, total=1, message="m", overall=1.0, eta_s=0.0,
+                      report={"cached": False, "clips": 48, "seconds": 31.5}))
+    printer(ev.preview(step=8, epoch=1, likeness=0.42, previews=[
+        {"path": "a.wav", "text": "a", "heard": "a", "wer": 0.25, "naturalness": 3.4}]))
+    stopped = ev.stopped(step=0, epoch=0, checkpoint=None, reason="user", during="warmup")
+    assert _exit_code(stopped, 3, "early") == EXIT_CANCELLED
+
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("[#########---") and lines[0].endswith(
+        " 32.5% ETA 1:05 Warm-up · teaching the posterior encoder: step 100 of 400")
+    assert lines[1:] == [
+        "Warm-up done (48 clips, 31.5 s)",
+        "Previews at step 8: 1 clip(s), WER 25%, likeness 0.42, naturalness 3.4 / 5",
+        "Stopped by you during the warm-up; its work is kept and Resume continues it "
+        "(`voicelab-cli train resume early`)."]
 
 
 def test_the_trainer_entry_never_imports_qt(tmp_path):

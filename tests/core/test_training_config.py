@@ -37,6 +37,7 @@ def test_a_full_config_keeps_every_value():
         "seed": 7, "espeak_voice": "en-gb", "max_phonemes": 300, "max_seconds": 12.5,
         "trim_silence": False, "model": {"hidden_channels": 96, "segment_size": 4096},
         "prepare_workers": 2, "alignment": "torch", "bucket_batches": True, "compile": "decoder",
+        "freeze": ["flow", "decoder"],
     }
     config = config_from_dict(data)
     assert config.to_dict() == data
@@ -91,6 +92,8 @@ def test_a_full_config_keeps_every_value():
      "set at least one"),
     ({"preview_every_epochs": 1, "preview_sentences": []}, "preview_sentences", "at least one"),
     ({"batch_sise": 8}, "batch_sise", "did you mean 'batch_size'"),
+    ({"freeze": ["enc_q"]}, "freeze", "posterior_encoder, text_encoder"),
+    ({"freeze": 3}, "freeze", "must list parts"),
 ])
 def test_each_wrong_value_is_named_with_its_fix(changes, key, fix):
     with pytest.raises(TrainingConfigError) as raised:
@@ -114,6 +117,8 @@ def test_friendly_spellings_are_accepted():
     assert config.precision == "32" and config.max_epochs is None
     assert config.checkpoint_every_steps is None and config.batch_size == 8 and config.devices == 2
     assert config_from_dict({"dataset": "/d", "precision": "bf16"}).precision == "bf16-mixed"
+    assert config_from_dict({"dataset": "/d", "freeze": "flow, decoder"}).freeze == ["flow", "decoder"]
+    assert config_from_dict({"dataset": "/d", "freeze": None}).freeze == []
 
 
 def test_lineage_is_not_a_setting():

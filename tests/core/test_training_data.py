@@ -6,6 +6,7 @@ import json
 import os
 
 import pytest
+import soundfile
 
 from tests.training_data import SENTENCES, build_dataset, tiny_config
 from voicelab.core.training import data
@@ -123,19 +124,21 @@ def test_a_transcript_without_speech_sounds_stops_preparation(tmp_path):
     assert "Write them out in words or exclude those clips" in message
 
 
-def test_dataset_rate_that_does_not_fit_the_quality_names_the_quality_to_pick(tmp_path):
-    dataset = build_dataset(tmp_path / "joe16", sample_rate=16000)
+@pytest.mark.parametrize("dataset_rate, wav_rate", [(16000, None), (22050, 16000), (44100, None)])
+def test_any_dataset_rate_trains_the_quality_rate(tmp_path, dataset_rate, wav_rate):
+    """Clips are resampled to the quality's rate while they are prepared (soxr)."""
+    import torch
+
+    dataset = build_dataset(tmp_path / "joe", sample_rate=dataset_rate, wav_rate=wav_rate)
     run_dir, config, _ = make_run(tmp_path, dataset)  # medium = 22050 Hz
-    with pytest.raises(data.TrainingDataError) as raised:
-        data.prepare(run_dir, config)
-    assert "16000 Hz" in str(raised.value) and "choose quality x_low or low" in str(raised.value)
-
-
-def test_wavs_at_another_rate_than_the_dataset_claims_are_refused(tmp_path):
-    dataset = build_dataset(tmp_path / "joe", wav_rate=16000)  # dataset.json says 22050
-    run_dir, config, _ = make_run(tmp_path, dataset)
-    with pytest.raises(data.TrainingDataError, match="16000 Hz"):
-        data.prepare(run_dir, config)
+    prepared = data.prepare(run_dir, config)
+    assert prepared.sample_rate == 22050 and len(prepared.train) == 10
+    entry = prepared.train[0]
+    audio = torch.load(run_dir / "cache" / f"{entry['stem']}.audio.pt", weights_only=True)
+    wav_seconds = soundfile.info(str(dataset / "wavs" / f"{entry['id']}.wav")).duration
+    assert len(audio) / 22050 <= wav_seconds + 0.01  # trimmed, at the model's rate
+    assert entry["seconds"] == pytest.approx(len(audio) / 22050, abs=1e-3)
+    assert len(audio) / 22050 > 0.5 * wav_seconds
 
 
 def test_an_empty_training_split_is_refused(tmp_path, dataset):

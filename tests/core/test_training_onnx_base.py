@@ -47,7 +47,7 @@ def test_a_few_training_steps_from_joe_have_finite_losses(workspace, tmp_path):
     events = [e for e in map(ev.parse_line, stream_lines) if e]
     assert code == runner.EXIT_FINISHED, events[-1]
     warm = [e for e in events if e["type"] == "warmup"]
-    assert {"speaking", "encoder", "discriminator", "done"} <= {e["stage"] for e in warm}
+    assert {"speaking", "encoder", "done"} <= {e["stage"] for e in warm}
     started = next(e for e in events if e["type"] == "started")
     base = started["base"]
     assert base["loaded"] == 403 and base["generator_loaded"] == base["generator_total"]
@@ -60,6 +60,43 @@ def test_a_few_training_steps_from_joe_have_finite_losses(workspace, tmp_path):
         assert all(value is not None and math.isfinite(value) for value in step["losses"].values())
     # the warm-up is cached per voice in the workspace
     assert list((workspace.root / "cache" / "warmup").glob("*.pt"))
+
+
+def test_a_stop_during_the_warm_up_keeps_its_work_for_resume(workspace, tmp_path):
+    from voicelab.core.progress import CancelToken
+
+    dataset = build_dataset(tmp_path / "datasets" / "joe")
+    settings = tiny_config(dataset, base=str(joe_path()), model={}, max_steps=1, batch_size=2,
+                           checkpoint_every_steps=1, base_warmup_steps=12)
+    run_dir = runs.create_run(workspace.runs, settings, name="stop-in-warm-up")
+    token = CancelToken()
+    seen = []
+
+    class Stream:
+        def write(self, text):
+            for event in filter(None, map(ev.parse_line, text.splitlines())):
+                seen.append(event)
+                if event["type"] == "warmup" and event["stage"] == "encoder" and event["done"] >= 4:
+                    token.cancel()  # what Stop does, in the middle of the encoder stage
+            return len(text)
+
+        def flush(self):
+            pass
+
+    code = runner.run(run_dir, stream=Stream(), cancel=token, model_hook=tiny_discriminator)
+    assert code == runner.EXIT_STOPPED
+    stopped = seen[-1]
+    assert stopped["type"] == "stopped" and stopped["during"] == "warmup" and stopped["checkpoint"] is None
+    assert list((workspace.root / "cache" / "warmup").glob("*.partial.pt"))
+
+    seen.clear()
+    code = runner.run(run_dir, stream=Stream(), model_hook=tiny_discriminator)
+    assert code == runner.EXIT_FINISHED, seen[-1]
+    done = next(e for e in seen if e["type"] == "warmup" and e["stage"] == "done")
+    assert done["report"]["resumed"]["encoder_step"] >= 4  # went on from the stop
+    first = next(e for e in seen if e["type"] == "warmup" and e["stage"] == "encoder")
+    assert first["done"] > 4
+    assert not list((workspace.root / "cache" / "warmup").glob("*.partial.pt"))
 
 
 def test_workspace_voices_are_offered_as_bases(workspace, tmp_path):

@@ -26,13 +26,16 @@ SCRATCH_NOTE = ("From scratch: needs hours of speech and days of GPU time. A bas
                 "there with minutes of speech.")
 
 
-def find_bases_and_voices(workspace: Workspace, *, progress: Any, cancel: Any) -> Tuple[list, list]:
+def find_bases_and_voices(workspace: Workspace, dataset: Optional[Path] = None, *, progress: Any,
+                          cancel: Any) -> Tuple[list, list, Optional[Path]]:
     """Downloaded checkpoints, then every voice of the workspace (joe, downloaded, exported):
-    a voice's .onnx is rebuilt into a trainable model when it is chosen."""
-    from voicelab.core.training.voice_bases import voice_bases
+    a voice's .onnx is rebuilt into a trainable model when it is chosen. Last, the base a new
+    run on `dataset` starts from unless the user picks another (`default_base`)."""
+    from voicelab.core.training.voice_bases import default_base, voice_bases
 
     present, missing = tj.find_bases(workspace, progress=progress, cancel=cancel)
-    return list(present) + [(label, path) for label, path, _id in voice_bases(workspace)], missing
+    voices = [(label, path) for label, path, _id in voice_bases(workspace)]
+    return list(present) + voices, missing, default_base(workspace, dataset)
 
 
 class BaseChooser(QObject):
@@ -46,19 +49,23 @@ class BaseChooser(QObject):
         self._window = parent
         self.infos: Dict[str, Any] = {}  # checkpoint path -> BaseInfo
         self._select: Optional[Path] = None  # choose this base once the list is read again
+        form.dataset_combo.currentIndexChanged.connect(lambda _index: form.base_explicit or self.reload())
         form.baseChanged.connect(self._changed)
         form.qualityChanged.connect(lambda _q: self.check())
         form.downloadRequested.connect(self.download)
         form.modelsDialogRequested.connect(self.open_models)
 
     def reload(self) -> None:
-        self._quietly(find_bases_and_voices, self.workspace, then=self._found)
+        self._quietly(find_bases_and_voices, self.workspace, self.form.dataset_path(), then=self._found)
 
-    def _found(self, found: Tuple[list, list]) -> None:
-        self.form.set_bases(*found)
+    def _found(self, found: Tuple[list, list, Optional[Path]]) -> None:
+        present, missing, default = found
+        self.form.set_bases(present, missing)
         if self._select is not None:
             self.form.choose_base(self._select)
             self._select = None
+        elif default is not None and not self.form.base_explicit:
+            self.form.choose_base(default)  # the built-in voice of the dataset's language
 
     def download(self, entry: Any) -> Job:
         job = self.jobs.run(f"Downloading {entry.name}", tj.download_base, self.workspace, entry)

@@ -3,10 +3,11 @@
 Thin by design. The core does the work: `runs.create_run` writes a run folder, the trainer
 runs as a child process followed by `TrainingController` (on its own QThread), and
 `export_voice` makes the voice. This module lays out the form, the run list, the chart, the
-log, the previews and the ranking, and routes trainer events to them. Anything that reads
-or writes files runs off the UI thread: user-visible work (creating a run, checking a base,
-downloads, export) as jobs in the status bar, quick reads (the run list, a run's log) as
-quiet jobs only this tab tracks.
+log, the previews and the ranking, and routes trainer events to them; the run training now
+(`training_live.py`) and the export (`training_export.py`) are mixins of their own.
+Anything that reads or writes files runs off the UI thread: user-visible work (creating a
+run, checking a base, downloads, export) as jobs in the status bar, quick reads (the run
+list, a run's log, an export's check) as quiet jobs only this tab tracks.
 
 A run's view is rebuilt from its `events.jsonl` whenever it is selected, so reopening the
 app shows its history. For the run training here, live events that arrive while that file
@@ -32,6 +33,7 @@ from voicelab.ui.audio_out import AudioOutput, default_output
 from voicelab.ui.base_chooser import BaseChooser
 from voicelab.ui.guide import GuidePage
 from voicelab.ui.training_controller import TrainingController
+from voicelab.ui.training_export import VoiceExport
 from voicelab.ui.training_live import LiveTraining, event_key
 from voicelab.ui.widgets.checkpoint_panel import CheckpointPanel
 from voicelab.ui.widgets.item_menu import RunMenu
@@ -46,7 +48,7 @@ from voicelab.ui.workers import ExternalJob, Job, JobManager
 log = logging.getLogger(__name__)
 
 
-class TrainingTab(LiveTraining, QWidget):
+class TrainingTab(LiveTraining, VoiceExport, QWidget):
     goToDataset = Signal()
     voiceExported = Signal(object)  # Path of the new .onnx
     runsChanged = Signal()  # a run was made, deleted or saved a checkpoint (Generate lists them)
@@ -324,32 +326,6 @@ class TrainingTab(LiveTraining, QWidget):
         if run is not None:
             self._quietly(tj.run_ranking, run, then=lambda items: run == self.shown_run
                           and self.checkpoints.set_ranking(items))
-
-    # -- export -------------------------------------------------------------------------------
-    def export_voice(self, checkpoint: Path, name: str) -> Optional[Job]:
-        if self.shown_run is None:
-            return None
-        run = self.shown_run
-        self.checkpoints.set_busy(True)
-        self.checkpoints.set_status(f"Exporting {checkpoint.name} as “{name}”: converting, then "
-                                    "checking that it speaks…")
-        job = self.jobs.run(f"Exporting voice {name}", tj.export_voice, run, checkpoint,
-                            self.workspace.root / "voices", name, holds=[("run", run.name)])
-        job.finished.connect(self._exported)
-        job.failed.connect(lambda message, _details: self.checkpoints.set_status(message, ok=False))
-        job.cancelled.connect(lambda: self.checkpoints.set_status("Export cancelled; nothing was added."))
-        job.ended.connect(lambda: self.checkpoints.set_busy(False))
-        return job
-
-    def _exported(self, result: Any) -> None:
-        if not result.verified:
-            self.checkpoints.set_status(f"{result.onnx_path.name} was written but did not pass its "
-                                        "check; try another checkpoint.", ok=False)
-            return
-        heard = f" Whisper heard: “{result.heard}”." if result.heard else ""
-        self.checkpoints.set_status(f"✓ Exported and verified: {result.onnx_path}. Pick it in the "
-                                    f"Generate tab.{heard}", ok=True)
-        self.voiceExported.emit(result.onnx_path)
 
     # -- state --------------------------------------------------------------------------------
     def _update_buttons(self) -> None:

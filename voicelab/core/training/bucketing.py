@@ -18,7 +18,7 @@ lengths, is measured on a GPU only (see bench/bench_training.py). With several p
 from __future__ import annotations
 
 import random
-from typing import Any, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 
 class LengthBucketBatchSampler:
@@ -71,15 +71,14 @@ def padding_share(lengths: Sequence[int], batches: Sequence[Sequence[int]]) -> f
     return 1.0 - real / padded if padded else 0.0
 
 
-def bucketed_loader(module: Any, lengths: List[int], seed: int) -> Any:
-    """piper's training loader with batches of similar length (see bucketing.py)."""
+def bucketed_loader(module: Any, lengths: List[int], seed: int, options: Dict[str, Any]) -> Any:
+    """piper's training loader with batches of similar length (see bucketing.py); `options`
+    start its workers (`data.loader_options`)."""
     from piper.train.vits.dataset import UtteranceCollate
     from torch.utils.data import DataLoader
 
     drop_last = len(lengths) > module.batch_size  # as piper's loader
     sampler = LengthBucketBatchSampler(lengths, module.batch_size, drop_last=drop_last, seed=seed)
-    extra = {"persistent_workers": True, "prefetch_factor": 4} if module.num_workers > 0 else {}
-    return DataLoader(module.train_dataset, batch_sampler=sampler, num_workers=module.num_workers,
-                      pin_memory=True, collate_fn=UtteranceCollate(
-                          is_multispeaker=module.num_speakers > 1,
-                          segment_size=module.segment_size), **extra)
+    return DataLoader(module.train_dataset, batch_sampler=sampler, pin_memory=True,
+                      collate_fn=UtteranceCollate(is_multispeaker=module.num_speakers > 1,
+                                                  segment_size=module.segment_size), **options)

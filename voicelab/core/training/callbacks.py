@@ -133,7 +133,8 @@ class EventsCallback(pl.Callback):
                 parameters=info["parameters"], step=self.state.step, epoch=trainer.current_epoch,
                 resumed_from=info["resumed_from"], train_utterances=info["train_utterances"],
                 validation_utterances=info["validation_utterances"],
-                steps_per_epoch=self.steps_per_epoch, base=info["base"]), fsync=True)
+                steps_per_epoch=self.steps_per_epoch, base=info["base"],
+                frozen=info.get("frozen", ())), fsync=True)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:
@@ -206,6 +207,8 @@ class ControlCallback(pl.Callback):
         self.config = config
         self.run_dir = Path(run_dir)
         self.cancel = cancel
+        self._speaker: Any = None  # likeness.Reference, once known
+        self._speaker_tried = False
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Lightning installs its SIGTERM handler just before training starts; it would raise
@@ -213,6 +216,8 @@ class ControlCallback(pl.Callback):
         from voicelab.core.training.runner import reinstall_signal_handlers
 
         reinstall_signal_handlers()
+        if self.state.step == 0 and self.config.preview_every_epochs:
+            self.previews(trainer, pl_module)  # step 0: the voice the run starts from (likeness 0)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """The final checkpoint, inside fit so every ddp rank still takes part."""
@@ -286,16 +291,62 @@ class ControlCallback(pl.Callback):
             from voicelab.core.training.runs import scoring_model
 
             asr = scoring_model(self.config)
+            speaker = self.speaker()
+            floor_known = speaker is not None and speaker.floor is not None
             results = write_previews(pl_module, list(self.config.preview_sentences), out_dir,
-                                     step=state.step, epoch=trainer.current_epoch, asr_model_path=asr)
+                                     step=state.step, epoch=trainer.current_epoch, asr_model_path=asr,
+                                     speaker=speaker)
+            if speaker is not None and not floor_known and speaker.floor is not None:
+                from voicelab.core.training.likeness import save_reference
+
+                save_reference(self.run_dir, speaker)  # the floor, measured once per run
         except VoiceLabError as error:  # a preview failing must not end the training
             _LOG.warning("previews failed at step %s: %s", state.step, error)
             return
         finally:
             pl_module.train(was_training)
             state.phase = previous_phase
+        from voicelab.core.training.previews import round_likeness
+
         self.emit(events.preview(step=state.step, epoch=trainer.current_epoch,
-                                 previews=[_preview_dict(p) for p in results]))
+                                 previews=[_preview_dict(p) for p in results],
+                                 likeness=round_likeness(results, speaker)))
+
+    def speaker(self) -> Any:
+        """The run's likeness reference: from `likeness.json`, else measured on its clips now."""
+        if self._speaker is not None or self._speaker_tried:
+            return self._speaker
+        self._speaker_tried = True
+        from voicelab.core.training import likeness
+
+        found = likeness.load_reference(self.run_dir)
+        if found is not None:
+            self._speaker = found
+            return found
+        try:
+            self._speaker = dataset_speaker(self.run_dir, self.config, cancel=self.cancel)
+        except VoiceLabError as error:  # no resemblyzer: previews go on without likeness
+            _LOG.warning("no likeness scores: %s", error)
+            return None
+        if self._speaker is not None:
+            likeness.save_reference(self.run_dir, self._speaker)
+        return self._speaker
+
+
+def dataset_speaker(run_dir: Path, config: TrainConfig, *, cancel: Optional[CancelToken] = None) -> Any:
+    """The likeness reference of a run's training clips, read from its prepared cache."""
+    from voicelab.core.training import data, likeness
+
+    prepared = data.load_prepared(run_dir)
+    if prepared is None or not prepared.train:
+        return None
+    cache = Path(run_dir) / data.CACHE_DIR
+
+    def load(entry: Dict[str, Any]) -> Any:
+        return torch.load(cache / f"{entry['stem']}.audio.pt", map_location="cpu",
+                          weights_only=True).numpy()
+
+    return likeness.build_reference(prepared.train, prepared.sample_rate, load=load, cancel=cancel)
 
 
 def device_name(trainer: pl.Trainer) -> str:

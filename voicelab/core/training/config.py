@@ -142,6 +142,12 @@ _MODEL_DEFAULTS = {"hop_length": 256, "segment_size": 8192, "filter_length": 102
                    "win_length": 1024, "hidden_channels": 192, "n_heads": 2}
 
 
+#: The generator's parts a fine-tune can keep as the base has them (setting -> VitsModel module).
+FREEZABLE = {"posterior_encoder": "enc_q", "text_encoder": "enc_p", "duration_predictor": "dp",
+             "flow": "flow", "decoder": "dec"}
+DEFAULT_FREEZE = ("posterior_encoder", "text_encoder")
+
+
 @dataclass
 class TrainConfig:
     """Every setting of one training run (one dataset + one base + this)."""
@@ -187,6 +193,9 @@ class TrainConfig:
     bucket_batches: bool = False
     #: See COMPILES and training/speedups.py.
     compile: str = "off"
+    #: Parts of the generator kept as the base has them while fine-tuning (FREEZABLE; ignored
+    #: without a base). The default keeps a voice's intonation: see model.freeze_for_finetune.
+    freeze: List[str] = field(default_factory=lambda: list(DEFAULT_FREEZE))
     model: Dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -380,6 +389,19 @@ def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
             problems.add("preview_sentences", "must be a list of non-empty sentences.")
         else:
             take("preview_sentences", [s.strip() for s in sentences])
+
+    if "freeze" in values:
+        freeze = values["freeze"]
+        if freeze is None:
+            freeze = []
+        if isinstance(freeze, str):
+            freeze = [part.strip() for part in freeze.split(",") if part.strip()]
+        wrong = [part for part in freeze if part not in FREEZABLE] if isinstance(freeze, (list, tuple)) else [freeze]
+        if wrong:
+            problems.add("freeze", f"must list parts of {', '.join(FREEZABLE)} (or be empty), "
+                                   f"not {wrong[0]!r}.")
+        else:
+            take("freeze", list(dict.fromkeys(freeze)))
 
     if "model" in values:
         take("model", _check_model(problems, values["model"]))

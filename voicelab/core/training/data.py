@@ -7,10 +7,10 @@ Three steps, at three moments:
   validation share) and returns the lineage facts: the dataset's manifest hash and the
   split. Editing the dataset later does not change a created run.
 * `prepare` (in the trainer, before the first step): reads the copied manifests, checks each
-  clip (file present, sample rate = the quality's, transcript the phonemizer can read, not
-  too long for memory, not shorter than one training segment) and writes piper's cache
-  (phoneme ids, silence-trimmed audio, linear spectrogram as `.pt` tensors, each written
-  atomically) plus `cache/prepared.json`, the list that marks the cache complete. Clips that
+  clip (file present and readable, transcript the phonemizer can read, not too long for
+  memory, not shorter than one training segment) and writes piper's cache (phoneme ids,
+  silence-trimmed audio resampled to the quality's rate with soxr, so any dataset trains any
+  quality, linear spectrogram as `.pt` tensors, each written atomically) plus `cache/prepared.json`, the list that marks the cache complete. Clips that
   are too long or unreadable are dropped and listed; a transcript with no speakable text,
   a wrong sample rate or an empty result raise `TrainingDataError` instead, because training
   on them would fail or silently learn nothing (piper's known "0 training batches" finish).
@@ -131,22 +131,13 @@ def dataset_sample_rate(info: Dict[str, Any]) -> Optional[int]:
     return int(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
 
 
-def check_sample_rate(rate: Optional[int], quality: str, where: str) -> None:
-    """Raise when audio at `rate` cannot train a voice of `quality`."""
-    wanted = QUALITIES[quality].sample_rate
-    if rate is None or rate == wanted:
-        return
-    fits = [name for name, q in QUALITIES.items() if q.sample_rate == rate]
-    fix = (f"choose quality {' or '.join(fits)} for {rate} Hz audio" if fits else
-           f"re-create the dataset at {wanted} Hz (the rate Piper voices of this quality use)")
-    raise TrainingDataError(f"{where} is {rate} Hz, but quality '{quality}' trains at {wanted} Hz: "
-                            f"{fix}.")
-
-
 def espeak_voice_for(config: TrainConfig, info: Dict[str, Any]) -> str:
     """The espeak-ng voice: the config's, else the dataset's language, else en-us."""
-    if config.espeak_voice:
-        return config.espeak_voice
+    return config.espeak_voice or dataset_espeak_voice(info)
+
+
+def dataset_espeak_voice(info: Dict[str, Any]) -> str:
+    """The dataset's language as an espeak-ng voice (dataset.json), else en-us."""
     for value in (info.get("espeak_voice"), (info.get("options") or {}).get("language"),
                   info.get("language")):
         if isinstance(value, str) and value and value != "auto":
@@ -267,7 +258,6 @@ def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = 
     cancel = cancel or CancelToken()
     dataset = Path(config.dataset).expanduser()
     info = dataset_info(dataset)
-    check_sample_rate(dataset_sample_rate(info), config.quality, f"The dataset {dataset.name}")
     voice = espeak_voice_for(config, info)
     key = cache_key(config, voice)
     existing = load_prepared(run_dir)
@@ -306,7 +296,6 @@ def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = 
     checked: List[Tuple[Row, Path, List[int], float]] = []
     dropped: List[Dict[str, str]] = []
     unspeakable: List[str] = []
-    wrong_rate: List[Tuple[str, int]] = []
     unknown: set = set()
     for index, row in enumerate(rows):
         cancel.raise_if_cancelled()
@@ -320,9 +309,6 @@ def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = 
             audio_info = soundfile.info(str(wav))
         except Exception as error:  # soundfile.LibsndfileError and friends
             dropped.append({"id": row.id, "split": row.split, "reason": f"unreadable audio: {error}"})
-            continue
-        if audio_info.samplerate != rate:
-            wrong_rate.append((where, int(audio_info.samplerate)))
             continue
         seconds = audio_info.frames / float(audio_info.samplerate)
         try:
@@ -345,9 +331,6 @@ def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = 
                             "reason": f"{seconds:.1f} s long (limit max_seconds={config.max_seconds:g})"})
             continue
         checked.append((row, wav, ids, seconds))
-    if wrong_rate:
-        listed = _listing([f"{where}: {found} Hz" for where, found in wrong_rate])
-        check_sample_rate(wrong_rate[0][1], config.quality, f"Audio in the dataset ({listed})")
     if unspeakable:
         raise TrainingDataError(
             f"{len(unspeakable)} transcript(s) give no speech sounds to the phonemizer (espeak-ng "
@@ -517,13 +500,24 @@ def make_datamodule(run_dir: Path, config: TrainConfig, prepared: Optional[Prepa
             self.val_dataset = VitsDataset(utterances(prepared.validation))
             self.test_dataset = []  # piper synthesizes these for TensorBoard/MOS: both off
 
+        def _make_dataloader(self, dataset, shuffle: bool = False, drop_last: bool = False):
+            """piper's loader, with its workers started as `loader_options` says."""
+            from piper.train.vits.dataset import UtteranceCollate
+            from torch.utils.data import DataLoader
+
+            return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, drop_last=drop_last,
+                              pin_memory=True, collate_fn=UtteranceCollate(
+                                  is_multispeaker=self.num_speakers > 1, segment_size=self.segment_size),
+                              **loader_options(self.num_workers))
+
         def train_dataloader(self):
             trainer = getattr(self, "trainer", None)
             if not config.bucket_batches or (trainer is not None and trainer.world_size > 1):
                 return super().train_dataloader()  # piper's random batches (ddp: always)
             from voicelab.core.training.bucketing import bucketed_loader
 
-            return bucketed_loader(self, [int(e["frames"]) for e in prepared.train], config.seed)
+            return bucketed_loader(self, [int(e["frames"]) for e in prepared.train], config.seed,
+                                   loader_options(self.num_workers))
 
     return RunDataModule(
         csv_path=Path(run_dir) / DATA_DIR / "train.txt",
@@ -544,6 +538,22 @@ def make_datamodule(run_dir: Path, config: TrainConfig, prepared: Optional[Prepa
         num_workers=config.num_workers,
         trim_silence=config.trim_silence,
     )
+
+
+def loader_options(num_workers: int) -> Dict[str, Any]:
+    """How a training loader starts its `num_workers` worker processes.
+
+    "spawn", never fork: the trainer runs threads (heartbeat, stop listener, Lightning's),
+    and a forked worker inherits every lock one of them held at that moment, locked for
+    good; with fork, one such lock kept the default one-worker run at step 0 forever. Spawn
+    is also what Windows and macOS use and what the packaged app supports
+    (`freeze_support` in `voicelab.__main__`). Workers persist across epochs, so the
+    start-up (an import of torch) is paid once per run.
+    """
+    if num_workers <= 0:
+        return {"num_workers": 0}
+    return {"num_workers": num_workers, "multiprocessing_context": "spawn",
+            "persistent_workers": True, "prefetch_factor": 4}
 
 
 def steps_per_epoch(prepared: Prepared, batch_size: int, world_size: int = 1) -> int:

@@ -193,7 +193,8 @@ class _Session:
         from voicelab.core.checkpoints import allowed_checkpoint_globals
         from voicelab.core.training import callbacks as cb
         from voicelab.core.training import data, monotonic
-        from voicelab.core.training.model import build_model, check_optimizer, parameter_count
+        from voicelab.core.training.model import (build_model, check_optimizer, freeze_for_finetune,
+                                                  parameter_count)
 
         monotonic.install(config.alignment)
         monotonic.warm_up()
@@ -213,6 +214,7 @@ class _Session:
         base_report = None
         if resume is None and config.base:
             base_report = self._load_base(model, config, prepared, accelerator)
+        frozen = freeze_for_finetune(model, config)  # on resume too: the recipe is the run's
         from voicelab.core.training import speedups
 
         for note in speedups.apply(model, config, accelerator):  # compile: ... (off by default)
@@ -221,7 +223,9 @@ class _Session:
         started_info = {"config": config.to_dict(), "resumed_from": str(resume) if resume else None,
                         "train_utterances": len(prepared.train),
                         "validation_utterances": len(prepared.validation),
-                        "parameters": parameter_count(model), "base": base_report}
+                        "parameters": parameter_count(model),
+                        "trainable_parameters": parameter_count(model, trainable=True),
+                        "frozen": frozen, "base": base_report}
         events_cb = cb.EventsCallback(state, self.emit, config, started_info)
         control = cb.ControlCallback(state, self.emit, config, self.run_dir, self.cancel)
         trainer = pl.Trainer(
@@ -275,33 +279,38 @@ class _Session:
 
     def _warm_up(self, model: Any, config: TrainConfig, sha256: str, prepared: Any,
                  accelerator: str) -> Dict[str, Any]:
-        """An .onnx base's untrained parts warmed from its own speech (warmup.py), cached."""
+        """An .onnx base's untrained parts warmed from its own speech (warmup.py), cached; a
+        stop keeps the work done for the next attempt."""
         from voicelab.core.training import warmup
         from voicelab.core.training.previews import phoneme_ids
 
-        steps = int(config.base_warmup_steps)
-        settings = warmup.WarmupSettings(sentences=max(8, min(64, steps // 4)), encoder_steps=steps,
-                                         discriminator_steps=steps, seed=config.seed)
+        settings = warmup_settings(config)
         voice = getattr(prepared, "espeak_voice", None) or config.espeak_voice or "en-us"
         ids = [sentence_ids for text in warmup.warmup_sentences(settings.sentences)
                for sentence_ids in phoneme_ids(text, voice)]
-        last = [0.0]
 
-        def progress(stage: str, done: float, total: float, message: str) -> None:
+        last = [0.0, ""]
+
+        def progress(state: Any) -> None:  # every step comes here; at most two events a second
             now = time.monotonic()
-            if now - last[0] >= 0.5 or done >= total:
-                last[0] = now
-                self.emit(ev.warmup(stage=stage, done=done, total=total, message=message))
+            if now - last[0] < 0.5 and state.stage == last[1] and state.done < state.total:
+                return
+            last[0], last[1] = now, state.stage
+            self.emit(ev.warmup(stage=state.stage, done=state.done, total=state.total,
+                                message=state.message, overall=state.overall, eta_s=state.eta_s))
 
         device = "cuda" if accelerator == "gpu" else "cpu"
         model.to(device)
+        self.phase = "warmup"
         try:
             report = warmup.warm_up(model, ids, base_sha256=sha256, settings=settings,
                                     cache_dir=warmup.cache_folder(self.run_dir),
                                     progress=progress, cancel=self.cancel)
         finally:
             model.to("cpu")
-        self.emit(ev.warmup(stage="done", done=1, total=1, message="Warm-up finished", report=report))
+        self.phase = "preparing"
+        self.emit(ev.warmup(stage="done", done=1, total=1, message="Warm-up finished", report=report,
+                            overall=1.0, eta_s=0.0))
         return report
 
     def _finished(self, trainer: Any) -> int:
@@ -326,7 +335,9 @@ class _Session:
         checkpoint = state.last_checkpoint if state is not None else runs.latest_checkpoint(self.run_dir)
         step = state.step if state is not None else 0
         epoch = state.epoch if state is not None else 0
-        self.emit(ev.stopped(step=step, epoch=epoch, checkpoint=checkpoint, reason=reason), fsync=True)
+        during = "training" if state is not None else self.phase if self.phase == "warmup" else "preparing"
+        self.emit(ev.stopped(step=step, epoch=epoch, checkpoint=checkpoint, reason=reason, during=during),
+                  fsync=True)
         return EXIT_STOPPED
 
 
@@ -336,6 +347,17 @@ class BaseChanged(VoiceLabError):
 
 class BaseUnusable(VoiceLabError):
     """The base file is missing, unreadable or unsafe."""
+
+
+def warmup_settings(config: TrainConfig) -> Any:
+    """The warm-up a run's `base_warmup_steps` asks for (warmup.WarmupSettings' other defaults)."""
+    from voicelab.core.training import warmup
+
+    steps = int(config.base_warmup_steps)
+    defaults = warmup.WarmupSettings()
+    scale = steps / defaults.encoder_steps  # fewer steps also speak fewer sentences
+    return warmup.WarmupSettings(sentences=max(8, min(defaults.sentences, round(defaults.sentences * scale))),
+                                 encoder_steps=steps, seed=config.seed)
 
 
 def _accelerator(config: TrainConfig) -> str:
@@ -465,7 +487,13 @@ class _Heartbeat:
 
 
 class _StdinListener:
-    """Reads stdin lines; `stop` asks the trainer to checkpoint and exit. Daemon: stdin can block."""
+    """Reads stdin lines; `stop` asks the trainer to checkpoint and exit. Daemon: stdin can block.
+
+    It reads the file descriptor with `os.read`, never through `sys.stdin`: a thread blocked
+    in `sys.stdin`'s buffered read holds that object's lock, and a process forked meanwhile
+    (a data-loader worker) inherits the lock held; multiprocessing's child start-up closes
+    `sys.stdin`, waits on that lock forever, and training never left step 0.
+    """
 
     def __init__(self, cancel: CancelToken) -> None:
         self.cancel = cancel
@@ -475,15 +503,24 @@ class _StdinListener:
         self._thread.start()
 
     def _loop(self) -> None:
-        stdin = sys.stdin
-        if stdin is None:
-            return
         try:
-            for line in stdin:
-                if line.strip().lower() == "stop":
-                    self.cancel.cancel()
+            fd = sys.__stdin__.fileno() if sys.__stdin__ is not None else -1
         except (OSError, ValueError):
-            pass  # stdin closed: the caller went away; training goes on (see events.EventWriter)
+            fd = -1
+        if fd < 0:
+            return
+        pending = b""
+        try:
+            while True:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    return  # stdin closed: the caller went away; training goes on (events.EventWriter)
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                if any(line.strip().lower() == b"stop" for line in lines):
+                    self.cancel.cancel()
+        except OSError:
+            pass
 
 
 def _install_signal_handlers(cancel: CancelToken) -> Callable[[], None]:

@@ -213,8 +213,6 @@ def create_run(runs_dir: Path, config: Union[TrainConfig, Mapping[str, Any]], *,
                        "or resume that run.")
     dataset = Path(config.dataset).expanduser().resolve()
     info = data.dataset_info(dataset)
-    data.check_sample_rate(data.dataset_sample_rate(info), config.quality,
-                           f"The dataset “{info.get('name') or dataset.name}”")
     config = _replace(config, dataset=str(dataset))
     base_facts = None
     if config.base is not None:

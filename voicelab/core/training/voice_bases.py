@@ -45,6 +45,33 @@ def find_voice_base(workspace: Workspace, name: str) -> Optional[Path]:
     return None
 
 
+def default_base(workspace: Workspace, dataset: Optional[Path]) -> Optional[Path]:
+    """The built-in voice that speaks the dataset's language: where a new run starts unless the
+    user picks another base, because fine-tuning a voice needs minutes of speech where
+    training from scratch needs hours. None where VoiceLab ships no voice of that language."""
+    from voicelab.core.synthesis.voices import list_voices
+    from voicelab.core.training.data import dataset_espeak_voice
+
+    info: dict = {}
+    if dataset is not None:
+        try:
+            import json
+
+            info = json.loads((Path(dataset) / "dataset.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            info = {}
+    family = _family(dataset_espeak_voice(info if isinstance(info, dict) else {}))
+    for voice in list_voices(workspace):
+        if voice.builtin and not voice.problem and _family(voice.language) == family:
+            return voice.model_path
+    return None
+
+
+def _family(espeak_voice: str) -> str:
+    """"en-us", "en_US", "en" → "en"."""
+    return espeak_voice.replace("_", "-").split("-")[0].lower()
+
+
 def describe_voice_bases(workspace: Workspace) -> List[str]:
     """One line per voice base, for the CLI."""
     try:

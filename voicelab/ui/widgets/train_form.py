@@ -33,6 +33,10 @@ FORM_KEYS = ("dataset", "base", "base_sha256", "quality", "max_steps", "max_epoc
              "validation_share", "device", "devices", "num_workers", "seed")
 
 
+#: The base choice that means none; it says what it costs.
+SCRATCH_LABEL = "From scratch (needs hours of speech)"
+
+
 class TrainForm(QWidget):
     """Collects a run's settings; emits `trainRequested` when Train is clicked."""
 
@@ -67,7 +71,10 @@ class TrainForm(QWidget):
         dataset_row.addWidget(self.refresh_button)
 
         self.base_combo = QComboBox()
-        self.base_combo.addItem("From scratch (no base)", None)
+        self.base_combo.addItem(SCRATCH_LABEL, None)
+        #: A base chosen by hand or by loaded settings (scratch too): the default never replaces it.
+        self.base_explicit = False
+        self.base_combo.activated.connect(lambda _index: setattr(self, "base_explicit", True))
         self.base_combo.setToolTip("Fine-tuning a Piper voice close to yours needs far less data "
                                    "and time than training from scratch.")
         self.base_combo.currentIndexChanged.connect(lambda _i: self.baseChanged.emit(self.base_path()))
@@ -208,7 +215,7 @@ class TrainForm(QWidget):
                   if self.base_combo.itemData(i, Qt.UserRole + 1) == "file"]
         self.base_combo.blockSignals(True)
         self.base_combo.clear()
-        self.base_combo.addItem("From scratch (no base)", None)
+        self.base_combo.addItem(SCRATCH_LABEL, None)
         for label, path in present:
             self.base_combo.addItem(label, str(path))
         for label, path in chosen:
@@ -247,6 +254,10 @@ class TrainForm(QWidget):
                                               "Piper checkpoints (*.ckpt);;All files (*)")
         if path:
             self.choose_base(Path(path))
+
+    def dataset_path(self) -> Optional[Path]:
+        data = self.dataset_combo.currentData()
+        return Path(data) if data else None
 
     def base_path(self) -> Optional[Path]:
         data = self.base_combo.currentData()
@@ -327,6 +338,7 @@ class TrainForm(QWidget):
                 index = self.dataset_combo.count() - 1
             self.dataset_combo.setCurrentIndex(index)
         if "base" in values:
+            self.base_explicit = True
             if values["base"]:
                 self.choose_base(Path(str(values["base"])))
             else:

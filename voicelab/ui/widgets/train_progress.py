@@ -3,6 +3,9 @@
 Everything comes from trainer events: the `started` event's settings give the total
 (max_steps, or max_epochs × steps per epoch, whichever ends first), each `step` event the
 position, speed and the trainer's own ETA. Replaying a run's log shows where it stopped.
+Before training, the bar follows the clips' preparation, then a voice base's warm-up: its
+stage, step N of M and time left as text, and the share of the *whole* warm-up as the bar's
+fill, so the bar never falls back to empty when one stage ends and the next begins.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any, Mapping, Optional, Sequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from voicelab.core.progress import format_duration
+from voicelab.core.training.event_text import warmup_fraction, warmup_status
 
 STUCK_TEXT = ("⚠ No progress for a while: the trainer looks stuck. It may be saving or validating "
               "a large model; if this lasts, Stop it (it saves a checkpoint) and Resume.")
@@ -92,13 +96,17 @@ class TrainingProgress(QWidget):
 
     def add_event(self, event: Mapping[str, Any]) -> None:
         kind = event.get("type")
-        if kind in ("preparing", "warmup"):
+        if kind == "preparing":
             total = float(event.get("total") or 0)
-            self.bar.setRange(0, 1000 if total else 0)
-            if total:
-                self.bar.setValue(int(1000 * min(1.0, float(event.get("done") or 0) / total)))
-            self.bar.setFormat("Preparing the clips…" if kind == "preparing" else "Warming up the base voice…")
+            self._set_share(min(1.0, float(event.get("done") or 0) / total) if total else None)
+            self.bar.setFormat("Preparing the clips…")
             self.detail.setText(str(event.get("message") or ""))
+            return
+        if kind == "warmup":
+            share = warmup_fraction(event)
+            self._set_share(share)
+            self.bar.setFormat(warmup_status(event))
+            self.detail.setText("" if share is None else f"{share:.0%} of the warm-up done")
             return
         if kind == "started":
             self.total = total_steps(event.get("config") or {}, event.get("steps_per_epoch"))
@@ -116,6 +124,12 @@ class TrainingProgress(QWidget):
         else:
             return
         self._show()
+
+    def _set_share(self, share: Optional[float]) -> None:
+        """The bar as a share done (0–1), or busy when the share is not known."""
+        self.bar.setRange(0, 0 if share is None else 1000)
+        if share is not None:
+            self.bar.setValue(int(round(1000 * share)))
 
     def _show(self) -> None:
         if self.total:
