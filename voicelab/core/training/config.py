@@ -145,7 +145,7 @@ _MODEL_DEFAULTS = {"hop_length": 256, "segment_size": 8192, "filter_length": 102
 #: The generator's parts a fine-tune can keep as the base has them (setting -> VitsModel module).
 FREEZABLE = {"posterior_encoder": "enc_q", "text_encoder": "enc_p", "duration_predictor": "dp",
              "flow": "flow", "decoder": "dec"}
-DEFAULT_FREEZE = ("posterior_encoder", "text_encoder")
+DEFAULT_FREEZE = ("posterior_encoder",)
 
 
 @dataclass

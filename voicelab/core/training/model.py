@@ -139,21 +139,19 @@ def build_model(config: TrainConfig, *, num_symbols: int) -> VoiceLabVits:
 def freeze_for_finetune(model: Any, config: TrainConfig) -> List[str]:
     """Keep the generator parts `config.freeze` names as the base has them; returns them.
 
-    Why the default freezes the posterior and text encoders (CPU probes, joe medium, batch
-    4–16, lr 2e-4; pitch spread in semitones over 8 sentences x 2 seeds, joe's ~2.7):
+    Why the default freezes the posterior encoder (CPU probes, joe medium, batch 4–16, lr
+    2e-4; pitch spread in semitones over preview sentences, joe's ~2.3–2.8):
 
-    * fine-tuning joe on joe's own speech flattened its intonation to ~1.5 by step 150 with
-      every part trained. Freezing the text encoder, flow and duration predictor for 60
-      steps kept 2.8, and it fell as soon as they trained; the prior path alone (trained on
-      the KL term against an exact posterior, no decoder, no discriminator) flattened too,
-      the text encoder's share most: the flow alone stayed at 2.79. The text encoder reads
-      phonemes, which do not change with the speaker, so a few minutes of one person's
-      speech teach it little but lose what hours taught it;
     * with the posterior trained, its latents drift toward what the fresh decoder finds easy
-      and the decoder follows them into a buzz (a +5 semitone target: 86 Hz, spread 0.44
-      at step 150). A posterior warmed sharp (warmup.WarmupSettings.posterior_sharpness) and
-      frozen moved the pitch most of the way (106–111 Hz of the target's 115) with a
-      spread of ~2.0–2.3.
+      and the decoder follows them into a buzz at its own frame rate (a +5 semitone target:
+      86 Hz, spread 0.44 at step 150). A posterior warmed sharp
+      (warmup.WarmupSettings.posterior_sharpness) and then frozen moved the pitch most of
+      the way (106–111 Hz of the target's 115) with a spread of ~2.0–2.3;
+    * the prior path flattens a voice even on its own speech (joe on joe: ~1.5 by step 150
+      with every part trained), the text encoder's share most, so freezing it too was tried:
+      the likeness still rose (0.43 at step 180) but the pitch stayed where joe's is (86→90
+      Hz) and the spread fell to 1.3–1.9: the text encoder is where a new speaker's pitch
+      is learnt. It stays a setting (`freeze: [posterior_encoder, text_encoder]`).
 
     Training from scratch (no base) freezes nothing: frozen random parts would learn nothing.
     """
