@@ -71,14 +71,11 @@ def padding_share(lengths: Sequence[int], batches: Sequence[Sequence[int]]) -> f
     return 1.0 - real / padded if padded else 0.0
 
 
-def bucketed_loader(module: Any, lengths: List[int], seed: int, options: Dict[str, Any]) -> Any:
-    """piper's training loader with batches of similar length (see bucketing.py); `options`
-    start its workers (`data.loader_options`)."""
-    from piper.train.vits.dataset import UtteranceCollate
+def bucketed_loader(module: Any, lengths: List[int], seed: int, arguments: Dict[str, Any]) -> Any:
+    """piper's training loader with batches of similar length (see bucketing.py); `arguments`
+    are the rest of a training loader's (`data.loader_arguments`)."""
     from torch.utils.data import DataLoader
 
     drop_last = len(lengths) > module.batch_size  # as piper's loader
     sampler = LengthBucketBatchSampler(lengths, module.batch_size, drop_last=drop_last, seed=seed)
-    return DataLoader(module.train_dataset, batch_sampler=sampler, pin_memory=True,
-                      collate_fn=UtteranceCollate(is_multispeaker=module.num_speakers > 1,
-                                                  segment_size=module.segment_size), **options)
+    return DataLoader(module.train_dataset, batch_sampler=sampler, **arguments)

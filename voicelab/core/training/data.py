@@ -10,10 +10,11 @@ Three steps, at three moments:
   clip (file present and readable, transcript the phonemizer can read, not too long for
   memory, not shorter than one training segment) and writes piper's cache (phoneme ids,
   silence-trimmed audio resampled to the quality's rate with soxr, so any dataset trains any
-  quality, linear spectrogram as `.pt` tensors, each written atomically) plus `cache/prepared.json`, the list that marks the cache complete. Clips that
-  are too long or unreadable are dropped and listed; a transcript with no speakable text,
-  a wrong sample rate or an empty result raise `TrainingDataError` instead, because training
-  on them would fail or silently learn nothing (piper's known "0 training batches" finish).
+  quality, linear spectrogram as `.pt` tensors, each written atomically) plus
+  `cache/prepared.json`, the list that marks the cache complete. Clips that are too long or
+  unreadable are dropped and listed; a transcript with no speakable text or an empty result
+  raise `TrainingDataError` instead, because training on them would fail or silently learn
+  nothing (piper's known "0 training batches" finish).
 * `make_datamodule` (in the trainer): piper's `VitsDataModule`, fed from `prepared.json`
   with the run's own split instead of piper's random one; its loaders and collation are
   piper's.
@@ -502,13 +503,10 @@ def make_datamodule(run_dir: Path, config: TrainConfig, prepared: Optional[Prepa
 
         def _make_dataloader(self, dataset, shuffle: bool = False, drop_last: bool = False):
             """piper's loader, with its workers started as `loader_options` says."""
-            from piper.train.vits.dataset import UtteranceCollate
             from torch.utils.data import DataLoader
 
             return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, drop_last=drop_last,
-                              pin_memory=True, collate_fn=UtteranceCollate(
-                                  is_multispeaker=self.num_speakers > 1, segment_size=self.segment_size),
-                              **loader_options(self.num_workers))
+                              **loader_arguments(self))
 
         def train_dataloader(self):
             trainer = getattr(self, "trainer", None)
@@ -517,7 +515,7 @@ def make_datamodule(run_dir: Path, config: TrainConfig, prepared: Optional[Prepa
             from voicelab.core.training.bucketing import bucketed_loader
 
             return bucketed_loader(self, [int(e["frames"]) for e in prepared.train], config.seed,
-                                   loader_options(self.num_workers))
+                                   loader_arguments(self))
 
     return RunDataModule(
         csv_path=Path(run_dir) / DATA_DIR / "train.txt",
@@ -554,6 +552,15 @@ def loader_options(num_workers: int) -> Dict[str, Any]:
         return {"num_workers": 0}
     return {"num_workers": num_workers, "multiprocessing_context": "spawn",
             "persistent_workers": True, "prefetch_factor": 4}
+
+
+def loader_arguments(module: Any) -> Dict[str, Any]:
+    """What every training loader of `module` (a piper data module) is built with besides its
+    batching: piper's collation, pinned memory, and workers as `loader_options` starts them."""
+    from piper.train.vits.dataset import UtteranceCollate
+
+    collate = UtteranceCollate(is_multispeaker=module.num_speakers > 1, segment_size=module.segment_size)
+    return {"pin_memory": True, "collate_fn": collate, **loader_options(module.num_workers)}
 
 
 def steps_per_epoch(prepared: Prepared, batch_size: int, world_size: int = 1) -> int:

@@ -26,7 +26,8 @@ _WARMUP_STAGES = {
 }
 
 
-def _number(value: Any) -> Optional[float]:
+def as_number(value: Any) -> Optional[float]:
+    """A score of an event as a float, None where it is missing or not a number."""
     try:
         return None if value is None else float(value)
     except (TypeError, ValueError):
@@ -34,17 +35,17 @@ def _number(value: Any) -> Optional[float]:
 
 
 def wer_text(value: Any) -> str:
-    number = _number(value)
+    number = as_number(value)
     return UNKNOWN if number is None else f"{100 * number:.0f}%"
 
 
 def likeness_text(value: Any) -> str:
-    number = _number(value)
+    number = as_number(value)
     return UNKNOWN if number is None else f"{number:.2f}"
 
 
 def naturalness_text(value: Any) -> str:
-    number = _number(value)
+    number = as_number(value)
     return UNKNOWN if number is None else f"{number:.1f} / 5"
 
 
@@ -53,7 +54,7 @@ def scores_text(scores: Mapping[str, Any]) -> str:
     those keys); a score that is unknown is left out, "no scores" when all are."""
     parts = [f"{label} {text(scores.get(key))}" for key, label, text in
              (("wer", "WER", wer_text), ("likeness", "likeness", likeness_text),
-              ("naturalness", "naturalness", naturalness_text)) if _number(scores.get(key)) is not None]
+              ("naturalness", "naturalness", naturalness_text)) if as_number(scores.get(key)) is not None]
     return ", ".join(parts) or "no scores"
 
 
@@ -63,7 +64,7 @@ def preview_text(event: Mapping[str, Any]) -> str:
     when = f"step {step}" + (" (the voice before training)" if step == 0 else "")
     clips = len(event.get("previews") or [])
     scores = scores_text(event)
-    if _number(event.get("wer")) is None:
+    if as_number(event.get("wer")) is None:
         scores = "no WER (no Whisper model)" + ("" if scores == "no scores" else f", {scores}")
     return f"Previews at {when}: {clips} clip(s), {scores}"
 
@@ -88,9 +89,9 @@ def warmup_status(event: Mapping[str, Any], *, time_left: bool = True) -> str:
         message = str(event.get("message") or "")
         return "Warm-up" + (f" · {message}" if message else "")
     what, unit = _WARMUP_STAGES[str(stage)]
-    done, total = int(_number(event.get("done")) or 0), int(_number(event.get("total")) or 0)
+    done, total = int(as_number(event.get("done")) or 0), int(as_number(event.get("total")) or 0)
     text = f"Warm-up · {what}: {unit} {done:,} of {total:,}"
-    eta = _number(event.get("eta_s"))
+    eta = as_number(event.get("eta_s"))
     if time_left and eta is not None:
         text += f" · {format_duration(eta)} left"
     return text
@@ -99,10 +100,10 @@ def warmup_status(event: Mapping[str, Any], *, time_left: bool = True) -> str:
 def warmup_fraction(event: Mapping[str, Any]) -> Optional[float]:
     """The share of the whole warm-up done (0–1), None when it cannot be told. Older logs
     have no `overall`: their stage's own share stands in."""
-    overall = _number(event.get("overall"))
+    overall = as_number(event.get("overall"))
     if overall is None:
-        total = _number(event.get("total")) or 0.0
-        overall = (_number(event.get("done")) or 0.0) / total if total else None
+        total = as_number(event.get("total")) or 0.0
+        overall = (as_number(event.get("done")) or 0.0) / total if total else None
     return None if overall is None else max(0.0, min(1.0, overall))
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Tuple
 
-from voicelab.core.training.event_text import likeness_text, scores_text, wer_text
+from voicelab.core.training.event_text import as_number, likeness_text, scores_text, wer_text
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,6 @@ class ExportCheck:
         return f"Scores at step {self.step}: {scores_text(scores)}."
 
 
-def _number(value: Any) -> Optional[float]:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def speaker_name(run_dir: Path) -> str:
     """Who the run's dataset speaks as: its dataset's folder name."""
     from voicelab.core.errors import VoiceLabError
@@ -71,7 +64,7 @@ def check_export(run_dir: Path, checkpoint: Path) -> ExportCheck:
 
     preview = preview_for(run_dir, checkpoint) or {}
     step = preview.get("step")
-    wer, likeness = _number(preview.get("wer")), _number(preview.get("likeness"))
+    wer, likeness = as_number(preview.get("wer")), as_number(preview.get("likeness"))
     concerns = []
     if wer is not None and wer > INTELLIGIBLE_WER:
         concerns.append(f"This voice is not intelligible yet: WER {wer_text(wer)} at step {step}.")
@@ -79,7 +72,7 @@ def check_export(run_dir: Path, checkpoint: Path) -> ExportCheck:
         concerns.append(f"It sounds less like {speaker_name(run_dir)} than the voice it started from "
                         f"(likeness {likeness_text(likeness)} at step {step}).")
     return ExportCheck(checkpoint=Path(checkpoint), step=None if not preview else int(step or 0),
-                       wer=wer, likeness=likeness, naturalness=_number(preview.get("naturalness")),
+                       wer=wer, likeness=likeness, naturalness=as_number(preview.get("naturalness")),
                        concerns=tuple(concerns))
 
 
