@@ -183,18 +183,12 @@ def build_reference(clips: Sequence[Any], sample_rate: int, *, load: Any = None,
         return None
     held = max(2, min(10, round(len(embeddings) * HELD_OUT_SHARE)))
     held = min(held, len(embeddings) - 1)
-    step = len(embeddings) / float(held)
-    held_idx = {int(i * step) for i in range(held)}
+    held_idx = set(_spread(range(len(embeddings)), held))
     rest = [e for i, e in enumerate(embeddings) if i not in held_idx]
     centroid = _unit(np.mean(rest, axis=0))
     ceiling = float(np.mean([np.dot(embeddings[i], centroid) for i in sorted(held_idx)]))
     return Reference(centroid=[round(float(v), 7) for v in centroid], ceiling=round(ceiling, 6),
                      clips=len(rest), held_out=len(held_idx))
-
-
-def mean_cosine(reference: Reference, embeddings: Sequence[Optional[np.ndarray]]) -> Optional[float]:
-    values = [reference.cosine(e) for e in embeddings if e is not None]
-    return float(np.mean(values)) if values else None
 
 
 def load_reference(run_dir: Path) -> Optional[Reference]:

@@ -77,8 +77,7 @@ def default_sentences() -> List[str]:
 
 
 def mean_wer(previews: Sequence[Preview]) -> Optional[float]:
-    scores = [p.wer for p in previews if p.wer is not None]
-    return sum(scores) / len(scores) if scores else None
+    return _mean([p.wer for p in previews])
 
 
 def _mean(values: Sequence[Optional[float]]) -> Optional[float]:
