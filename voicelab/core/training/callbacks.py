@@ -134,7 +134,7 @@ class EventsCallback(pl.Callback):
                 resumed_from=info["resumed_from"], train_utterances=info["train_utterances"],
                 validation_utterances=info["validation_utterances"],
                 steps_per_epoch=self.steps_per_epoch, base=info["base"],
-                frozen=info.get("frozen", ())), fsync=True)
+                frozen=info["frozen"]), fsync=True)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:

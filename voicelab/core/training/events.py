@@ -114,7 +114,8 @@ def started(*, config: Mapping[str, Any], device: str, devices: int, parameters:
             base: Optional[Mapping[str, Any]] = None, frozen: Sequence[str] = ()) -> Event:
     """`frozen`: the generator parts kept as the base has them (config.FREEZABLE names)."""
     return _event("started", config=dict(config), device=device, devices=int(devices),
-                  parameters=int(parameters), frozen=[str(name) for name in frozen], step=int(step), epoch=int(epoch),
+                  parameters=int(parameters), frozen=[str(name) for name in frozen],
+                  step=int(step), epoch=int(epoch),
                   resumed_from=resumed_from, train_utterances=int(train_utterances),
                   validation_utterances=int(validation_utterances),
                   steps_per_epoch=int(steps_per_epoch), base=None if base is None else dict(base))

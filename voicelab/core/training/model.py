@@ -168,9 +168,9 @@ def freeze_for_finetune(model: Any, config: TrainConfig) -> List[str]:
     return frozen
 
 
-def parameter_count(model: Any, *, trainable: bool = False) -> int:
-    """All the model's weights, or only those training changes."""
-    return int(sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable))
+def parameter_count(model: Any) -> int:
+    """All the model's weights, the frozen ones included (the started event names those)."""
+    return int(sum(p.numel() for p in model.parameters()))
 
 
 def current_lr(trainer: Any) -> Optional[float]:

@@ -223,9 +223,7 @@ class _Session:
         started_info = {"config": config.to_dict(), "resumed_from": str(resume) if resume else None,
                         "train_utterances": len(prepared.train),
                         "validation_utterances": len(prepared.validation),
-                        "parameters": parameter_count(model),
-                        "trainable_parameters": parameter_count(model, trainable=True),
-                        "frozen": frozen, "base": base_report}
+                        "parameters": parameter_count(model), "frozen": frozen, "base": base_report}
         events_cb = cb.EventsCallback(state, self.emit, config, started_info)
         control = cb.ControlCallback(state, self.emit, config, self.run_dir, self.cancel)
         trainer = pl.Trainer(
