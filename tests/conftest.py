@@ -4,6 +4,9 @@
   through VOICELAB_HOME, so no test touches a real user's data or another test's.
 - A test that leaves a QThread or a Python thread running fails (napari's habit): leaked
   workers are how GUI apps crash at exit.
+- A modal dialog nobody answers fails its test instead of blocking the run: its event loop
+  never returns, and pytest-timeout's signal cannot reach Python inside it (a CI run once
+  waited hours on a "Quit VoiceLab?" box that a window's teardown opened).
 """
 
 from __future__ import annotations
@@ -64,21 +67,19 @@ def open_window(qtbot, workspace):
     from voicelab.ui.audio_out import FakeAudioOutput
     from voicelab.ui.main_window import MainWindow
 
-    made = []
+    def stop_work(window):  # before qtbot closes it, so closing never asks "Quit VoiceLab?"
+        window.training_tab.shutdown(timeout_s=20)
+        window.jobs.shutdown()
 
     def make(trainer_env=None):
         window = MainWindow(workspace, audio_output=FakeAudioOutput())
         window.training_tab.trainer_env = trainer_env
-        qtbot.addWidget(window)
+        qtbot.addWidget(window, before_close_func=stop_work)
         window.resize(1280, 820)
         window.show()
-        made.append(window)
         return window
 
-    yield make
-    for window in made:
-        window.training_tab.shutdown(timeout_s=20)
-        window.jobs.shutdown()
+    return make
 
 
 @pytest.fixture
@@ -109,6 +110,44 @@ def hub(monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     yield server
     server.stop()
+
+
+UNANSWERED_DIALOG_S = 30  # a test answers its dialogs at once; this is long for any of them
+
+
+def _dialog_text(widget) -> str:
+    text = getattr(widget, "text", None)
+    words = text() if callable(text) else ""
+    return f"{widget.windowTitle()!r}: {words!r}"
+
+
+@pytest.fixture(autouse=True)
+def fail_on_unanswered_dialogs(request):
+    """Reject a modal dialog left open for UNANSWERED_DIALOG_S and fail the test, naming it."""
+    if "qtbot" not in getattr(request, "fixturenames", ()):
+        yield
+        return
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    opened, unanswered = {}, []
+
+    def look():
+        widget = QApplication.activeModalWidget()
+        if widget is None:
+            return
+        since = opened.setdefault(id(widget), time.monotonic())
+        if time.monotonic() - since > UNANSWERED_DIALOG_S:
+            unanswered.append(_dialog_text(widget))
+            widget.reject() if hasattr(widget, "reject") else widget.close()
+
+    timer = QTimer()
+    timer.timeout.connect(look)
+    timer.start(1000)
+    yield
+    timer.stop()
+    if unanswered:
+        pytest.fail("Modal dialog(s) left unanswered: " + "; ".join(unanswered), pytrace=False)
 
 
 def _join_leftovers(threads, timeout=2.0):

@@ -15,7 +15,7 @@ from typing import List, Optional
 
 from voicelab import __version__
 from voicelab.core.errors import Cancelled, VoiceLabError
-from voicelab.core.progress import CancelToken, EtaEstimator, format_bytes, format_duration
+from voicelab.core.progress import CancelToken, EtaEstimator, format_bytes, format_time_left
 from voicelab.core.workspace import Workspace
 
 EXIT_ERROR = 1
@@ -51,7 +51,8 @@ class TerminalProgress:
             amount = (f"{format_bytes(done)}/{format_bytes(total)} " if self.unit == "bytes"
                       else "" if self.unit == "share" else f"{done:g}/{total:g} ")
             eta = self.eta.eta(done, total) if eta_s is None else eta_s
-            line = f"[{bar}] {fraction * 100:5.1f}% {amount}ETA {format_duration(eta)} {message}"
+            left = f"{format_time_left(eta)} " if eta is not None else ""  # unknown at first
+            line = f"[{bar}] {fraction * 100:5.1f}% {amount}{left}{message}"
         else:
             line = f"{message} …"
         if self._tty:
@@ -90,8 +91,6 @@ def cmd_info(args: argparse.Namespace, ws: Workspace) -> int:
         except metadata.PackageNotFoundError:
             version = "not installed"
         print(f"{name:16s} {version}")
-    for problem in ws.problems:
-        print(f"warning: {problem}", file=sys.stderr)
     return 0
 
 
@@ -116,8 +115,33 @@ def cmd_settings(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 # -- wiring --------------------------------------------------------------------------------------
+class OptionsAnywhereParser(argparse.ArgumentParser):
+    """An argparse parser whose commands take options before, between and after positionals.
+
+    Plain argparse fills a `nargs="*"` or `"?"` positional at the first run of positionals,
+    so `dataset add NAME --max 10 FILE` left FILE "unrecognized". A command's own parser
+    (one without sub-commands) therefore parses intermixed: options first, then positionals
+    from what is left. Sub-parsers are made with the parser's class, so every command of
+    every group gets this; a parser with sub-commands cannot intermix (argparse refuses) and
+    passes everything after the command name on unchanged.
+    """
+
+    _intermixing = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        nested = any(action.nargs in (argparse.PARSER, argparse.REMAINDER)
+                     for action in self._get_positional_actions())
+        if nested or self._intermixing:  # parse_known_intermixed_args calls back in here
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="voicelab-cli", description=__doc__.splitlines()[0])
+    parser = OptionsAnywhereParser(prog="voicelab-cli", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"VoiceLab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -151,6 +175,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     ws = Workspace.open()
+    for problem in ws.problems:  # a bad settings file is said by every command, until fixed
+        print(f"warning: {problem}", file=sys.stderr)
     from voicelab.core.logs import setup_logging
 
     setup_logging(ws.log_file)

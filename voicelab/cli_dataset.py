@@ -3,19 +3,24 @@
 The same core calls as the Dataset tab (`Dataset`, `add_recordings`, `process_pending`,
 `export_ljspeech`, `import_ljspeech`), so a dataset prepared on a server opens in the GUI
 as if it had been made there. `add` with no paths resumes whatever an earlier run left
-unfinished; Ctrl-C stops within a second and keeps everything done so far.
+unfinished (the recordings it was given are queued in the dataset before any work starts,
+so even a kill while the model loads loses none); Ctrl-C stops within a second and keeps
+everything done so far. Every flag is checked before anything is saved.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 from pathlib import Path
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.workspace import Workspace
 
 EXIT_PROBLEMS = 1
+#: The clip levels `--normalize` takes (dBFS RMS; speech datasets sit around -20).
+LOUDNESS_DBFS = (-60.0, -3.0)
 
 
 def add_parser(sub) -> None:
@@ -74,18 +79,29 @@ def add_parser(sub) -> None:
     rename.add_argument("new_name")
     delete = actions.add_parser("delete", help="delete a dataset (your original recordings stay)")
     delete.add_argument("name")
+    from voicelab import cli_record
+
+    cli_record.add_arguments(actions.add_parser(
+        "record", help="read prompts into a microphone; each take is checked and kept as a clip"))
     dataset.set_defaults(func=cmd_dataset)
 
 
 def cmd_dataset(args: argparse.Namespace, ws: Workspace) -> int:
     handlers = {"create": _create, "add": _add, "list": _list, "show": _show,
-                "export": _export, "import": _import, "rename": _rename, "delete": _delete}
+                "export": _export, "import": _import, "rename": _rename, "delete": _delete,
+                "record": _record}
     return handlers[args.action](args, ws)
+
+
+def _record(args: argparse.Namespace, ws: Workspace) -> int:
+    from voicelab.cli_record import record
+
+    return record(args, ws)
 
 
 # -- helpers -------------------------------------------------------------------------------------
 def _open(ws: Workspace, name: str):
-    from voicelab.core.dataset.store import Dataset, dataset_folder, list_datasets
+    from voicelab.core.dataset.store import Dataset, DatasetDamaged, dataset_folder, list_datasets
 
     folder = dataset_folder(ws, name)
     if not (folder / "dataset.json").is_file():
@@ -93,7 +109,15 @@ def _open(ws: Workspace, name: str):
         known = (f"Datasets: {', '.join(names)}." if names else
                  "There are no datasets yet; create one with `voicelab-cli dataset create NAME`.")
         raise VoiceLabError(f"There is no dataset named '{name}'. {known}")
-    return Dataset.open(folder)
+    try:
+        return Dataset.open(folder)
+    except DatasetDamaged as error:
+        raise VoiceLabError(f"{error} {_recovery(folder)}") from None
+
+
+def _recovery(folder: Path) -> str:
+    return (f"To recover its clips: `voicelab-cli dataset import {folder} --name "
+            f"{folder.name}-recovered`.")
 
 
 def _options(args: argparse.Namespace, ws: Workspace, dataset):
@@ -123,14 +147,61 @@ def _options(args: argparse.Namespace, ws: Workspace, dataset):
                             f"({slicing.max_seconds:g} s).")
     mode = "vad" if args.vad else options.mode
     loudness = args.normalize if args.normalize is not None else options.loudness_db
+    _check_options(args, asr.language, slicing, loudness)
     return PipelineOptions(asr=asr, slicing=slicing, mode=mode, loudness_db=loudness)
+
+
+def _check_options(args: argparse.Namespace, language, slicing, loudness) -> None:
+    """Refuse, before the options are saved with the dataset, what would fail later: an
+    unknown language fails transcription, and then training (espeak), hours on."""
+    from voicelab.core.settings import check_setting
+
+    expected = check_setting("asr_language", language)
+    if expected is not None:
+        given = ("--language" if args.language is not None else
+                 "The language saved with this dataset (give --language to change it)")
+        raise VoiceLabError(f"{given} {language!r} must be {expected}. Nothing was added.")
+    if not all(math.isfinite(s) for s in (slicing.min_seconds, slicing.max_seconds)):
+        raise VoiceLabError("--min and --max must be numbers of seconds, e.g. --min 1 --max 12.")
+    low, high = LOUDNESS_DBFS
+    if loudness is not None and not low <= loudness <= high:
+        raise VoiceLabError(f"--normalize {loudness:g} is not a clip level: give an RMS level in "
+                            f"dBFS from {low:g} to {high:g}, such as -20. Nothing was added.")
+
+
+def _check_transcription(options, ws: Workspace) -> None:
+    """Refuse before anything starts when the Whisper model cannot transcribe the language
+    (not downloaded, or English-only for another language), naming the command that fixes it."""
+    if options.mode != "transcribe" or options.asr.model_path or options.asr.backend != "faster-whisper":
+        return
+    from voicelab.core.models import ModelManager
+    from voicelab.core.models_whisper import advise
+
+    advice = advise(ModelManager(ws), options.asr.model, options.asr.language)
+    if advice.blocking:
+        ways = [f"run `voicelab-cli models download whisper:{c.model}` and add with `--model {c.model}`"
+                if c.download else f"add with `--model {c.model}`" for c in advice.choices]
+        raise VoiceLabError(f"{advice.text} Nothing was added; to go on, " + "; or ".join(ways) + ".")
 
 
 def _print_report(report, verb: str) -> None:
     print(f"{verb} {report.files_added} recording(s): {report.clips_added} clip(s) from "
           f"{report.seconds_processed:.1f} s of audio.")
     for problem in report.files_skipped:
-        print(f"skipped: {problem}", file=sys.stderr)
+        print(f"skipped: {_problem_line(problem)}", file=sys.stderr)
+    for warning in report.warnings:  # e.g. a recording whose clips hold too little of its speech
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def _problem_line(problem) -> str:
+    """A skipped file's line, its name quoted (and escaped, as Python writes it) when the name
+    holds a character that does not print: a newline in a crafted name could otherwise fake
+    a line of output. Plain names stay as they are."""
+    name = str(problem.path)
+    text = str(problem)
+    if not name.isprintable():
+        text = text.replace(name, repr(name))
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -154,10 +225,10 @@ def _delete(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 def _create(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.core.dataset.store import Dataset, check_name, dataset_folder
+    from voicelab.core.dataset.store import Dataset, dataset_folder
 
-    name = check_name(args.name)
-    dataset = Dataset.create(dataset_folder(ws, name), name, sample_rate=args.rate,
+    folder = dataset_folder(ws, args.name)
+    dataset = Dataset.create(folder, folder.name, sample_rate=args.rate,
                              validation_share=args.validation_share)
     print(f"Created dataset '{dataset.name}' in {dataset.path}")
     return 0
@@ -165,15 +236,24 @@ def _create(args: argparse.Namespace, ws: Workspace) -> int:
 
 def _add(args: argparse.Namespace, ws: Workspace) -> int:
     from voicelab.cli import TerminalProgress, _cancel_on_ctrl_c
+    from voicelab.core.dataset.ingest import find_audio
     from voicelab.core.dataset.pipeline import AddCancelled, add_recordings, process_pending
 
     dataset = _open(ws, args.name)
     options = _options(args, ws, dataset)
+    _check_transcription(options, ws)
     progress, cancel = TerminalProgress(), _cancel_on_ctrl_c()
+    paths = list(args.paths) or [Path(p) for p in dataset.queued]
+    if paths and not args.paths:
+        print(f"Resuming {len(paths)} recording(s) an earlier `dataset add` did not reach.",
+              file=sys.stderr)
     try:
-        if args.paths:
-            report = add_recordings(dataset, args.paths, options, workspace=ws,
+        if paths:
+            files, _ = find_audio(paths)
+            dataset.queue(files)  # before any work: a kill from here on loses none of them
+            report = add_recordings(dataset, paths, options, workspace=ws,
                                     progress=progress, cancel=cancel)
+            dataset.unqueue(files + paths)  # the ones refused (or gone) leave the queue too
             if args.retry_failed:
                 extra = process_pending(dataset, options, workspace=ws, progress=progress,
                                         cancel=cancel)
@@ -181,13 +261,14 @@ def _add(args: argparse.Namespace, ws: Workspace) -> int:
                 report.clips_added += extra.clips_added
                 report.seconds_processed += extra.seconds_processed
                 report.files_skipped += extra.files_skipped
+                report.warnings += extra.warnings
         else:
             report = process_pending(dataset, options, workspace=ws, progress=progress,
                                      cancel=cancel, retry_failed=args.retry_failed)
     except AddCancelled as stopped:
         print(str(stopped), file=sys.stderr)
         raise
-    _print_report(report, "Added" if args.paths else "Processed")
+    _print_report(report, "Added" if paths else "Processed")
     summary = dataset.summary()
     print(f"Dataset '{dataset.name}': {summary.usable_clips} usable clips, "
           f"{summary.usable_seconds / 60:.1f} min. {summary.hint}")
@@ -206,6 +287,10 @@ def _list(args: argparse.Namespace, ws: Workspace) -> int:
     width = max(len("name"), *(len(d.name) for d in datasets))
     print(f"{'name':{width}s}  {'clips':>6s}  {'minutes':>7s}  path")
     for info in datasets:
+        if info.problem:
+            print(f"{info.name:{width}s}  {'-':>6s}  {'-':>7s}  {info.path}  (damaged)")
+            print(f"warning: {info.problem} {_recovery(info.path)}", file=sys.stderr)
+            continue
         print(f"{info.name:{width}s}  {info.clips:6d}  {info.usable_seconds / 60:7.1f}  {info.path}")
     return 0
 
@@ -251,13 +336,13 @@ def _export(args: argparse.Namespace, ws: Workspace) -> int:
 def _import(args: argparse.Namespace, ws: Workspace) -> int:
     from voicelab.cli import TerminalProgress, _cancel_on_ctrl_c
     from voicelab.core.dataset.ljspeech import import_ljspeech
-    from voicelab.core.dataset.store import check_name, dataset_folder
+    from voicelab.core.dataset.store import dataset_folder
 
-    name = check_name(args.name or Path(args.folder).expanduser().resolve().name)
-    dataset, problems = import_ljspeech(args.folder, dataset_folder(ws, name), name,
+    target = dataset_folder(ws, args.name or Path(args.folder).expanduser().resolve().name)
+    dataset, problems = import_ljspeech(args.folder, target, target.name,
                                         sample_rate=args.rate, progress=TerminalProgress(),
                                         cancel=_cancel_on_ctrl_c())
     for problem in problems:
-        print(f"skipped: {problem}", file=sys.stderr)
+        print(f"skipped: {_problem_line(problem)}", file=sys.stderr)
     print(f"Imported {len(dataset.clips)} clips into dataset '{dataset.name}' ({dataset.path}).")
     return 0

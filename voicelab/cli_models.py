@@ -37,12 +37,12 @@ def cmd_models(args: argparse.Namespace, ws: Workspace) -> int:
             entries = [e for e in entries if e.kind == args.kind]
         if args.language:
             entries = [e for e in entries if (e.language or "").lower().startswith(args.language.lower())]
-        print(f"{'id':42s} {'language':12s} {'quality':8s} {'size':>9s}  {'status':10s} license")
+        print(f"{'id':42s} {'language':12s} {'quality':8s} {'size':>9s}  {'status':14s} license")
         for entry in entries:
-            status = "present" if manager.is_present(entry) else "-"
+            status = manager.presence(entry)
             size = format_bytes(entry.size_bytes) if entry.size_bytes else "?"
             print(f"{entry.id:42s} {entry.language or '-':12s} {entry.quality or '-':8s} {size:>9s}  "
-                  f"{status:10s} {entry.license or '-'}")
+                  f"{status:14s} {entry.license or '-'}")
         return 0
     if args.action == "download":
         entry = _find(manager, args.id)

@@ -4,18 +4,21 @@
 `resume` continues a stopped, failed or killed run from its newest checkpoint. Both run
 the same trainer process the GUI runs (`TrainerProcess`: `voicelab --run-trainer RUN`)
 and show its events as a progress bar, so a terminal run and a GUI run are the same
-thing and either can resume the other's runs. Ctrl-C asks the trainer to checkpoint and
-stop; a second Ctrl-C ends it at once. `--detach` leaves the trainer running in the
-background (follow it in the run's events.jsonl; stop it with `train stop`).
+thing and either can resume the other's runs. A foreground command owns its trainer:
+Ctrl-C, SIGTERM and SIGHUP (a closed terminal, `kill`, a service manager) ask it to
+checkpoint and stop, and the command waits for that; a second Ctrl-C ends it at once.
+`--detach` leaves the trainer running in the background (follow it in the run's
+events.jsonl; stop it with `train stop`).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from voicelab.core.errors import Cancelled, VoiceLabError
 from voicelab.core.workspace import Workspace
@@ -152,7 +155,8 @@ def _settings(args: argparse.Namespace, ws: Workspace) -> Dict[str, Any]:
         except FileNotFoundError:
             raise VoiceLabError(f"The settings file {args.config} does not exist.") from None
         except Exception as error:
-            raise VoiceLabError(f"Cannot read {args.config}: {error}") from error
+            detail = " ".join(str(error).split())  # one line: YAML's messages span several
+            raise VoiceLabError(f"Cannot read {args.config}: {detail}") from error
         if not isinstance(loaded, dict):
             raise VoiceLabError(f"{args.config} must hold `key: value` settings.")
         settings.update({k: v for k, v in loaded.items() if k != "lineage"})
@@ -199,12 +203,12 @@ def _apply_set(settings: Dict[str, Any], item: str) -> None:
 
 
 def _dataset_folder(ws: Workspace, name: str) -> Path:
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return path.resolve()
-    candidate = ws.datasets / name
-    if candidate.is_dir():
-        return candidate.resolve()
+    """A dataset of the workspace by name, or a dataset folder given by its path."""
+    from voicelab.core.names import name_or_folder
+
+    found = name_or_folder(ws.datasets, name, "dataset", Path.is_dir)
+    if found is not None:
+        return found
     known = sorted(p.name for p in ws.datasets.iterdir() if p.is_dir()) if ws.datasets.is_dir() else []
     raise VoiceLabError(f"There is no dataset “{name}”. Datasets: {', '.join(known) or 'none yet'} "
                         "(or give a dataset folder).")
@@ -249,6 +253,10 @@ def _start(args: argparse.Namespace, ws: Workspace) -> int:
         print(f"base: {found.name} (the built-in voice of the dataset's language; --base scratch "
               "trains from scratch)" if found else "base: none, training from scratch (no built-in "
               "voice speaks the dataset's language; give --base)", file=sys.stderr)
+    from voicelab.core.training.config import config_from_dict
+    from voicelab.core.training.runner import check_device
+
+    check_device(config_from_dict(settings).device)  # before the run exists: no failed run left
     run_dir = create_run(ws.runs, settings, name=args.name, from_checkpoint=args.from_checkpoint)
     print(f"run: {run_dir}", file=sys.stderr)
     return _train(run_dir, detach=args.detach)
@@ -260,7 +268,10 @@ def _resume(args: argparse.Namespace, ws: Workspace) -> int:
     run_dir = runs.find_run(ws.runs, args.run)
     if runs.is_running(run_dir):
         raise VoiceLabError(f"The run {run_dir.name} is already training.")
-    runs.change_limits(run_dir, max_steps=args.max_steps, max_epochs=args.max_epochs)
+    from voicelab.core.training.runner import check_device
+
+    config = runs.change_limits(run_dir, max_steps=args.max_steps, max_epochs=args.max_epochs)
+    check_device(config.device)
     status = runs.run_status(run_dir)
     if status == "finished" and args.max_steps is None and args.max_epochs is None:
         raise VoiceLabError(f"The run {run_dir.name} has finished. To train it further, raise its "
@@ -281,6 +292,7 @@ def _train(run_dir: Path, *, detach: bool) -> int:
     cancel = _cancel_on_ctrl_c()
     printer = _EventPrinter()
     process = TrainerProcess(run_dir)
+    restore_signals = _stop_on_signals(cancel)
     process.start()
     stop_sent = False
     try:
@@ -288,7 +300,10 @@ def _train(run_dir: Path, *, detach: bool) -> int:
             try:
                 event = process.next_event(timeout=0.25)
                 if event is not None:
-                    printer(event)
+                    try:
+                        printer(event)
+                    except (OSError, ValueError):  # the terminal went away (SIGHUP): carry on
+                        printer = _silent
                 elif process.ended:
                     break
                 if cancel.cancelled and not stop_sent:
@@ -301,7 +316,43 @@ def _train(run_dir: Path, *, detach: bool) -> int:
         code = process.wait()
     finally:
         process.close()
+        restore_signals()
     return _exit_code(process.final_event, code, run_dir.name)
+
+
+def _stop_on_signals(cancel) -> Callable[[], None]:
+    """SIGTERM and SIGHUP ask the trainer to save a checkpoint and stop, as the first Ctrl-C
+    does (the trainer runs in its own session, so these reach only this command, which must
+    pass them on, or the trainer would outlive it). Returns what puts the old handlers back."""
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {sig: signal.getsignal(sig) for sig in wanted}
+
+    def handler(signum: int, frame: Any) -> None:
+        if not cancel.cancelled:
+            _say(f"\n{signal.Signals(signum).name}: asking the trainer to save a checkpoint and "
+                 "stop…")
+        cancel.cancel()
+
+    for sig in wanted:
+        signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+    return restore
+
+
+def _silent(event: Dict[str, Any]) -> None:
+    """The event printer once there is no terminal to print on."""
+
+
+def _say(text: str) -> None:
+    """A line on stderr that may not be there any more (SIGHUP: the terminal closed)."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _exit_code(final: Optional[Dict[str, Any]], code: Optional[int], run_name: str = "RUN") -> int:
@@ -312,8 +363,7 @@ def _exit_code(final: Optional[Dict[str, Any]], code: Optional[int], run_name: s
     if kind == "finished":
         return 0
     if kind == "stopped":
-        print(f"{stopped_text(final).rstrip('.')} (`voicelab-cli train resume {run_name}`).",
-              file=sys.stderr)
+        _say(f"{stopped_text(final).rstrip('.')} (`voicelab-cli train resume {run_name}`).")
         return EXIT_CANCELLED
     if kind == "error":
         hint = final.get("hint")
@@ -446,10 +496,9 @@ def _stop(args: argparse.Namespace, ws: Workspace) -> int:
 
 def _export(args: argparse.Namespace, ws: Workspace) -> int:
     from voicelab.cli import EXIT_ERROR, TerminalProgress, _cancel_on_ctrl_c
-    from voicelab.core.training import events as ev
     from voicelab.core.training import runs
-    from voicelab.core.training.export import export_voice
-    from voicelab.core.training.export_check import check_export, export_summary
+    from voicelab.core.training.export import export_run_voice
+    from voicelab.core.training.export_check import check_export, export_summary, heard_concerns
 
     run_dir = runs.find_run(ws.runs, args.run)
     checkpoint = args.checkpoint or runs.latest_checkpoint(run_dir)
@@ -464,19 +513,11 @@ def _export(args: argparse.Namespace, ws: Workspace) -> int:
         return EXIT_ERROR
     name = args.name or run_dir.name
     out_dir = args.output or (run_dir / "voice")
-    config, _lineage = runs.load_run(run_dir)
-    result = export_voice(Path(checkpoint), out_dir, name=name, progress=TerminalProgress(),
-                          cancel=_cancel_on_ctrl_c(), asr_model_path=runs.scoring_model(config))
-    writer = ev.EventWriter(run_dir / runs.EVENTS_FILE)
-    try:
-        writer.emit(ev.exported(path=result.onnx_path, config=result.config_path,
-                                verified=bool(result.verified), heard=str(result.heard or "")),
-                    fsync=True)
-    finally:
-        writer.close()
+    result = export_run_voice(run_dir, Path(checkpoint), out_dir, name, progress=TerminalProgress(),
+                              cancel=_cancel_on_ctrl_c())
     print(f"{'warning: ' if not result.verified else ''}{Path(checkpoint).name} exported. "
           f"{export_summary(result, check)}", file=sys.stderr)
-    for concern in check.concerns:  # exported with --force: said once more
+    for concern in check.concerns + heard_concerns(result):  # said once more, after the export
         print(f"warning: {concern}", file=sys.stderr)
     print(result.onnx_path)
     return 0

@@ -21,7 +21,7 @@ from voicelab.core.models import ModelManager
 from voicelab.core.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TINY = "whisper:tiny.en"
+TINY = "whisper:tiny"  # downloaded in these tests; tiny.en is included with VoiceLab
 
 
 @pytest.fixture(autouse=True)
@@ -59,8 +59,8 @@ def listed_ids(out: str) -> dict:
     for line in out.splitlines()[1:]:
         parts = line.split()
         if parts:
-            status = "present" if "present" in parts else "-"
-            rows[parts[0]] = status
+            rows[parts[0]] = next((word for word in ("not downloaded", "downloaded", "included",
+                                                     "added", "missing") if f" {word} " in line), "?")
     return rows
 
 
@@ -128,7 +128,8 @@ def test_models_list_shows_whisper_and_piper_and_filters_by_kind(capsys):
     rows = listed_ids(out)
     assert TINY in rows and "whisper:base.en" in rows
     assert "piper:en_US-lessac-medium" in rows
-    assert all(status == "-" for status in rows.values())  # nothing downloaded yet
+    assert rows.pop("whisper:tiny.en") == "included"  # ships with VoiceLab
+    assert all(status == "not downloaded" for status in rows.values())
 
     code, out, _ = run_cli(capsys, "models", "list", "--kind", "whisper")
     assert code == 0
@@ -162,7 +163,7 @@ def test_models_download_list_and_remove(capsys, hub, workspace):
     assert "%" not in out
 
     code, out, _ = run_cli(capsys, "models", "list", "--kind", "whisper")
-    assert code == 0 and listed_ids(out)[TINY] == "present"
+    assert code == 0 and listed_ids(out)[TINY] == "downloaded"
 
     # A second download needs no network.
     hub.stop()
@@ -175,7 +176,7 @@ def test_models_download_list_and_remove(capsys, hub, workspace):
     assert f"Removed {TINY}." in out
     assert not ModelManager(Workspace.open()).is_present(entry)
     code, out, _ = run_cli(capsys, "models", "list", "--kind", "whisper")
-    assert listed_ids(out)[TINY] == "-"
+    assert listed_ids(out)[TINY] == "not downloaded"
 
 
 def test_models_download_unknown_id(capsys, hub):
@@ -209,7 +210,7 @@ def test_models_add_onnx_voice_registers_it(capsys, voicelab_home):
     code, out, _ = run_cli(capsys, "models", "list", "--kind", "local")
     assert code == 0
     rows = listed_ids(out)
-    assert rows == {model_id: "present"}
+    assert rows == {model_id: "added"}
     assert not list(voicelab_home.rglob("*.onnx"))  # registered by path, not copied
 
     code, out, err = run_cli(capsys, "models", "remove", model_id)
@@ -274,7 +275,7 @@ def test_subprocess_download_from_fake_hub(hub, workspace, voicelab_home):
     for file_path, data in contents.items():
         assert (folder / file_path).read_bytes() == data
     listed = run_process("models", "list", "--kind", "whisper", home=voicelab_home)
-    assert listed_ids(listed.stdout)[TINY] == "present"
+    assert listed_ids(listed.stdout)[TINY] == "downloaded"
 
 
 # --- values and keys that were once mishandled ---------------------------------------

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
+import soundfile
 
 from tests.dataset_audio import (
     MORE_SENTENCES, SENTENCES, recording, sentence_audio, tiny_model_path,
@@ -61,6 +63,63 @@ def test_faster_whisper_gives_words_with_times(speech16k, batched):
     assert not [w for w in transcript.words if w.start < middle - 0.15 and w.end > middle + 0.15]
     assert any(w.end < middle for w in transcript.words)
     assert any(w.start > middle for w in transcript.words)
+
+
+def test_batched_decoding_hears_a_long_recording_to_the_end(long16k):
+    """Over one chunk (30 s) the batched pipeline runs; shorter audio, where it has nothing
+    to batch, goes to the sequential decoder (see test_dataset_coverage for why)."""
+    transcriber = load_transcriber(ASROptions(model_path=tiny_model_path(), batched=True))
+    duration = len(long16k) / ASR_RATE
+    transcript = transcriber.transcribe(long16k)
+    check_transcript(transcript, duration)
+    assert wer(" ".join(SENTENCES + MORE_SENTENCES), transcript.text) < 0.2
+    assert transcript.words[-1].end > duration - 3.0
+
+
+def test_speech_windows_read_a_file_in_pauses(tmp_path):
+    """A file read back as 16 kHz windows of at most `max_seconds`, cut in its pauses,
+    that add up to the whole (here 100 s of a tone with a pause every 7 s, 30 s windows)."""
+    rate = 22050
+    t = np.arange(rate * 100) / rate
+    audio = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    for second in range(7, 100, 7):
+        audio[second * rate: second * rate + rate // 2] = 0.0
+    path = tmp_path / "long.wav"
+    soundfile.write(str(path), audio, rate)
+    windows = list(asr.speech_windows(path, max_seconds=30.0, search_seconds=10.0))
+    whole = resample(audio, rate, ASR_RATE)
+    assert sum(len(w) for _, w in windows) == pytest.approx(len(whole), abs=2)
+    assert all(len(w) <= 30 * ASR_RATE for _, w in windows) and len(windows) >= 4
+    for (offset, window), (following, _) in zip(windows, windows[1:]):
+        assert following == pytest.approx(offset + len(window) / ASR_RATE)
+        assert abs(window[-1]) < 0.01  # cut in a pause, not in the tone
+        gap = following % 7.0
+        assert 0.0 <= gap <= 0.5
+    start = int(windows[1][0] * ASR_RATE)
+    assert np.allclose(windows[1][1][1000:2000], whole[start + 1000:start + 2000], atol=1e-3)
+
+
+def test_speech_windows_hold_a_window_not_the_file(tmp_path):
+    """Reading 12 minutes in one-minute windows allocates no more at its peak than reading
+    4 (generous bound: 1.5 times); whole, the 12 would take three times as much."""
+    rate = 22050
+    second = (0.3 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate)).astype(np.float32)
+    second[-rate // 4:] = 0.0
+
+    def peak_reading(minutes: int) -> int:
+        path = tmp_path / f"{minutes}.wav"
+        soundfile.write(str(path), np.tile(second, minutes * 60), rate)
+        tracemalloc.start()
+        try:
+            total = sum(len(w) for _, w in asr.speech_windows(path, max_seconds=60.0))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert total == pytest.approx(minutes * 60 * ASR_RATE, abs=2)
+        return peak
+
+    short, long = peak_reading(4), peak_reading(12)
+    assert long < 1.5 * short, f"peak {long / 1e6:.1f} MB for 12 minutes, {short / 1e6:.1f} MB for 4"
 
 
 def test_the_loaded_model_is_reused_and_replaced():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from voicelab.core.dataset.flags import FlagContext, compute_flags, describe, severity
+from voicelab.core.dataset.flags import (
+    LOW_CONFIDENCE, FlagContext, compute_flags, describe, doubtful_words, severity,
+)
 from voicelab.core.dataset.store import Clip
 
 
@@ -57,3 +59,14 @@ def test_order_is_worst_first_and_readable():
     assert found[:2] == ["hallucination", "low_confidence"]
     assert severity(found) < severity(["spell_out"]) < severity([])
     assert describe(["too_short"]) == "shorter than the minimum"
+
+
+def test_doubtful_words_are_the_ones_whisper_was_unsure_of():
+    heard = clip(words=[("The", 0.0, 0.2, 0.9), ("lighthouse", 0.2, 0.8, 0.31), ("stood", 0.8, 1.0, 0.5)])
+    assert doubtful_words(heard) == [(1, "lighthouse", 0.31)]  # under DOUBTFUL_WORD (0.5) only
+    assert doubtful_words(clip(words=[("Old", 0.0, 0.2)])) == []  # rows from before probabilities
+
+
+def test_a_clip_heard_with_little_confidence_is_flagged_for_review():
+    assert "low_confidence" in flags_of(clip(confidence=LOW_CONFIDENCE - 0.01))
+    assert "low_confidence" not in flags_of(clip(confidence=LOW_CONFIDENCE + 0.01))

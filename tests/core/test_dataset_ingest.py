@@ -5,21 +5,33 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 
 from tests.dataset_audio import SENTENCES, recording, write_recording
 from voicelab.core.audio import AudioError
 from voicelab.core.dataset.ingest import (
-    FileProblem, decode, file_sha256, find_audio, header_seconds, problem_from,
+    FileProblem, decode_to, file_sha256, find_audio, header_seconds, problem_from,
 )
 
 
 @pytest.fixture(scope="module")
 def speech():
     return recording(SENTENCES[:1])
+
+
+def decode(path: Path):
+    """Decode into a work copy beside the file at 22050 Hz; a failed decode writes none."""
+    work = path.parent / "work" / "copy.wav"
+    try:
+        return decode_to(path, work, 22050)
+    except AudioError:
+        assert not work.exists()
+        raise
 
 
 def test_find_audio_searches_folders_recursively(tmp_path, speech):
@@ -51,8 +63,38 @@ def test_decode_any_format_rate_and_channels(tmp_path, speech, name, rate, chann
     expected = len(speech) / 22050
     assert header_seconds(path) == pytest.approx(expected, abs=0.1)
     decoded = decode(path)
-    assert decoded.rate == rate and decoded.samples.ndim == 1
-    assert decoded.duration == pytest.approx(expected, abs=0.1)
+    assert decoded.rate == 22050 and decoded.duration == pytest.approx(expected, abs=0.1)
+    found = soundfile.info(str(decoded.work))
+    assert (found.samplerate, found.channels, found.subtype) == (22050, 1, "PCM_16")
+    assert found.duration == pytest.approx(decoded.duration, abs=1e-3)
+    copy, _ = soundfile.read(str(decoded.work), dtype="float32")
+    assert min(1.0, decoded.peak) == pytest.approx(np.max(np.abs(copy)), abs=1e-3)
+    mixed = 0.8 if channels == 2 else 1.0  # write_recording puts 1.0 and 0.6 on the channels
+    assert np.max(np.abs(copy)) == pytest.approx(mixed * np.max(np.abs(speech)), rel=0.1)
+
+
+def test_a_long_recording_is_decoded_a_block_at_a_time(tmp_path, speech):
+    """Memory stays flat with length: decoding 12 minutes allocates no more at its peak
+    than decoding 4 (generous bound: 1.5 times), where holding the samples whole would
+    take three times as much."""
+    pattern = np.concatenate([speech, np.zeros(11025, np.float32)])
+
+    def peak_decoding(minutes: int) -> float:
+        audio = np.tile(pattern, int(np.ceil(minutes * 60 * 22050 / pattern.shape[0])))
+        path = write_recording(tmp_path / f"{minutes}.wav", audio, rate=16000)
+        del audio
+        tracemalloc.start()
+        try:
+            decoded = decode(path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert decoded.duration == pytest.approx(soundfile.info(str(path)).duration, abs=0.01)
+        decoded.work.unlink()
+        return peak
+
+    short, long = peak_decoding(4), peak_decoding(12)
+    assert long < 1.5 * short, f"peak {long / 1e6:.1f} MB for 12 minutes, {short / 1e6:.1f} MB for 4"
 
 
 def test_empty_file(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import random
 from typing import Dict, List, Optional
 
@@ -209,15 +211,31 @@ def test_overlapping_and_backwards_word_times_are_tidied():
     assert all(times[i][1] <= times[i + 1][0] + 1e-9 for i in range(len(times) - 1))
 
 
-def test_confidence_figures_come_from_the_segments():
-    first = words_for("Alpha beta gamma delta", start=0.5)  # one sentence, two segments
-    second = words_for("epsilon zeta eta theta.", start=first[-1].end + 0.05)
-    segments = [Segment("a", 0.5, 2.0, first, -0.2, 0.1), Segment("b", 2.0, 4.0, second, -0.6, 0.4)]
-    cuts = slice_transcript(Transcript(segments, "en", 1.0, 6.0))
-    assert len(cuts) == 1
-    assert cuts[0].avg_logprob == pytest.approx(-0.4)
-    assert cuts[0].no_speech_prob == pytest.approx(0.4)
+def test_each_clip_gets_the_confidence_of_its_own_words():
+    """One decoded segment (a batched 30 s chunk) cut into two clips: each clip's log-prob
+    is the mean of its own words' log-probabilities, not the segment's figure, so the clip
+    with the doubtful word stands out; no-speech is the worst of the segments it came from."""
+    sure = [dataclasses.replace(w, probability=0.9) for w in words_for("Alpha beta gamma.", start=0.5)]
+    unsure = [dataclasses.replace(w, probability=p) for w, p in
+              zip(words_for("Delta epsilon zeta.", start=sure[-1].end + 0.8), (0.9, 0.1, 0.9))]
+    second = Segment("b", 3.0, 5.0, words_for("Eta theta iota.", start=unsure[-1].end + 0.8), -0.6, 0.4)
+    segments = [Segment("a", 0.5, 3.0, sure + unsure, -0.2, 0.1), second]
+    cuts = slice_transcript(Transcript(segments, "en", 1.0, 8.0))
+    assert [c.text for c in cuts] == ["Alpha beta gamma.", "Delta epsilon zeta.", "Eta theta iota."]
+    assert cuts[0].avg_logprob == pytest.approx(math.log(0.9), abs=1e-4)
+    assert cuts[1].avg_logprob == pytest.approx((2 * math.log(0.9) + math.log(0.1)) / 3, abs=1e-4)
+    assert cuts[2].avg_logprob == pytest.approx(0.0)  # words without probabilities count as sure
+    assert [c.no_speech_prob for c in cuts] == [pytest.approx(0.1), pytest.approx(0.1), pytest.approx(0.4)]
     assert cuts[0].language == "en"
+    assert [w.probability for w in cuts[1].words] == [0.9, 0.1, 0.9]  # kept for review
+
+
+def test_a_window_cut_moves_into_its_recording():
+    cut = slice_transcript(transcript_of(words_for("One two three.")))[0]
+    moved = cut.shifted(600.0)
+    assert (moved.start, moved.end) == pytest.approx((cut.start + 600.0, cut.end + 600.0))
+    assert [w.start for w in moved.words] == pytest.approx([w.start + 600.0 for w in cut.words])
+    assert moved.text == cut.text and cut.start < 600.0  # the original is left as it was
 
 
 def test_join_words_keeps_whisper_spacing_and_cjk():

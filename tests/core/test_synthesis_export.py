@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+import av
 import pytest
 import soundfile
 
@@ -13,6 +14,8 @@ from voicelab.core.errors import Cancelled
 from voicelab.core.progress import CancelToken
 from voicelab.core.synthesis.engine import SynthesisOptions, synthesize
 from voicelab.core.synthesis.errors import HistoryError, SynthesisError, TextError
+from voicelab.core.audio import AudioError
+from voicelab.core.names import NAME_LENGTH, clip_stem, export_name
 from voicelab.core.synthesis.export import export_audio, export_batch, export_entry, read_batch_lines
 from voicelab.core.synthesis.generate import generate_batch, generate_clip
 from voicelab.core.synthesis.history import History
@@ -45,6 +48,72 @@ def test_exported_mp3_still_says_the_words(tmp_path, speech):
     path = export_audio(speech.samples, speech.sample_rate, tmp_path / "clip.mp3", output_rate=24000)
     samples, rate = soundfile.read(str(path), dtype="float32")
     assert wer(TEXT, transcribe(samples, rate)) <= 0.2
+
+
+def _mp3_bitrate(path) -> int:
+    """The bitrate the MP3's frames declare, as FFmpeg reads it."""
+    with av.open(str(path)) as container:
+        return container.streams.audio[0].codec_context.bit_rate
+
+
+@pytest.mark.parametrize("rate, kbps", [(22050, 64), (22050, 128), (44100, 192), (44100, 256)])
+def test_the_mp3_bitrate_chosen_is_the_bitrate_written(tmp_path, speech, rate, kbps):
+    path = export_audio(speech.samples, speech.sample_rate, tmp_path / "clip.mp3", output_rate=rate,
+                        mp3_kbps=kbps)
+    assert _mp3_bitrate(path) == kbps * 1000
+    # A constant bitrate: the file is the audio's length at that rate (plus headers and tags).
+    assert path.stat().st_size == pytest.approx(speech.duration * kbps * 1000 / 8, rel=0.1, abs=1500)
+    assert soundfile.info(str(path)).samplerate == rate
+
+
+def test_an_mp3_bitrate_the_rate_cannot_carry_says_what_would(tmp_path, speech):
+    with pytest.raises(AudioError, match="22050 Hz carries 8 to 160 kbps, not 192.*32000 Hz"):
+        export_audio(speech.samples, speech.sample_rate, tmp_path / "clip.mp3", mp3_kbps=192)
+    assert not (tmp_path / "clip.mp3").exists()
+
+
+def test_a_history_clip_exports_at_the_bitrate_asked(workspace, tmp_path):
+    entry = generate_clip(workspace, "Short and clear.", Preset(name="Default"))
+    small = export_entry(entry, tmp_path / "small.mp3", mp3_kbps=64)
+    large = export_entry(entry, tmp_path / "large.mp3", output_rate=44100, mp3_kbps=256)
+    assert (_mp3_bitrate(small), _mp3_bitrate(large)) == (64_000, 256_000)
+    assert large.stat().st_size > 3 * small.stat().st_size
+
+
+@pytest.mark.parametrize("text, stem", [
+    ("Hello from my own voice!", "hello-from-my-own-voice"),
+    ("  Don't   stop -- it's *fine*?  ", "dont-stop-its-fine"),
+    ("Café, Grüße & Ærø: 3.5 km/h", "cafe-grusse-ærø-3-5-km-h"),
+    ("Привет, мир!", "привет-мир"),
+    ("नमस्ते दुनिया", "नमस्ते-दुनिया"),  # the marks of the script stay inside its words
+    ("東京へ行く。", "東京へ行く"),
+    ("../../etc/passwd", "etc-passwd"),
+    ('a/b\\c:d*e?f"g<h>i|j\tk\nl', "a-b-c-d-e-f-g-h-i-j-k-l"),
+    ("", "clip"), ("   ", "clip"), ("?!… — ...", "clip"), ("🙂🙂", "clip"),
+    ("Con", "con-clip"), ("nul.", "nul-clip"),  # names Windows keeps for devices
+])
+def test_an_export_is_named_after_what_it_says(text, stem):
+    assert clip_stem(text) == stem
+
+
+def test_a_long_text_gives_a_name_of_whole_words_within_the_limit():
+    text = "This sentence is long enough to need cutting somewhere before its end, surely."
+    stem = clip_stem(text)
+    assert len(stem) <= NAME_LENGTH and text.lower().replace(" ", "-").startswith(stem)
+    assert stem == "this-sentence-is-long-enough-to-need-cutting-somewhere"  # "-before" is 61
+    assert clip_stem("x" * 200) == "x" * NAME_LENGTH  # one word too long is cut
+
+
+def test_an_export_name_is_free_in_its_folder(tmp_path):
+    text = "Hello from my own voice!"
+    assert export_name(text, tmp_path, "mp3") == "hello-from-my-own-voice.mp3"
+    (tmp_path / "hello-from-my-own-voice.mp3").write_bytes(b"")
+    assert export_name(text, tmp_path, "mp3") == "hello-from-my-own-voice-2.mp3"
+    assert export_name(text, tmp_path, "wav") == "hello-from-my-own-voice.wav"  # another ending
+    (tmp_path / "hello-from-my-own-voice-2.mp3").write_bytes(b"")
+    assert export_name(text, tmp_path, "mp3") == "hello-from-my-own-voice-3.mp3"
+    assert export_name("", tmp_path, "flac") == "clip.flac"
+    assert export_name(text, tmp_path / "not-there-yet", "mp3") == "hello-from-my-own-voice.mp3"
 
 
 def test_batch_makes_numbered_clips_and_a_csv(tmp_path, joe):

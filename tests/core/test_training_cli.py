@@ -17,6 +17,7 @@ from tests.training_data import HOOK, ScoredRun, build_dataset, tiny_config
 from voicelab import cli
 from voicelab.core.training import events as ev
 from voicelab.core.training import runs
+from voicelab.core.training.config import TrainConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,6 +111,33 @@ def test_unknown_dataset_lists_the_ones_there_are(capsys, workspace):
     (workspace.datasets / "mine").mkdir()
     code, out, err = run_cli(capsys, "train", "start", "--dataset", "nope")
     assert code == 1 and "There is no dataset “nope”" in err and "mine" in err
+
+
+def test_run_names_that_reach_outside_the_workspace_are_refused(capsys, workspace, tmp_path,
+                                                               monkeypatch):
+    """Issue 16: `train delete ../../../x/runs/probe` deleted a run of another workspace."""
+    probe = tmp_path / "x" / "runs" / "probe"
+    probe.mkdir(parents=True)
+    runs.write_train_yaml(probe, TrainConfig(dataset="/nowhere"), {"created": "now"})
+    traversal = os.path.relpath(probe, workspace.runs)
+    (workspace.runs / "link").symlink_to(probe)
+    (workspace.datasets / "d").mkdir()
+    cwd = tmp_path / "a" / "b" / "c"
+    cwd.mkdir(parents=True)
+    monkeypatch.chdir(cwd)  # where the traversal, as a path, is no run folder
+    for argv, message in [(("delete", traversal), "cannot be a run name"),
+                          (("delete", probe), "cannot be a run name"),
+                          (("delete", "link"), "leads outside"),
+                          (("stop", traversal), "There is no run"),
+                          (("export", traversal), "There is no run"),
+                          (("resume", "link"), "leads outside"),
+                          (("stop", tmp_path / "x" / "runs"), "There is no run"),  # a folder, not a run
+                          (("start", "--dataset", "d", "--base", "scratch", "--name", "../../escaped"),
+                           "cannot be a run name")]:
+        code, out, err = run_cli(capsys, "train", *argv)
+        assert code == 1 and message in err, (argv, err)
+    assert (probe / "train.yaml").is_file() and not (probe / runs.STOP_FILE).exists()
+    assert not (tmp_path / "escaped").exists() and [p.name for p in workspace.runs.iterdir()] == ["link"]
 
 
 def test_detach_stop_and_resume(capsys, workspace, dataset, settings_file):
@@ -206,7 +234,7 @@ def test_the_terminal_shows_the_warm_up_the_scores_and_a_stop_in_the_warm_up(cap
 
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("[#########---") and lines[0].endswith(
-        " 32.5% ETA 1:05 Warm-up · teaching the posterior encoder: step 100 of 400")
+        " 32.5% 1 min left Warm-up · teaching the posterior encoder: step 100 of 400")
     assert lines[1:] == [
         "Warm-up done (48 clips, 31.5 s)",
         "Previews at step 8: 1 clip(s), WER 25%, likeness 0.42, naturalness 3.4 / 5",

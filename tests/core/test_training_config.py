@@ -112,7 +112,7 @@ def test_all_problems_are_reported_at_once():
 
 
 def test_friendly_spellings_are_accepted():
-    config = config_from_dict({"dataset": "/d", "precision": 32, "max_epochs": -1,
+    config = config_from_dict({"dataset": "/d", "precision": 32, "max_epochs": -1, "max_steps": 100,
                                "checkpoint_every_steps": 0, "batch_size": "8", "devices": "2"})
     assert config.precision == "32" and config.max_epochs is None
     assert config.checkpoint_every_steps is None and config.batch_size == 8 and config.devices == 2
@@ -163,3 +163,19 @@ def test_the_tiny_test_config_is_valid(tmp_path):
 
     config = config_from_dict(tiny_config(tmp_path))
     assert config.model_hparams()["hop_length"] == 64
+
+
+@pytest.mark.parametrize("limits", [{"max_epochs": None}, {"max_epochs": -1},
+                                    {"max_epochs": None, "max_steps": -1},
+                                    {"max_epochs": -1, "max_steps": -1}])
+def test_a_run_without_any_limit_is_refused(limits):
+    """Issue 16: `--max-steps -1` with `max_epochs: null` was accepted and trained forever."""
+    with pytest.raises(TrainingConfigError, match="max_epochs: and max_steps are both empty"):
+        config_from_dict({"dataset": "/d", **limits})
+
+
+@pytest.mark.parametrize("key, value", [("max_steps", 0), ("max_steps", -2), ("max_epochs", 0),
+                                        ("max_epochs", 1.5), ("max_steps", "many")])
+def test_every_limit_is_a_positive_whole_number(key, value):
+    with pytest.raises(TrainingConfigError, match=f"{key}: must be a whole number of at least 1"):
+        config_from_dict({"dataset": "/d", "max_epochs": 10, key: value})

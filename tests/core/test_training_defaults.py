@@ -33,10 +33,6 @@ HANG_S = 1800
 
 
 @pytest.mark.timeout(HANG_S + 120)
-@pytest.mark.skip(reason="its first run (2026-12-06, on two cores busy with a bench and other tests) "
-                         "hit the 30-minute hang bound; the same command alone reached the warm-up "
-                         "at once, so slowness or a late hang is undecided: re-enable after an "
-                         "idle run (issue 14 note)")
 def test_defaults_train_from_the_built_in_voice(workspace, tiny_en, tmp_path):
     defaults = TrainConfig(dataset="-")
     assert defaults.num_workers >= 1 and defaults.base_warmup_steps > 0 and defaults.preview_every_epochs
@@ -81,8 +77,9 @@ def test_defaults_train_from_the_built_in_voice(workspace, tiny_en, tmp_path):
     first = next(e for e in events if e["type"] == "preview")
     assert first["step"] == 0 and kinds.index("preview") < kinds.index("step")
     assert first["wer"] is not None and first["wer"] <= 0.25  # joe, unchanged, speaks clearly
-    assert first["likeness"] == pytest.approx(0.0, abs=1e-6)  # 0 is where the run starts, by definition
-    assert first["similarity"] > 0.8  # the dataset is joe's own speech
+    # The dataset is joe's own speech: the voice the run starts from already is the speaker, so
+    # the likeness scale (0 the start, 1 the speaker) has no span and is left unset, not ~0/0.
+    assert first["similarity"] > 0.8 and first["likeness"] is None
     assert 1.0 <= first["naturalness"] <= 5.0
     reference = json.loads((run_dir / "likeness.json").read_text(encoding="utf-8"))
     assert reference["floor_step"] == 0 and reference["clips"] >= 3 and reference["held_out"] >= 2

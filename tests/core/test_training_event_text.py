@@ -10,7 +10,7 @@ from voicelab.core.training.event_text import (
 
 def test_a_warm_up_says_its_phase_its_step_and_the_time_left():
     event = ev.warmup(stage="encoder", done=120, total=300, message="m", overall=0.55, eta_s=65)
-    assert warmup_status(event) == "Warm-up · teaching the posterior encoder: step 120 of 300 · 1:05 left"
+    assert warmup_status(event) == "Warm-up · teaching the posterior encoder: step 120 of 300 · 1 min left"
     assert warmup_status(event, time_left=False) == ("Warm-up · teaching the posterior encoder: "
                                                      "step 120 of 300")
     assert warmup_fraction(event) == 0.55
@@ -18,7 +18,7 @@ def test_a_warm_up_says_its_phase_its_step_and_the_time_left():
     assert warmup_status(speaking) == ("Warm-up · the base voice speaks its warm-up sentences: "
                                        "sentence 12 of 48")  # no pace yet: no time left
     assert warmup_status(ev.warmup(stage="discriminator", done=5, total=40, message="m", overall=0.9,
-                                   eta_s=3725)).endswith("step 5 of 40 · 1:02:05 left")
+                                   eta_s=3725)).endswith("step 5 of 40 · 1 h 2 min left")
 
 
 def test_a_warm_up_from_the_cache_done_or_from_an_older_log():

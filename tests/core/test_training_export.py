@@ -90,8 +90,10 @@ def test_exported_voice_is_listed_and_speaks_in_a_fresh_process(checkpoint, work
     assert config["hop_length"] == 16 and config["dataset"] == "My_voice"
     assert steps[-1][0] == steps[-1][1] and [s[0] for s in steps] == sorted(s[0] for s in steps)
 
-    listed = {v.name: v for v in list_voices(workspace)}
+    assert config["voicelab"]["name"] == "My voice!"  # as typed; the file name is the safe one
+    listed = {v.id: v for v in list_voices(workspace)}
     assert listed["My_voice"].problem is None and listed["My_voice"].sample_rate == 16000
+    assert listed["My_voice"].name == "My voice!"
     code = ("import sys; from piper import PiperVoice; "
             "v = PiperVoice.load(sys.argv[1]); "
             "print(sum(len(c.audio_int16_array) for c in v.synthesize('Good morning, world.')))")

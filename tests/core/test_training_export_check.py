@@ -10,7 +10,7 @@ import pytest
 
 from tests.training_data import ScoredRun
 from voicelab.core.training.export import ExportResult
-from voicelab.core.training.export_check import check_export, export_summary
+from voicelab.core.training.export_check import check_export, export_summary, heard_concerns
 
 
 @pytest.fixture
@@ -64,3 +64,16 @@ def test_the_summary_says_what_the_export_proved(run, tmp_path):
     assert export_summary(result, check_export(run.root, path)) == (
         "Checked: it loads in a fresh process and speaks (Whisper heard “hello this voice”). "
         "Scores at step 50: WER 10%, likeness 0.40, naturalness 3.0 / 5.")
+
+
+def test_a_voice_no_preview_scored_is_judged_by_its_test_sentence(run, tmp_path):
+    path = run.checkpoint(2)  # a two-step run: no preview round after it
+    check = check_export(run.root, path)
+    noise = ExportResult(onnx_path=tmp_path / "v.onnx", config_path=tmp_path / "v.onnx.json",
+                         verified=True, heard="", wer=1.0)
+    assert check.concerns == () and heard_concerns(noise) == (
+        "Whisper understood little of its test sentence (WER 100%): this voice is not intelligible yet.",)
+    assert "(Whisper heard “”, WER 100%)" in export_summary(noise, check)
+    clear = ExportResult(onnx_path=tmp_path / "v.onnx", config_path=tmp_path / "v.onnx.json",
+                         verified=True, heard="hello", wer=0.1)
+    assert heard_concerns(clear) == ()

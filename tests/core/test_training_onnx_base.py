@@ -110,7 +110,7 @@ def test_workspace_voices_are_offered_as_bases(workspace, tmp_path):
     shutil.copyfile(f"{joe_path()}.json", workspace.voices / "mine.onnx.json")
     (workspace.voices / "broken.onnx").write_bytes(b"x")  # no config: not offered
     found = voice_bases(workspace)
-    assert [voice_id for _label, _path, voice_id in found] == ["builtin:en_US-joe-medium", "mine"]
+    assert [base.voice_id for base in found] == ["builtin:en_US-joe-medium", "mine"]
     assert found[0][0] == "Voice: Joe (US English) (medium)"
     assert _base_path(workspace, "joe") == joe_path()
     assert _base_path(workspace, "builtin:en_US-joe-medium") == joe_path()

@@ -15,6 +15,7 @@ from voicelab.core.training import events
 from voicelab.core.training.ranking import (
     RANKING_FILE,
     best_checkpoint,
+    current_ranking,
     preview_for,
     read_ranking,
     update_ranking,
@@ -107,13 +108,55 @@ def test_without_previews_mel_decides(run):
     assert run.names() == ["epoch=2-step=2.ckpt", "epoch=3-step=3.ckpt"]
 
 
-def test_without_any_scores_the_newest_are_kept_and_the_last_is_best(run):
+def test_without_any_scores_the_newest_are_kept_and_none_is_best(run):
     for step in (5, 10, 15, 20):
         run.checkpoint(step)
     ranked = update_ranking(run.root, keep_best=2)
     assert [r.step for r in ranked] == [20, 15]
-    assert ranked[0].reasons == ("best", "last", "recent")
+    assert ranked[0].reasons == ("last", "recent") and not any(r.is_best for r in ranked)
     assert run.names() == ["epoch=15-step=15.ckpt", "epoch=20-step=20.ckpt"]
+    document = json.loads((run.checkpoints / RANKING_FILE).read_text(encoding="utf-8"))
+    assert document["best"] is None and document["last"] == "checkpoints/epoch=20-step=20.ckpt"
+    assert best_checkpoint(run.root) is None
+
+
+def test_right_after_stop_best_stays_on_a_scored_checkpoint(run):
+    """A Stop saves a checkpoint mid-epoch: no validation or preview round has scored it."""
+    run.validation(10, 0.8)
+    run.preview(10, 0.2, likeness=0.3)
+    scored = run.checkpoint(10)
+    stopped = run.checkpoint(14, reason="stop")
+    ranked = update_ranking(run.root)
+    assert [(r.path, r.is_best, r.scored) for r in ranked] == [(scored, True, True), (stopped, False, False)]
+    assert ranked[1].reasons == ("last",)
+    assert best_checkpoint(run.root) == scored
+
+
+def test_a_view_before_the_ranking_file_gets_the_scores_from_the_log(run):
+    run.validation(10, 0.8)
+    run.preview(10, 0.2)
+    scored = run.checkpoint(10)
+    stopped = run.checkpoint(14, reason="stop")
+    assert [(r.path, r.mel, r.wer, r.is_best) for r in current_ranking(run.root)] == [
+        (scored, 0.8, 0.2, True), (stopped, None, None, False)]
+    assert not (run.checkpoints / RANKING_FILE).exists() and stopped.exists()  # only read
+
+
+def test_a_ranking_file_that_calls_an_unscored_checkpoint_best_is_not_believed(run):
+    path = run.checkpoint(4, reason="stop")
+    (run.checkpoints / RANKING_FILE).write_text(json.dumps({"v": 1, "best": "checkpoints/" + path.name,
+        "checkpoints": [{"path": "checkpoints/" + path.name, "step": 4, "rank": 1,
+                         "reasons": ["best", "last", "recent"]}]}), encoding="utf-8")
+    assert [(r.path, r.is_best) for r in read_ranking(run.root)] == [(path, False)]
+    assert best_checkpoint(run.root) is None
+
+
+def test_a_scored_checkpoint_is_best_over_a_newer_unscored_one_whatever_it_was_scored_by(run):
+    run.preview(10, None, likeness=0.4)  # likeness without a WER (no Whisper model)
+    scored = run.checkpoint(10)
+    run.checkpoint(20, reason="stop")
+    ranked = update_ranking(run.root)
+    assert ranked[0].path == scored and ranked[0].is_best and ranked[0].rank == 1
 
 
 def test_a_checkpoint_between_validations_gets_no_borrowed_score(run):

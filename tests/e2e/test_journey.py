@@ -21,7 +21,7 @@ from PySide6.QtCore import Qt
 
 from tests.dataset_audio import MORE_SENTENCES, SENTENCES, recording, write_recording
 from tests.training_data import tiny_config
-from tests.ui.drops import drop
+from tests.ui.drops import drop, name_the_dataset
 from tests.ui.test_training_tab import trainer_env, wait_for
 from voicelab.core.training import runs
 from voicelab.ui.widgets.clip_table import TEXT
@@ -63,7 +63,7 @@ def test_from_dropped_recordings_to_an_exported_clip_and_back(qtbot, open_window
     dataset_tab, training_tab = window.dataset_tab, window.training_tab
     assert drop(window, [folder])
     assert window.tabs.currentWidget() is dataset_tab
-    job = dataset_tab.job
+    job = name_the_dataset(qtbot, dataset_tab)  # accepted as proposed: the folder's name
     assert job is not None and window.job_status.shown_job() is job  # in the status bar
     with qtbot.waitSignal(job.ended, timeout=180_000):
         pass

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 
 from tests.speech import wer
-from tests.ui.drops import drop
+from tests.ui.drops import drop, name_the_dataset
 from tests.dataset_audio import SENTENCES, recording, write_recording
 from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.dataset_tab import DatasetTab
@@ -64,6 +64,7 @@ def test_drop_transcribe_edit_and_stay_responsive(tab, tmp_path, qtbot):
     (folder / "broken.wav").write_bytes(b"RIFF and then nothing useful")
 
     assert drop(tab, [folder])
+    name_the_dataset(qtbot, tab)  # the folder's name, proposed
     assert tab.job is not None and tab.panel.running_row.isVisibleTo(tab)
     job = tab.job
     meter = StallMeter(lambda: job.message)
@@ -89,7 +90,8 @@ def test_cancel_keeps_finished_recordings_and_resumes(tab, tmp_path, qtbot):
     folder = tmp_path / "takes"
     for index in range(3):
         write_recording(folder / f"take{index}.wav", recording(SENTENCES[2 * index: 2 * index + 2]))
-    job = tab.add_paths([folder])
+    tab.add_paths([folder])
+    job = name_the_dataset(qtbot, tab)
     first_done = lambda: any(s.state == "done" for s in tab.dataset.sources)
     qtbot.waitUntil(first_done, timeout=60_000)
     tab.cancel_job()
@@ -112,7 +114,8 @@ def test_cancel_keeps_finished_recordings_and_resumes(tab, tmp_path, qtbot):
 def test_retranscribe_export_import_and_window_drop(tab, tmp_path, qtbot, workspace):
     folder = tmp_path / "one"
     write_recording(folder / "one.wav", recording(SENTENCES[:2]))
-    with qtbot.waitSignal(tab.add_paths([folder]).ended, timeout=60_000):
+    tab.add_paths([folder])
+    with qtbot.waitSignal(name_the_dataset(qtbot, tab).ended, timeout=60_000):
         pass
     dataset = tab.dataset
     first = dataset.clips[0]

@@ -163,3 +163,20 @@ def test_options_panel_builds_pipeline_options(tab, workspace):
         ("vad", "tiny.en", 8.0, -20.0)
     tab.panel.set_options(options.to_dict() | {"loudness_db": None, "mode": "transcribe"})
     assert not tab.panel.level_box.isChecked() and tab.panel.model_combo.isEnabled()
+
+
+def test_a_name_typed_or_taken_from_a_folder_stays_in_the_workspace(qtbot, workspace, tmp_path,
+                                                                    monkeypatch):
+    errors = []
+    monkeypatch.setattr("voicelab.ui.dataset_tab.show_error",
+                        lambda _parent, title, message, *a: errors.append(message))
+    jobs = JobManager()
+    widget = DatasetTab(workspace, jobs, audio_output=FakeAudioOutput())
+    qtbot.addWidget(widget)
+    hidden = tmp_path / ".hidden"  # an LJSpeech folder whose name would hide the dataset
+    hidden.mkdir()
+    assert widget.new_dataset("../../escaped") is None and widget.new_dataset("....") is None
+    assert widget.import_from(hidden) is None
+    assert len(errors) == 3 and all("cannot be a dataset name" in e for e in errors)
+    assert not (tmp_path / "escaped").exists() and list(workspace.datasets.iterdir()) == []
+    jobs.shutdown()

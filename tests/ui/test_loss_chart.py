@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from voicelab.core.training import events
 from voicelab.ui.widgets.loss_chart import LossChart, smooth
@@ -104,3 +105,55 @@ def test_a_run_without_likeness_or_naturalness_shows_no_score_plot(qtbot):
                                                                "wer": 0.5}]))
     chart.redraw()
     assert chart.wer_plot.isVisible() and not chart.score_plot.isVisible()
+
+
+def fine_tune_log(steps=200):
+    """A fine-tune's log at its real magnitudes: a generator total in the hundreds (most of it
+    KL), the discriminator near 3, the mel loss under one; validations and preview rounds."""
+    log = []
+    for n in range(1, steps + 1):
+        decay = np.exp(-n / 60)
+        total = 160 + 280 * decay
+        log.append(events.step(step=n, epoch=n // 10, lr=2e-4, steps_per_s=1.0, eta_s=10.0, losses={
+            "loss_g": total, "kl": 0.85 * total, "loss_d": 2.4 + 3 * np.exp(-n / 20),
+            "mel": 0.43 + 0.38 * np.exp(-n / 50) + 0.01 * np.sin(n)}))
+        if n % 50 == 0:
+            log.append(events.validation(step=n, epoch=n // 10, losses={"mel": 0.47 + 0.38 * np.exp(-n / 50)}))
+            log.append(events.preview(step=n, epoch=n // 10, likeness=n / steps, previews=[
+                {"path": "a.wav", "text": "a", "heard": "a", "wer": 0.5 - n / 500, "naturalness": 3.0}]))
+    return log
+
+
+def test_the_curves_people_watch_are_readable_without_toggling(qtbot):
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    chart.resize(780, 520)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.load(events.training_history(fine_tune_log()))
+    chart.grab()  # a paint: pyqtgraph fits the views to their data just before one
+
+    shown = {key for key, curve in chart.curves.items() if curve.isVisible()}
+    assert shown == {"mel"} and not chart.series_boxes["loss_g"].isChecked()
+
+    def share_of_height(plot, values):
+        """How much of the plot's height the values span (1: all of it)."""
+        low, high = plot.getViewBox().viewRange()[1]
+        return (np.nanmax(values) - np.nanmin(values)) / (high - low)
+
+    mel = chart.curves["mel"].getData()[1]
+    assert len(mel) == 200 and share_of_height(chart.loss_plot, mel) > 0.6
+    assert list(chart.val_points.getData()[1]) == pytest.approx([0.47 + 0.38 * np.exp(-s / 50) for s in (50, 100, 150, 200)])
+    assert chart.wer_plot.isVisible() and share_of_height(chart.wer_plot, chart.wer_curve.getData()[1]) > 0.6
+    assert chart.score_plot.isVisible() and len(chart.likeness_curve.getData()[1]) == 4
+
+    # The generator total is one tick away, and with the log scale both are in view, the
+    # mel loss over more than the sliver a linear axis leaves it (0.4 of ~440).
+    chart.series_boxes["loss_g"].setChecked(True)
+    chart.log_box.setChecked(True)
+    chart.redraw()
+    chart.grab()
+    log_mel, log_total = chart.curves["mel"].getData()[1], chart.curves["loss_g"].getData()[1]
+    low, high = chart.loss_plot.getViewBox().viewRange()[1]
+    assert low <= np.nanmin(log_mel) and np.nanmax(log_total) <= high
+    assert share_of_height(chart.loss_plot, log_mel) > 0.05

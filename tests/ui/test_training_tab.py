@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtCore import Qt
 
 from tests.training_data import HOOK, ScoredRun, build_dataset, tiny_config
+from tests.ui.stall import StallMeter, wait_for
 from voicelab.core.training import events as ev
 from voicelab.core.training import runs
 from voicelab.ui.audio_out import FakeAudioOutput
@@ -23,7 +24,7 @@ from voicelab.ui.workers import ExternalJob, JobManager
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: A frozen window, not a target: on a busy machine the OS alone delays a timer by tens of
-#: milliseconds. The stall figure is printed; the target lives in bench/.
+#: milliseconds. The stall figure is printed; the 50 ms target is bench/bench_ui_stall.py's.
 FREEZE_S = 1.0
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning",
@@ -58,49 +59,6 @@ def make_tab(qtbot, workspace):
     for tab, jobs in made:
         tab.shutdown(timeout_s=20)
         jobs.shutdown()
-
-
-class StallMeter:
-    """The longest time the UI thread's event loop went without running a 10 ms timer."""
-
-    def __init__(self) -> None:
-        self.timer = QTimer(interval=10)
-        self.timer.setTimerType(Qt.PreciseTimer)
-        self.timer.timeout.connect(self._tick)
-        self.worst = 0.0
-        self.last = None
-
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        if self.last is not None:
-            self.worst = max(self.worst, now - self.last)
-
-        self.last = now
-
-    def start(self) -> None:
-        self.last = None
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
-
-
-def wait_for(condition, timeout_s=60.0):
-    """Run the event loop as the app does until `condition()` holds.
-
-    `qtbot.waitUntil` sleeps 10 ms between rounds of events (QTest::qWait), which the stall
-    meter would count against the tab; a real `QEventLoop.exec()` wakes for each event.
-    """
-    loop = QEventLoop()
-    poll = QTimer(interval=20)
-    poll.timeout.connect(lambda: condition() and loop.quit())
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    if not condition():
-        poll.start()
-        loop.exec()
-        poll.stop()
-    assert condition(), f"timed out after {timeout_s} s"
 
 
 def row(tab, name):
@@ -169,7 +127,10 @@ def test_train_stop_resume_and_the_chart_follows(qtbot, make_tab, dataset, capsy
     onnx = exported.args[0]
     assert onnx.parent == tab.workspace.root / "voices" and onnx.is_file()
     assert Path(f"{onnx}.json").is_file()
-    assert "Exported and verified" in tab.checkpoints.status.text()
+    # It loaded and spoke in a fresh process; Whisper (tiny.en, included with VoiceLab, so it
+    # always listens) hears no words from a 40-step voice: exported, but not called ready.
+    status = tab.checkpoints.status.text()
+    assert "Exported" in status and "Whisper understood little" in status, status
     logged = [e for e in ev.read_events(run / runs.EVENTS_FILE) if e["type"] == "exported"]
     assert len(logged) == 1 and logged[0]["verified"] and logged[0]["path"] == str(onnx)
 
@@ -362,13 +323,13 @@ def test_a_voice_base_warm_up_shows_in_the_log_progress_and_status_bar(qtbot, ma
         shown.append(progress.bar.value())
     # The bar fills over the whole warm-up: it never falls back when the encoder stage begins.
     assert shown == [0, 100, 100, 325, 550] and shown == sorted(shown)
-    assert progress.bar.text() == "Warm-up · teaching the posterior encoder: step 200 of 400 · 1:05 left"
-    assert progress.detail.text() == "55% of the warm-up done"
+    assert progress.bar.text() == "Warm-up · teaching the posterior encoder: step 200 of 400"
+    assert progress.detail.text() == "55% of the warm-up done · 1 min left"
     log_view.add_event(events[5])
     lines = log_view.toPlainText().splitlines()
     assert len(lines) == 3  # one line as each stage starts, one when it is done
     assert "Warm-up · the base voice speaks its warm-up sentences: sentence 0 of 48" in lines[0]
-    assert "Warm-up · teaching the posterior encoder: step 0 of 400 · 1:05 left" in lines[1]
+    assert "Warm-up · teaching the posterior encoder: step 0 of 400 · 1 min left" in lines[1]
     assert "Warm-up done (48 clips, 31.5 s)" in lines[2]
     log_view.add_event(ev.stopped(step=0, epoch=0, checkpoint=None, reason="user", during="warmup"))
     assert log_view.toPlainText().splitlines()[-1].endswith(

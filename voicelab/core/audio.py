@@ -13,11 +13,12 @@ where a good one was. Nothing here imports piper or Qt: the dataset pipeline use
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple, Union
+from typing import Iterable, Iterator, Optional, Tuple, Union
 
 import numpy as np
 
@@ -36,6 +37,9 @@ _SOUNDFILE_FORMATS = {
 }
 #: MPEG audio only defines these rates; anything else must be resampled first.
 MP3_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+#: MP3 bitrates offered for export, in kbps; 128 is clear speech at a modest size.
+MP3_BITRATES = (64, 128, 192, 256)
+DEFAULT_MP3_KBPS = 128
 #: File name endings worth offering in an "open audio" dialog.
 READ_EXTENSIONS = (
     ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4", ".m4v",
@@ -108,21 +112,65 @@ def read_audio(path: PathLike, sample_rate: Optional[int] = None) -> Tuple[np.nd
 
     Returns `(samples, rate)`; `rate` is `sample_rate` when one was asked for (the audio is
     resampled with soxr), else the file's own rate. libsndfile is tried first because it is
-    fast and exact for WAV/FLAC/OGG/MP3; anything it does not know goes to PyAV.
+    fast and exact for WAV/FLAC/OGG/MP3; anything it does not know goes to PyAV. For a file
+    too long to hold in memory, `audio_blocks` gives the same samples a block at a time.
     """
-    file = _check_readable(path)
-    try:
-        samples, rate = _read_soundfile(file)
-    except _NotForSoundfile:
-        samples, rate = _read_pyav(file)
-    if samples.shape[0] == 0:
-        raise AudioError(f"{file} holds no audio samples; it may be truncated or still being written.")
-    if not np.all(np.isfinite(samples)):
-        samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
+    rate, blocks = audio_blocks(path)
+    samples = np.concatenate(list(blocks))
     if sample_rate is not None:
         samples = resample(samples, rate, sample_rate)
         rate = sample_rate
     return samples, rate
+
+
+def audio_blocks(path: PathLike) -> Tuple[int, Iterator[np.ndarray]]:
+    """The file's own rate and an iterator of its float32 mono samples in blocks.
+
+    Why blocks: a two-hour recording is 1.3 GB as float32 at 44.1 kHz, twice that in
+    stereo, so whoever only passes the audio on (to a work copy, to a resampler) should
+    never hold it whole. The iterator raises `AudioError` where `read_audio` would: a file
+    damaged or truncated part-way says so when the decoder reaches that point, and a file
+    with no samples at all when it ends.
+    """
+    file = _check_readable(path)
+    try:
+        rate, blocks = _soundfile_blocks(file)
+    except _NotForSoundfile:
+        rate, blocks = _pyav_blocks(file)
+    return rate, _checked(file, rate, blocks)
+
+
+def resample_blocks(blocks: Iterable[np.ndarray], from_rate: int,
+                    to_rate: int) -> Iterator[np.ndarray]:
+    """Resample a stream of mono blocks with soxr's streaming resampler (same quality as
+    `resample`), so a long recording changes rate without being held whole."""
+    if from_rate == to_rate:
+        yield from blocks
+        return
+    if from_rate <= 0 or to_rate <= 0:
+        raise ValueError(f"sample rates must be positive, got {from_rate} → {to_rate}")
+    import soxr
+
+    stream = soxr.ResampleStream(from_rate, to_rate, 1, dtype="float32", quality=_RESAMPLE_QUALITY)
+    for block in blocks:
+        out = stream.resample_chunk(np.asarray(block, dtype=np.float32))
+        if out.shape[0]:
+            yield out
+    out = stream.resample_chunk(np.zeros(0, np.float32), last=True)
+    if out.shape[0]:
+        yield out
+
+
+def _checked(file: Path, rate: int, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """Blocks with non-finite samples repaired; an error at the end when there were none."""
+    count = 0
+    for block in blocks:
+        if not np.all(np.isfinite(block)):
+            block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
+        count += block.shape[0]
+        yield block
+    if count == 0:
+        raise AudioError(f"{file} holds no audio samples; it may be truncated or still being written.")
 
 
 def info(path: PathLike) -> AudioInfo:
@@ -173,40 +221,52 @@ _SHORT_DATA_CHUNK = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MU
 _UNKNOWN_LENGTHS = {0, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFFFFFFF - 1}  # streaming writers leave these
 
 
-def _read_soundfile(file: Path) -> Tuple[np.ndarray, int]:
+def _soundfile_blocks(file: Path) -> Tuple[int, Iterator[np.ndarray]]:
     import soundfile
 
     try:
         handle = soundfile.SoundFile(str(file))
     except Exception as exc:
         raise _NotForSoundfile() from exc
-    with handle:
+    try:
         rate = int(handle.samplerate)
+        _reject_short_data_chunk(file, handle.extra_info, handle.channels, rate)
+        if handle.format == "OGG" and handle.frames <= 0:
+            raise _NotForSoundfile()  # truncated Ogg: let FFmpeg try (and name the reason)
+    except BaseException:
+        handle.close()
+        raise
+    return rate, _soundfile_read(file, handle, rate)
+
+
+def _soundfile_read(file: Path, handle, rate: int) -> Iterator[np.ndarray]:
+    with handle:
         declared = handle.frames
         major = handle.format
-        _reject_short_data_chunk(file, handle.extra_info, handle.channels, rate)
-        blocks: List[np.ndarray] = []
+        got = 0
         try:
             while True:
                 block = handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
                 if block.shape[0] == 0:
                     break
-                blocks.append(to_mono(block))
+                got += block.shape[0]
+                yield to_mono(block)
+        except GeneratorExit:
+            raise
         except Exception as exc:
-            got = sum(b.shape[0] for b in blocks) / rate if rate else 0
             raise AudioError(
-                f"{file} is damaged or truncated: decoding stopped after {got:.1f} s "
+                f"{file} is damaged or truncated: decoding stopped after {got / rate if rate else 0:.1f} s "
                 f"({_first_line(exc)})."
             ) from None
-    samples = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
-    if major == "MP3" and declared > 0 and samples.shape[0] < 0.95 * declared - rate * 0.1:
+    if major == "MP3" and declared > 0 and got < 0.95 * declared - rate * 0.1:
         raise AudioError(
             f"{file} is truncated: its header promises {declared / rate:.1f} s of audio but "
-            f"only {samples.shape[0] / rate:.1f} s could be decoded."
+            f"only {got / rate:.1f} s could be decoded."
         )
-    if samples.shape[0] == 0 and major == "OGG":
-        raise _NotForSoundfile()  # let FFmpeg try (and name the reason) before giving up
-    return samples, rate
+    if got == 0 and major == "OGG":  # FFmpeg may read what libsndfile could not
+        pyav_rate, blocks = _pyav_blocks(file)
+        if pyav_rate == rate:
+            yield from blocks
 
 
 def _reject_short_data_chunk(file: Path, log: str, channels: int, rate: int) -> None:
@@ -257,44 +317,48 @@ def _audio_stream(file: Path, container):
     return streams[0]
 
 
-def _read_pyav(file: Path) -> Tuple[np.ndarray, int]:
-    import av
-
+def _pyav_blocks(file: Path) -> Tuple[int, Iterator[np.ndarray]]:
     container = _open_pyav(file)
-    with container:
+    try:
         stream = _audio_stream(file, container)
         rate = int(stream.codec_context.sample_rate or stream.rate or 0)
         if rate <= 0:
             raise AudioError(f"{file} does not say its sample rate; it may be damaged.")
+    except BaseException:
+        container.close()
+        raise
+    return rate, _pyav_read(file, container, stream, rate)
+
+
+def _pyav_read(file: Path, container, stream, rate: int) -> Iterator[np.ndarray]:
+    import av
+
+    with container:
         declared = _declared_seconds(container, stream)
-        blocks: List[np.ndarray] = []
+        got = 0
         # Planar float keeps the channel layout and rate; mixing down and resampling are ours,
         # so both decode paths give the same result for the same audio.
         converter = av.AudioResampler(format="fltp", rate=rate)
         try:
-            for frame in _decode(container, stream):
+            for frame in itertools.chain(_decode(container, stream), [None]):
                 for converted in converter.resample(frame):
-                    blocks.append(converted.to_ndarray().mean(axis=0, dtype=np.float32))
-            for converted in converter.resample(None):
-                blocks.append(converted.to_ndarray().mean(axis=0, dtype=np.float32))
+                    block = converted.to_ndarray().mean(axis=0, dtype=np.float32)
+                    got += block.shape[0]
+                    yield block
         except (av.error.FFmpegError, ValueError, OSError) as exc:
-            got = sum(b.shape[0] for b in blocks) / rate
-            if not blocks:
+            if not got:
                 raise AudioError(
                     f"{file} could not be decoded ({_first_line(exc)}); it is damaged or not audio."
                 ) from None
             raise AudioError(
-                f"{file} is damaged or truncated: decoding stopped after {got:.1f} s "
+                f"{file} is damaged or truncated: decoding stopped after {got / rate:.1f} s "
                 f"({_first_line(exc)})."
             ) from None
-    samples = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
-    got = samples.shape[0] / rate
-    if declared is not None and declared > 0.5 and got < 0.9 * declared - 0.1:
+    if declared is not None and declared > 0.5 and got / rate < 0.9 * declared - 0.1:
         raise AudioError(
             f"{file} is truncated: its header promises {declared:.1f} s of audio but only "
-            f"{got:.1f} s could be decoded."
+            f"{got / rate:.1f} s could be decoded."
         )
-    return samples, rate
 
 
 def _decode(container, stream) -> Iterator:
@@ -333,14 +397,44 @@ def _info_pyav(file: Path) -> AudioInfo:
 # --------------------------------------------------------------------------- writing
 
 
+def mp3_bitrate_range(sample_rate: int) -> Tuple[int, int]:
+    """The lowest and highest MP3 bitrate (kbps) at a sample rate: the MPEG version the rate
+    belongs to decides (MPEG-1 from 32 kHz, MPEG-2 from 16 kHz, MPEG-2.5 below), so a
+    22050 Hz voice cannot be written at 192 kbps unless it is resampled."""
+    if sample_rate >= 32000:
+        return 32, 320
+    if sample_rate >= 16000:
+        return 8, 160
+    return 8, 64
+
+
 def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int,
-                format: Optional[str] = None) -> Path:
+                format: Optional[str] = None, *, mp3_kbps: Optional[int] = None) -> Path:
     """Write mono or (frames, channels) float audio atomically; returns the path.
 
     `format` is one of WRITE_FORMATS (default: from the file name). WAV and FLAC are
-    16-bit PCM, OGG is Vorbis, MP3 is MPEG layer III. Samples are clipped to [-1, 1] first,
-    because libsndfile wraps out-of-range floats around when it converts to integers.
+    16-bit PCM, OGG is Vorbis, MP3 is MPEG layer III at a constant `mp3_kbps` (default:
+    the encoder's own choice; ignored for the other formats). Samples are clipped to
+    [-1, 1] first, because libsndfile wraps out-of-range floats around when it converts to
+    integers.
     """
+    target = Path(path)
+    data = np.asarray(samples, dtype=np.float32)
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim != 2 or data.shape[0] == 0:
+        raise AudioError(f"Cannot write {target.name}: there is no audio to write.")
+    blocks = (data[start:start + 65536] for start in range(0, data.shape[0], 65536))
+    return write_audio_blocks(target, blocks, sample_rate, format, channels=data.shape[1],
+                              mp3_kbps=mp3_kbps)
+
+
+def write_audio_blocks(path: PathLike, blocks: Iterable[np.ndarray], sample_rate: int,
+                       format: Optional[str] = None, *, channels: int = 1,
+                       mp3_kbps: Optional[int] = None) -> Path:
+    """`write_audio` for audio that arrives in blocks (a long recording converted as it is
+    decoded); the file appears, atomically, only once the last block is written, and not
+    at all when the blocks raise or hold no samples."""
     target = Path(path)
     fmt = (format or format_for_path(target)).lower()
     if fmt not in _SOUNDFILE_FORMATS:
@@ -351,26 +445,43 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int,
             f"Cannot write {target.name}: MP3 does not support {sample_rate} Hz; choose one of "
             f"{', '.join(str(r) for r in MP3_SAMPLE_RATES)} Hz."
         )
-    data = np.asarray(samples, dtype=np.float32)
-    if data.ndim == 1:
-        data = data[:, None]
-    if data.ndim != 2 or data.shape[0] == 0:
-        raise AudioError(f"Cannot write {target.name}: there is no audio to write.")
-    data = np.clip(np.nan_to_num(data), -1.0, 1.0)
+    encoder = _mp3_options(target, int(sample_rate), mp3_kbps) if fmt == "mp3" else {}
     major, subtype = _SOUNDFILE_FORMATS[fmt]
     import soundfile
 
     try:
         with atomic_open(target, "wb") as handle:
-            with soundfile.SoundFile(handle, "w", samplerate=int(sample_rate),
-                                     channels=data.shape[1], format=major, subtype=subtype) as out:
-                for start in range(0, data.shape[0], 65536):
-                    out.write(data[start:start + 65536])
+            with soundfile.SoundFile(handle, "w", samplerate=int(sample_rate), channels=channels,
+                                     format=major, subtype=subtype, **encoder) as out:
+                written = 0
+                for block in blocks:
+                    block = np.asarray(block, dtype=np.float32)
+                    block = block[:, None] if block.ndim == 1 else block
+                    out.write(np.clip(np.nan_to_num(block), -1.0, 1.0))
+                    written += block.shape[0]
+                if not written:
+                    raise AudioError(f"Cannot write {target.name}: there is no audio to write.")
     except OSError as exc:
         raise AudioError(f"Cannot write {target}: {exc.strerror or exc}.") from None
     except (RuntimeError, ValueError) as exc:  # libsndfile refused the format or rate
         raise AudioError(f"Cannot write {target}: {_first_line(exc)}.") from None
     return target
+
+
+def _mp3_options(target: Path, sample_rate: int, kbps: Optional[int]) -> dict:
+    """libsndfile's settings for a constant MP3 bitrate. It takes a "compression level"
+    from 0 (the highest bitrate of the rate's MPEG version) to 1 (the lowest), linear in
+    between and truncated, so the level is aimed half a kbps below the bitrate asked for."""
+    if kbps is None:
+        return {}
+    low, high = mp3_bitrate_range(sample_rate)
+    if not low <= int(kbps) <= high:
+        raise AudioError(
+            f"Cannot write {target.name}: MP3 at {sample_rate} Hz carries {low} to {high} kbps, "
+            f"not {kbps}; choose a lower bitrate" + (" or 32000 Hz or more." if high < 320 else ".")
+        )
+    level = (high - int(kbps) - 0.5) / (high - low)
+    return {"compression_level": min(1.0, max(0.0, level)), "bitrate_mode": "CONSTANT"}
 
 
 def _first_line(exc: BaseException) -> str:

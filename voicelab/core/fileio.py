@@ -86,10 +86,36 @@ def atomic_write_yaml(path: PathLike, data: object) -> None:
     atomic_write_text(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
+class _SafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing an alias inside its own anchor (`a: &a [*a]`).
+
+    Such a loop builds a list that holds itself: fine for PyYAML, but everything that walks
+    the value afterwards (copying, comparing, writing it back) recurses until Python gives
+    up with a RecursionError instead of a message about the file.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            node = self.anchors.get(event.anchor)
+            if isinstance(node, yaml.CollectionNode) and node.end_mark is None:  # still open
+                raise yaml.composer.ComposerError(
+                    None, None, f"the alias *{event.anchor} refers to its own anchor "
+                    f"&{event.anchor}, which makes an endless loop", event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def read_yaml(path: PathLike) -> object:
-    """Read YAML with the safe loader; no Python objects are ever constructed."""
+    """Read YAML with the safe loader; no Python objects are ever constructed.
+
+    A file that loops (an alias inside its own anchor) or nests too deeply to read raises
+    `yaml.YAMLError` like any other malformed file, so callers have one error to report.
+    """
     with open(path, "r", encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        try:
+            return yaml.load(handle, Loader=_SafeLoader)
+        except RecursionError:
+            raise yaml.YAMLError(f"{path} nests too deeply to be read") from None
 
 
 def sha256_file(path: PathLike, progress=None, cancel=None, chunk: int = 1 << 22) -> str:

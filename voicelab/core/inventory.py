@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from voicelab.core.errors import VoiceLabError
+from voicelab.core.names import inside, safe_file_name
 
 TOMBSTONE_PREFIX = ".deleted-"
 
@@ -94,7 +95,7 @@ def delete_run(workspace, name: str) -> None:
     Voices exported from it stay: they live in the voices folder."""
     from voicelab.core.training.runs import is_running
 
-    run = _runs_dir(workspace) / name
+    run = inside(_runs_dir(workspace), name, "run")
     if not (run / "train.yaml").is_file():
         raise InventoryError(f"There is no training run '{name}' in {run.parent}.")
     if is_running(run):
@@ -117,11 +118,11 @@ def rename_dataset(workspace, old: str, new: str) -> Path:
 
     Runs keep their own copy of the split and their prepared cache, so renaming only updates
     the path they would read the clips from again."""
-    from voicelab.core.dataset.store import DATASET_FILE, Dataset, check_name, dataset_folder
+    from voicelab.core.dataset.store import DATASET_FILE, Dataset, dataset_folder
     from voicelab.core.training.runs import load_run, write_train_yaml
 
-    new = check_name(new)
     source, target = dataset_folder(workspace, old), dataset_folder(workspace, new)
+    new = target.name
     if not (source / DATASET_FILE).is_file():
         raise InventoryError(f"There is no dataset '{old}' in {source.parent}.")
     if new == old:
@@ -194,16 +195,18 @@ def voice_users(workspace, voice_id: str) -> Users:
 
 
 def rename_voice(workspace, voice_id: str, new_name: str) -> str:
-    """Rename a workspace voice's files and every preset that uses it; returns the new id."""
+    """Rename a workspace voice's files and every preset that uses it; returns the new id.
+    The name as typed stays the voice's shown name (`voices.display_name`)."""
     from voicelab.core.synthesis.presets import PresetStore
-    from voicelab.core.synthesis.voices import safe_voice_name, workspace_voice_id
+    from voicelab.core.synthesis.voices import rename_display, workspace_voice_id
 
     model, config = voice_files(workspace, voice_id)
-    stem = safe_voice_name(new_name)
+    stem = safe_file_name(new_name, "voice")
     new_model = model.with_name(f"{stem}.onnx")
     new_config = new_model.with_name(new_model.name + ".json")
     new_id = workspace_voice_id(workspace, new_model)
-    if new_id == voice_id:
+    if new_id == voice_id:  # "My test voice" for My_test_voice: only the shown name changes
+        rename_display(config, new_name)
         return voice_id
     if new_model.exists() or new_config.exists():
         raise InventoryError(f"A voice named '{stem}' already exists; choose another name.")
@@ -211,6 +214,10 @@ def rename_voice(workspace, voice_id: str, new_name: str) -> str:
     _refuse_running(users, f"The voice '{voice_id}'")
     os.rename(config, new_config)  # config first: a lone .onnx lists as "config missing"
     os.rename(model, new_model)
+    try:
+        rename_display(new_config, new_name)
+    except (VoiceLabError, OSError):
+        pass  # renamed all the same; it shows its file name
     store = PresetStore.open(workspace)
     for preset in store.list():
         if preset.voice == voice_id:

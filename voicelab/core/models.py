@@ -6,7 +6,8 @@ One object answers the Models dialog, the CLI and the ASR/training code:
   registered files (`models_catalog.py`);
 - presence is decided from the disk alone, never the network: huggingface_hub's cache in
   `<workspace>/models/hub` (`try_to_load_from_cache`, every snapshot), then the folder where
-  a user may put files by hand, `<workspace>/models/manual/<id>/`;
+  a user may put files by hand, `<workspace>/models/manual/<id>/`, then the copy that ships
+  with VoiceLab for an entry marked `included` (tiny.en: the first import needs no network);
 - downloads and the repository listing go through huggingface_hub (`models_hub.py`), with
   progress, cancel, retries, verification and messages that name the file and the fix.
 
@@ -36,7 +37,15 @@ from voicelab.core.models_hub import (
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
 from voicelab.core.workspace import Workspace
 
-__all__ = ["ModelEntry", "ModelFile", "ModelManager", "UnknownModelError", "whisper_model_path"]
+__all__ = ["ModelEntry", "ModelFile", "ModelManager", "UnknownModelError", "whisper_model_path",
+           "DOWNLOADED", "INCLUDED", "ADDED", "MISSING", "NOT_DOWNLOADED"]
+
+# Where a model stands, in the words the Models dialog and `models list` both show.
+DOWNLOADED = "downloaded"
+INCLUDED = "included"  # ships with VoiceLab: there without a download, and cannot be removed
+ADDED = "added"  # a local file the user registered
+MISSING = "missing"  # a registered file that is gone
+NOT_DOWNLOADED = "not downloaded"
 
 
 class UnknownModelError(VoiceLabError):
@@ -118,6 +127,32 @@ class ModelManager:
     def is_present(self, entry: ModelEntry) -> bool:
         return self._local_files(entry) is not None
 
+    def presence(self, entry: ModelEntry) -> str:
+        """DOWNLOADED, INCLUDED, ADDED, MISSING or NOT_DOWNLOADED (see the constants)."""
+        if entry.kind == KIND_LOCAL:
+            return ADDED if self.is_present(entry) and not entry.problem else MISSING
+        if self._fetched_files(entry) is not None:
+            return DOWNLOADED
+        return INCLUDED if self.included_files(entry) is not None else NOT_DOWNLOADED
+
+    def included_files(self, entry: ModelEntry) -> Optional[List[Path]]:
+        """The entry's files in the package that ships them with VoiceLab, or None.
+
+        `included` is "<package>/<folder>"; the package is found by import machinery, so the
+        same lookup works from a checkout, an installed wheel and the frozen app.
+        """
+        if not entry.included or not entry.files:
+            return None
+        package, _, folder = entry.included.partition("/")
+        try:
+            from importlib.resources import files
+
+            root = Path(str(files(package))) / folder
+        except (ImportError, TypeError):  # not installed: the model must be downloaded
+            return None
+        paths = [root / PurePosixPath(f.path).name for f in entry.files]
+        return paths if _all_match(entry.files, paths) else None
+
     def local_path(self, entry: ModelEntry) -> Optional[Path]:
         """The main file: the .ckpt, the Whisper model folder, or the registered file."""
         files = self._local_files(entry)
@@ -135,6 +170,10 @@ class ModelManager:
         if entry.kind == KIND_LOCAL:
             paths = [Path(f.path) for f in entry.files]
             return paths if paths and all(p.is_file() for p in paths) else None
+        return self._fetched_files(entry) or self.included_files(entry)
+
+    def _fetched_files(self, entry: ModelEntry) -> Optional[List[Path]]:
+        """Files downloaded into the Hub cache or put in the manual folder by hand."""
         if not entry.files:
             return None
         for revision in self._candidate_revisions(entry):
@@ -285,7 +324,14 @@ class ModelManager:
         return entry
 
     def remove(self, entry: ModelEntry) -> None:
-        """Delete a downloaded model's files; a registered local model is only unregistered."""
+        """Delete a downloaded model's files; a registered local model is only unregistered.
+
+        The copy that ships with VoiceLab stays: removing a downloaded copy of an included
+        model falls back to it, and removing only that copy is refused with the reason.
+        """
+        if self.presence(entry) == INCLUDED:
+            raise VoiceLabError(f"{entry.name} is included with VoiceLab, so it is always "
+                                "there; there is no downloaded copy to remove.")
         if entry.kind == KIND_LOCAL:
             registry = self.workspace.models / LOCAL_REGISTRY_FILE
             entries, problem = read_local_registry(registry)

@@ -70,6 +70,9 @@ class ModelEntry:
     revision: str = "main"
     source: str = "bundled"  # "bundled" | "refreshed" | "local"
     problem: Optional[str] = None  # set when a registered file went missing or is unreadable
+    # "<python package>/<folder>" when the files ship inside VoiceLab (a dependency holds
+    # them), so the model is there with no download: the first import must work offline.
+    included: Optional[str] = None
 
     @property
     def short_name(self) -> str:

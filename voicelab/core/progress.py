@@ -64,6 +64,23 @@ def format_duration(seconds: Optional[float]) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+def format_time_left(seconds: float) -> str:
+    """Time left in words read at a glance: '45 s left', '11 min left', '1 h 5 min left'.
+
+    Every ETA the app shows goes through here. A clock-like "ETA 11:12" was read as a time
+    of day; words cannot be. Above a minute the seconds are noise, so minutes are rounded."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 0.5:
+        return "almost done"
+    if seconds < 59.5:
+        return f"{int(seconds + 0.5)} s left"
+    minutes = int(seconds / 60 + 0.5)
+    if minutes < 60:
+        return f"{minutes} min left"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h left" if minutes == 0 else f"{hours} h {minutes} min left"
+
+
 def format_bytes(count: float) -> str:
     """Human-readable size in powers of 1024 ('12.3 MB')."""
     for unit in ("B", "KB", "MB", "GB"):

@@ -2,13 +2,15 @@
 
 Why not QSettings: the core and the CLI read the same settings without Qt, and a person can
 read and fix the file by hand. A file that cannot be parsed, or holds wrong values, never
-stops the app: bad values fall back to defaults with a message, and the original file is
-copied aside (`settings.yaml.bak`) before anything could overwrite it.
+stops the app: bad values fall back to defaults with a message (every time it is read, until
+it is fixed), and the original file is copied aside (`settings.yaml.bak`) before anything
+could overwrite it: once per distinct bad file, not once per launch.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import filecmp
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +18,21 @@ from typing import Any, Callable, Dict, List, Optional
 
 import yaml
 
-from voicelab.core.fileio import atomic_write_yaml
+from voicelab.core.fileio import atomic_write_yaml, read_yaml
 
 SCHEMA_VERSION = 1
 
 ASR_MODELS = (
     "tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en",
     "large-v1", "large-v2", "large-v3", "turbo",
+)
+#: The languages the Dataset tab and the Settings dialog offer, as (code, name); the setting
+#: itself takes any ISO code, and a code not listed here is shown as it is.
+ASR_LANGUAGES = (
+    ("auto", "Detect"), ("en", "English"), ("de", "German"), ("fr", "French"), ("es", "Spanish"),
+    ("it", "Italian"), ("nl", "Dutch"), ("pt", "Portuguese"), ("pl", "Polish"), ("ru", "Russian"),
+    ("uk", "Ukrainian"), ("cs", "Czech"), ("sv", "Swedish"), ("fi", "Finnish"), ("tr", "Turkish"),
+    ("ar", "Arabic"), ("zh", "Chinese"), ("ja", "Japanese"), ("ko", "Korean"), ("hi", "Hindi"),
 )
 DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("system", "light", "dark")
@@ -39,7 +49,9 @@ class Settings:
 
     schema_version: int = SCHEMA_VERSION
     workspace: Optional[str] = None  # data folder; None = the platform's user data folder
-    asr_model: str = "base.en"
+    # tiny.en ships with VoiceLab (models.yaml, `included`), so a first import works offline;
+    # the Dataset tab offers base.en, which makes fewer errors, in one click.
+    asr_model: str = "tiny.en"
     asr_language: str = "auto"  # "auto" or an ISO 639-1 code such as "en"
     device: str = "auto"
     theme: str = "system"
@@ -49,24 +61,40 @@ class Settings:
     extra: Dict[str, Any] = field(default_factory=dict)  # unknown keys, kept so nothing is lost
 
     def to_dict(self) -> Dict[str, Any]:
-        data = dataclasses.asdict(self)
-        extra = data.pop("extra")
-        data.update(extra)
+        # Field by field, not dataclasses.asdict: that deep-copies `extra`, whose values are
+        # whatever the file held (YAML aliases can make a small file a huge tree to copy).
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        data.update(self.extra)
         return data
+
+
+def language_name(code: str) -> str:
+    """"German" for "de"; a code VoiceLab does not list is returned as it is."""
+    return dict(ASR_LANGUAGES).get(code, code)
 
 
 def _is_optional_str(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
 
+#: Every language code Whisper transcribes (faster-whisper's list; a test keeps them equal).
+#: A dataset's language is also its voice's espeak language, so a code outside this list is
+#: refused when it is set, not an hour later when training cannot phonemize it.
+WHISPER_LANGUAGES = frozenset(
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw "
+    "he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt "
+    "my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl "
+    "tr tt uk ur uz vi yi yo zh yue".split())
+
+
 def _language_ok(value: Any) -> bool:
-    return isinstance(value, str) and (value == "auto" or (2 <= len(value) <= 3 and value.isalpha()))
+    return isinstance(value, str) and (value == "auto" or value in WHISPER_LANGUAGES)
 
 
 _VALIDATORS: Dict[str, tuple] = {
     "workspace": (_is_optional_str, "a folder path"),
     "asr_model": (lambda v: v in ASR_MODELS, "one of " + ", ".join(ASR_MODELS)),
-    "asr_language": (_language_ok, "'auto' or a language code such as 'en'"),
+    "asr_language": (_language_ok, "'auto' or a language code Whisper knows, such as 'en' or 'de'"),
     "device": (lambda v: v in DEVICES, "one of " + ", ".join(DEVICES)),
     "theme": (lambda v: v in THEMES, "one of " + ", ".join(THEMES)),
     "last_dataset": (_is_optional_str, "a name"),
@@ -134,7 +162,7 @@ def load_settings(path: Path) -> SettingsLoad:
         return SettingsLoad(Settings())
     result = SettingsLoad(Settings())
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path)
     except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
         result.backup = _keep_aside(path)
         result.problems.append(
@@ -199,11 +227,23 @@ def save_settings(path: Path, settings: Settings) -> None:
 
 
 def _keep_aside(path: Path) -> Path:
+    """A copy of the bad file beside it; the copy made earlier when the file is the same."""
+    for earlier in sorted(path.parent.glob(path.name + ".bak*")):
+        try:
+            if filecmp.cmp(path, earlier, shallow=False):
+                return earlier
+        except OSError:
+            continue
     target = backup_path(path)
     shutil.copy2(path, target)
     return target
 
 
 def _first_line(exc: Exception) -> str:
+    """What is wrong, in one line: for YAML, the problem and where (PyYAML's own first line
+    is often only the context, "while parsing a flow sequence")."""
+    mark = getattr(exc, "problem_mark", None)
+    if getattr(exc, "problem", None) and mark is not None:
+        return f"{exc.problem} at line {mark.line + 1}, column {mark.column + 1}"
     text = str(exc).strip().splitlines()
     return text[0] if text else exc.__class__.__name__

@@ -7,6 +7,8 @@ as a job with its progress bar in the form. A chosen base is inspected once in a
 (`inspect_base` loads it safely and checksums it: seconds for a real checkpoint), then
 `check_base_quality` says, each time the quality changes, whether it fits — and if not,
 which quality to pick. When the base fits exactly one quality, that quality is chosen.
+A base that fits is described in a person's words by `base_summary.summarize_base`, under
+the name the list gives it; the technical facts go behind the form's Details button.
 """
 
 from __future__ import annotations
@@ -27,15 +29,18 @@ SCRATCH_NOTE = ("From scratch: needs hours of speech and days of GPU time. A bas
 
 
 def find_bases_and_voices(workspace: Workspace, dataset: Optional[Path] = None, *, progress: Any,
-                          cancel: Any) -> Tuple[list, list, Optional[Path]]:
+                          cancel: Any) -> Tuple[list, list, Optional[Path], Dict[str, str]]:
     """Downloaded checkpoints, then every voice of the workspace (joe, downloaded, exported):
-    a voice's .onnx is rebuilt into a trainable model when it is chosen. Last, the base a new
-    run on `dataset` starts from unless the user picks another (`default_base`)."""
+    a voice's .onnx is rebuilt into a trainable model when it is chosen. Then the base a new
+    run on `dataset` starts from unless the user picks another (`default_base`), and the
+    name of each base (path → "Joe (US English)"), to speak of it."""
     from voicelab.core.training.voice_bases import default_base, voice_bases
 
-    present, missing = tj.find_bases(workspace, progress=progress, cancel=cancel)
-    voices = [(label, path) for label, path, _id in voice_bases(workspace)]
-    return list(present) + voices, missing, default_base(workspace, dataset)
+    checkpoints, missing = tj.find_bases(workspace, progress=progress, cancel=cancel)
+    found = [(label, path, name) for label, path, name in checkpoints]
+    found += [(base.label, base.path, base.name) for base in voice_bases(workspace)]
+    return ([(label, path) for label, path, _name in found], missing, default_base(workspace, dataset),
+            {str(path): name for _label, path, name in found})
 
 
 class BaseChooser(QObject):
@@ -48,18 +53,21 @@ class BaseChooser(QObject):
         self._quietly = run_quietly
         self._window = parent
         self.infos: Dict[str, Any] = {}  # checkpoint path -> BaseInfo
+        self.names: Dict[str, str] = {}  # checkpoint path -> what the list calls it
         self._select: Optional[Path] = None  # choose this base once the list is read again
         form.dataset_combo.currentIndexChanged.connect(lambda _index: form.base_explicit or self.reload())
         form.baseChanged.connect(self._changed)
         form.qualityChanged.connect(lambda _q: self.check())
+        form.changed.connect(self.check)  # the warm-up and speaker the check speaks of
         form.downloadRequested.connect(self.download)
         form.modelsDialogRequested.connect(self.open_models)
 
     def reload(self) -> None:
         self._quietly(find_bases_and_voices, self.workspace, self.form.dataset_path(), then=self._found)
 
-    def _found(self, found: Tuple[list, list, Optional[Path]]) -> None:
-        present, missing, default = found
+    def _found(self, found: Tuple[list, list, Optional[Path], Dict[str, str]]) -> None:
+        present, missing, default, names = found
+        self.names.update(names)
         self.form.set_bases(present, missing)
         if self._select is not None:
             self.form.choose_base(self._select)
@@ -92,10 +100,10 @@ class BaseChooser(QObject):
             self.check()
             return
         self.form.set_base_status(f"Checking {path.name}…")
-        job = self.jobs.run(f"Checking base {path.name}", tj.inspect_base, path)
-        job.finished.connect(lambda info, p=path: self._inspected(p, info))
-        job.failed.connect(lambda message, _d, p=path: self.form.base_path() == p
-                           and self.form.set_base_status(message, ok=False))
+        # A quick read: off the status bar, and never a reason to ask before quitting.
+        self._quietly(tj.inspect_base, path, then=lambda info, p=path: self._inspected(p, info),
+                      otherwise=lambda message, p=path: self.form.base_path() == p
+                      and self.form.set_base_status(message, ok=False))
 
     def _inspected(self, path: Path, info: Any) -> None:
         self.infos[str(path)] = info
@@ -108,6 +116,7 @@ class BaseChooser(QObject):
     def check(self) -> None:
         """Say whether the chosen base fits the chosen quality (and the run's model shape)."""
         from voicelab.core.training.base import BaseCheckpointError, check_base_quality
+        from voicelab.core.training.base_summary import summarize_base
 
         path = self.form.base_path()
         info = self.infos.get(str(path)) if path else None
@@ -118,6 +127,9 @@ class BaseChooser(QObject):
         except BaseCheckpointError as error:
             self.form.set_base_status(str(error), ok=False)
             return
-        speakers = f", {info.num_speakers} speakers (one is used)" if info.num_speakers > 1 else ""
-        self.form.set_base_status(f"✓ {path.name}: quality {info.quality or self.form.quality()}, "
-                                  f"{info.sample_rate or '?'} Hz{speakers}; {info.origin}", ok=True)
+        settings = self.form.settings()
+        warmup, speaker = (settings.get(key) for key in ("base_warmup_steps", "base_speaker"))
+        summary = summarize_base(info, self.names.get(str(path)),  # bad values: the form says so
+                                 warmup_steps=warmup if isinstance(warmup, int) else None,
+                                 speaker=speaker if isinstance(speaker, int) else None)
+        self.form.set_base_status(f"✓ {summary.text}", ok=True, details=summary.details)

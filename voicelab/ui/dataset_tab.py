@@ -19,19 +19,24 @@ from PySide6.QtWidgets import (
     QLineEdit, QPushButton, QSplitter, QStackedWidget, QTableView, QVBoxLayout, QWidget,
 )
 
-from voicelab.core.dataset.store import Dataset, check_name, dataset_folder, list_datasets, summarize
+from voicelab.core.dataset.store import Dataset, dataset_folder, list_datasets, summarize
 from voicelab.core.errors import VoiceLabError
+from voicelab.core.names import inside
 from voicelab.core.progress import format_duration
 from voicelab.core.workspace import Workspace
+from voicelab.ui.asr_choice import AsrChoice
 from voicelab.ui.audio_out import AudioOutput, default_output
 from voicelab.ui.dataset_clip_actions import ClipActions
 from voicelab.ui.dataset_edits import DatasetEditor
 from voicelab.ui.error_dialog import show_error
 from voicelab.ui.guide import GuidePage
-from voicelab.ui.widgets.clip_table import FILTERS, TEXT, ClipFilterProxy, ClipTableModel
+from voicelab.ui.widgets.clip_table import (
+    FILTERS, TEXT, ClipFilterProxy, ClipTableModel, DoubtfulWordsDelegate,
+)
 from voicelab.ui.widgets.prepare_panel import PreparePanel
 from voicelab.ui.widgets.clip_review import ClipReviewPanel
 from voicelab.ui.widgets.item_menu import DatasetMenu
+from voicelab.ui.widgets.name_prompt import ask_name
 from voicelab.ui.workers import Job, JobManager
 
 log = logging.getLogger(__name__)
@@ -59,6 +64,8 @@ class DatasetTab(ClipActions, QWidget):
         self.model.text_editor = lambda clip_id, text: self._edit(self.editor.set_text, clip_id, text)
         self.proxy = ClipFilterProxy(self)
         self.proxy.setSourceModel(self.model)
+        self.audio_input = None  # the studio's microphone; None: the system's (tests set a double)
+        self.studio = None
         self.setAcceptDrops(True)
         self._build()
         self.reload_datasets(select=workspace.settings.last_dataset)
@@ -74,6 +81,9 @@ class DatasetTab(ClipActions, QWidget):
         self.new_button.clicked.connect(lambda: self.new_dataset())
         self.add_button = QPushButton("&Add recordings…")
         self.add_button.clicked.connect(self._add_clicked)
+        self.record_button = QPushButton("&Record…")
+        self.record_button.setToolTip("Read prompts into your microphone; each take is checked at once")
+        self.record_button.clicked.connect(self.open_studio)
         self.import_button = QPushButton("Import LJSpeech…")
         self.import_button.clicked.connect(self._import_clicked)
         self.export_button = QPushButton("Export…")
@@ -85,12 +95,14 @@ class DatasetTab(ClipActions, QWidget):
         self.dataset_menu.changed.connect(self._dataset_renamed)
         top = QHBoxLayout()
         for widget in (label, self.dataset_combo, self.dataset_menu, self.new_button, self.add_button,
-                       self.import_button, self.export_button):
+                       self.record_button, self.import_button, self.export_button):
             top.addWidget(widget)
         top.addStretch(1)
 
         settings = self.workspace.settings
         self.panel = PreparePanel(settings.asr_model, settings.asr_language)
+        self.asr_choice = AsrChoice(self.workspace, self.jobs, self.panel, self)
+        self.name_dialog = None  # open while the user names a dataset for dropped recordings
         self.panel.cancelRequested.connect(self.cancel_job)
         self.panel.processRequested.connect(lambda: self.add_paths([]))
         self.banner = QLabel()
@@ -124,6 +136,7 @@ class DatasetTab(ClipActions, QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(TEXT, QHeaderView.Stretch)
+        self.table.setItemDelegateForColumn(TEXT, DoubtfulWordsDelegate(self.table))
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_selected())
 
@@ -167,7 +180,8 @@ class DatasetTab(ClipActions, QWidget):
              "VoiceLab slices them into utterances and transcribes them with Whisper.",
              "Review each clip: listen (Space), fix the text, exclude bad takes.",
              "Aim for at least 10 minutes of clean speech."],
-            [("Add recordings…", self._add_clicked), ("Import an LJSpeech folder…", self._import_clicked)])
+            [("Add recordings…", self._add_clicked), ("Record your voice…", self.open_studio),
+             ("Import an LJSpeech folder…", self._import_clicked)])
         self.pages = QStackedWidget()
         self.pages.addWidget(self.guide)
         self.pages.addWidget(editor_page)
@@ -242,7 +256,8 @@ class DatasetTab(ClipActions, QWidget):
             if not ok:
                 return None
         try:
-            dataset = Dataset.create(dataset_folder(self.workspace, check_name(name)), name)
+            folder = dataset_folder(self.workspace, name)
+            dataset = Dataset.create(folder, folder.name)
         except VoiceLabError as exc:
             show_error(self, "Cannot create dataset", str(exc))
             return None
@@ -276,17 +291,29 @@ class DatasetTab(ClipActions, QWidget):
             self.add_paths([Path(f) for f in files])
 
     def add_paths(self, paths: List[Path]) -> Optional[Job]:
-        """Import recordings (none: continue unfinished ones) into the shown dataset."""
+        """Import recordings (none: continue unfinished ones) into the shown dataset.
+
+        Nothing is made before it can work and is wanted: a Whisper model that cannot
+        transcribe the language stops here with the advice row's way out, and with no
+        dataset shown the user names the new one first (`ask_dataset_name`), then the
+        import goes on. Returns the job, or None when it did not start (yet)."""
         if self.job is not None:
             self.show_banner("Recordings are already being processed; wait for them or cancel first.")
             return None
-        if self.dataset is None:
-            stem = paths[0].stem if paths and paths[0].is_file() else (paths[0].name if paths else "")
-            if self.new_dataset(self._free_name(stem or "My voice")) is None:
+        options = self.panel.options(self.workspace.settings)
+        if options.mode == "transcribe":
+            advice = self.asr_choice.check()
+            if advice.blocking:
+                self.show_banner("Nothing was imported: the Whisper model cannot transcribe these "
+                                 "recordings yet (the note above says why). Use its button, then add "
+                                 "the recordings again.")
                 return None
+        if self.dataset is None:
+            if paths:
+                self.ask_dataset_name(paths)
+            return None
         from voicelab.core.dataset.pipeline import add_recordings
 
-        options = self.panel.options(self.workspace.settings)
         self.banner.setVisible(False)
         self.pages.setCurrentIndex(1)
         job = self.jobs.run(f"Preparing dataset '{self.dataset.name}'", add_recordings,
@@ -295,6 +322,23 @@ class DatasetTab(ClipActions, QWidget):
         self._track(job, "Reading recordings…")
         job.finished.connect(self._prepared)
         return job
+
+    def ask_dataset_name(self, paths: List[Path]) -> QInputDialog:
+        """Propose a name from the recordings; the dataset is made only when the user accepts,
+        and then the import goes on (a drop returns at once: see `name_prompt`)."""
+        if self.name_dialog is not None and self.name_dialog.isVisible():
+            return self.name_dialog
+        stem = paths[0].stem if paths[0].is_file() else paths[0].name
+        dialog = ask_name(self, "New dataset", "These recordings start a new dataset. Its name:",
+                          self._free_name(stem or "My voice"), "Create and add",
+                          lambda name: self._named(name, paths), "newDatasetName")
+        dialog.destroyed.connect(lambda: self.name_dialog is dialog and setattr(self, "name_dialog", None))
+        self.name_dialog = dialog
+        return dialog
+
+    def _named(self, name: str, paths: List[Path]) -> None:
+        if self.new_dataset(name) is not None:  # a bad name was said in an error box
+            self.add_paths(paths)
 
     def _track(self, job: Job, message: str) -> None:
         self.job = job
@@ -308,10 +352,13 @@ class DatasetTab(ClipActions, QWidget):
 
     def _prepared(self, report) -> None:
         problems = getattr(report, "files_skipped", None) or []
+        warnings = getattr(report, "warnings", None) or []
         if problems:
             lines = "\n".join(f"• {Path(p.path).name}: {p.reason}" for p in problems[:8])
             more = f"\n…and {len(problems) - 8} more" if len(problems) > 8 else ""
             self.show_banner(f"{len(problems)} file(s) skipped:\n{lines}{more}")
+        elif warnings:
+            self.show_banner("\n".join(f"⚠ {w}" for w in warnings[:4]))
 
     def _job_ended(self) -> None:
         self.job = None
@@ -342,13 +389,31 @@ class DatasetTab(ClipActions, QWidget):
         self.banner.setText(text)
         self.banner.setVisible(True)
 
+    def open_studio(self):
+        """The recording studio for the shown dataset (a new one is made when there is none)."""
+        if self.dataset is None and self.new_dataset() is None:
+            return None
+        from voicelab.core.recording.audio_in import default_input
+        from voicelab.ui.studio.studio import open_studio
+
+        if self.studio is not None:
+            self.studio.close()
+            self.studio.deleteLater()
+        self.studio = open_studio(self.workspace, self.dataset, self.jobs, self.output,
+                                  self.audio_input or default_input(), self)
+        self.datasetChanged.connect(self.studio.follow_dataset)
+        return self.studio
+
     # -- export / import --------------------------------------------------------------------
     def _export_clicked(self) -> None:
         if self.dataset is None:
             return
         folder = QFileDialog.getExistingDirectory(self, "Export as an LJSpeech folder", str(Path.home()))
         if folder:
-            self.export_to(Path(folder) / self.dataset.name)
+            try:  # the dataset's name becomes a folder inside the one chosen, never elsewhere
+                self.export_to(inside(Path(folder), self.dataset.name, "dataset"))
+            except VoiceLabError as exc:
+                show_error(self, "Cannot export dataset", str(exc))
 
     def export_to(self, folder: Path) -> Job:
         from voicelab.core.dataset.ljspeech import export_ljspeech
@@ -365,12 +430,17 @@ class DatasetTab(ClipActions, QWidget):
         if folder:
             self.import_from(Path(folder))
 
-    def import_from(self, folder: Path) -> Job:
+    def import_from(self, folder: Path) -> Optional[Job]:
         from voicelab.core.dataset.ljspeech import import_ljspeech
 
         name = self._free_name(folder.name)
+        try:
+            target = dataset_folder(self.workspace, name)
+        except VoiceLabError as exc:
+            show_error(self, "Cannot import dataset", f"{exc}\n\nRename the folder {folder} and import it again.")
+            return None
         job = self.jobs.run(f"Importing {folder.name}", import_ljspeech, folder,
-                            dataset_folder(self.workspace, name), name=name, holds=[("dataset", name)])
+                            target, name=name, holds=[("dataset", name)])
         job.finished.connect(lambda _r: (self.reload_datasets(select=name), self.datasetsChanged.emit()))
         job.failed.connect(lambda message, details: show_error(self, "Import failed", message, details))
         return job
@@ -397,9 +467,26 @@ class DatasetTab(ClipActions, QWidget):
         self.summary_label.setText(
             f"<b>{s.clips}</b> clips · <b>{format_duration(s.usable_seconds)}</b> usable "
             f"({s.usable_clips} clips) · <b>{s.flagged}</b> flagged · {s.excluded} excluded"
-            f"{f' · {pending} recording(s) not finished' if pending else ''}<br>{s.hint}")
+            f"{f' · {pending} recording(s) not finished' if pending else ''}<br>{s.hint}"
+            f"{self._coverage_text()}")
         if self.dataset.sources and self.pages.currentIndex() == 0:
             self.pages.setCurrentIndex(1)
+
+    def _coverage_text(self) -> str:
+        """How much of the recordings' speech is in clips, and which recordings lost some."""
+        from html import escape
+
+        from voicelab.core.dataset.coverage import coverage_summary, coverage_warning
+
+        summary = coverage_summary(self.dataset.sources)
+        warnings = [w for w in map(coverage_warning, self.dataset.sources) if w]
+        if not summary:
+            return ""
+        text = f"<br>{escape(summary)}"
+        if warnings:
+            more = f" (and {len(warnings) - 1} more recording(s))" if len(warnings) > 1 else ""
+            text += f'<br><span style="color:#b45309">⚠ {escape(warnings[0])}{more}</span>'
+        return text
 
     def _update_buttons(self) -> None:
         self.review.set_clip_buttons(self.current_clip() is not None, self.job is None)
@@ -409,3 +496,6 @@ class DatasetTab(ClipActions, QWidget):
 
     def shutdown(self) -> None:
         self.stop_playback()
+        if self.studio is not None:
+            self.studio.close()
+        self.asr_choice.shutdown()

@@ -29,7 +29,7 @@ from voicelab.core.workspace import Workspace
 from voicelab.ui.audio_out import AudioOutput, default_output
 from voicelab.ui.error_dialog import show_error
 from voicelab.ui.widgets.clip_player import ClipPlayer
-from voicelab.ui.widgets.export_dialog import ask_export_path
+from voicelab.ui.widgets.export_dialog import ExportChoice, ask_export
 from voicelab.ui.widgets.history_panel import HistoryPanel
 from voicelab.ui.widgets.preset_panel import PresetPanel
 from voicelab.ui.widgets.waveform import WaveformView
@@ -65,11 +65,12 @@ def _as_stored(samples: np.ndarray, rate: int) -> np.ndarray:
     return stored
 
 
-def _export(entry: HistoryEntry, path: Path, output_rate: Optional[int], *, progress, cancel) -> Path:
+def _export(entry: HistoryEntry, choice: ExportChoice, *, progress, cancel) -> Path:
+    path = choice.path
     progress(0, 1, f"Exporting {Path(path).name}")
     from voicelab.core.synthesis.export import export_entry
 
-    result = export_entry(entry, path, output_rate=output_rate)
+    result = export_entry(entry, path, output_rate=choice.sample_rate, mp3_kbps=choice.mp3_kbps)
     progress(1, 1, f"Exported {Path(path).name}")
     return result
 
@@ -102,6 +103,7 @@ class GenerateTab(QWidget):
         self.current_entry: Optional[HistoryEntry] = None  # the saved clip shown, if any
         self.generate_job: Optional[Job] = None
         self.export_job: Optional[Job] = None
+        self.export_folder = Path.home()  # where the export dialog opens: the last folder used
         self.import_job: Optional[Job] = None
 
         self._build()
@@ -229,17 +231,19 @@ class GenerateTab(QWidget):
         self.voicesChanged.emit()
 
     def voice_exported(self, model_path: Path) -> None:
-        """A training run exported a voice: list it and show a preset made for it."""
-        from voicelab.core.synthesis.voices import workspace_voice_id
+        """A training run exported a voice: list it and show a preset made for it, both
+        under the name it was given ("My test voice", not its file's My_test_voice)."""
+        from voicelab.core.synthesis.voices import describe, workspace_voice_id
 
         try:
             voice_id = workspace_voice_id(self.workspace, Path(model_path))
-            preset = self.preset_panel.add_voice_preset(voice_id, voice_id)
+            name = describe(Path(model_path), voice_id, name=voice_id).name
+            preset = self.preset_panel.add_voice_preset(voice_id, name)
         except (ValueError, VoiceLabError) as exc:
             self.set_status(f"The new voice {Path(model_path).name} could not get a preset: {exc}",
                             error=True)
             return
-        self.set_status(f"New voice '{voice_id}' is ready: preset '{preset.name}' speaks with it.")
+        self.set_status(f"New voice '{name}' is ready: preset '{preset.name}' speaks with it.")
         self.voicesChanged.emit()
 
     def voice_holder(self, voice_id: str) -> Optional[str]:
@@ -373,20 +377,22 @@ class GenerateTab(QWidget):
 
     # -- export --------------------------------------------------------------------------------
     def export_clip(self, path: Optional[Path] = None, entry: Optional[HistoryEntry] = None) -> Optional[Job]:
-        """Export a clip (default: the current one); asks for a file when `path` is None.
-
-        The format comes from the file ending; the rate from the preset (None = the clip's)."""
+        """Export a clip (default: the current one). Without a `path`, the export dialog asks
+        for the file (named after the text), its rate and an MP3's bitrate; with one, the
+        format comes from its ending and the rate from the preset (None = the clip's)."""
         entry = entry or self.current_entry
         if entry is None:
             self.set_status("Generate or pick a clip to export first.")
             return None
         if path is None:
-            path = ask_export_path(self, entry.id, self.preset.format)
-            if path is None:
+            choice = ask_export(self, entry.text, entry.sample_rate, self.export_folder,
+                                self.preset.format, self.preset.sample_rate)
+            if choice is None:
                 return None
-        path = Path(path)
-        job = self.jobs.run("Exporting clip", _export, entry, path, self.preset.sample_rate,
-                            holds=[("clip", entry.id)])
+            self.export_folder = choice.path.parent
+        else:
+            choice = ExportChoice(Path(path), self.preset.sample_rate, None)
+        job = self.jobs.run("Exporting clip", _export, entry, choice, holds=[("clip", entry.id)])
         self.export_job = job
         job.finished.connect(lambda result: self.set_status(f"Exported {Path(result)}."))
         job.failed.connect(lambda message, details: show_error(self, "Export failed", message, details))

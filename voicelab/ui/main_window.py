@@ -17,6 +17,7 @@ from voicelab.ui.dataset_tab import DatasetTab, local_paths
 from voicelab.ui.generate_tab import GenerateTab
 from voicelab.ui.settings_dialog import SettingsDialog
 from voicelab.ui.training_tab import TrainingTab
+from voicelab.ui.wheel_guard import guard_wheel
 from voicelab.ui.widgets.job_status import JobStatusWidget
 from voicelab.ui.workers import JobManager
 
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
 
         self.setAcceptDrops(True)
         self._build_menus()
+        guard_wheel(self)  # scrolling a form leaves its fields alone
         self._restore_geometry()
         if workspace.problems:
             QTimer.singleShot(0, self._report_settings_problems)
@@ -85,6 +87,13 @@ class MainWindow(QMainWindow):
     # -- menus -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        # The tabs' own buttons, reachable from the menu (and so from the keyboard).
+        self.add_recordings_action = self._action(file_menu, "&Add recordings…", self.add_recordings,
+                                                  QKeySequence.Open, "Ctrl+O")
+        self.import_ljspeech_action = self._action(file_menu, "&Import LJSpeech…", self.import_ljspeech)
+        self.export_clip_action = self._action(file_menu, "&Export clip…", self.export_clip,
+                                               shortcut="Ctrl+E")
+        file_menu.addSeparator()
         self.open_workspace_action = self._action(file_menu, "Open &workspace folder",
                                                   lambda: self._open_folder(self.workspace.root))
         file_menu.addSeparator()
@@ -105,6 +114,10 @@ class MainWindow(QMainWindow):
         self._action(tools_menu, "Open log &folder", lambda: self._open_folder(self.workspace.logs))
 
         help_menu = self.menuBar().addMenu("&Help")
+        self.guide_action = self._action(help_menu, f"{APP_NAME} &guide", self.open_guide,
+                                         QKeySequence.HelpContents, "F1")
+        self.report_action = self._action(help_menu, "&Report a problem…", self.report_problem)
+        help_menu.addSeparator()
         self.about_action = self._action(help_menu, f"&About {APP_NAME}", self.open_about)
 
     def _action(self, menu, text, slot, standard=None, shortcut=None) -> QAction:
@@ -130,10 +143,45 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QApplication
 
         apply_theme(QApplication.instance(), self.workspace.settings.theme)
+        self.dataset_tab.asr_choice.show_settings()  # one Whisper setting, shown the same there
         self.statusBar().showMessage("Settings saved.", 4000)
         if getattr(dialog, "workspace_changed", False):
             QMessageBox.information(self, "Workspace folder",
                                     "The new workspace folder is used after VoiceLab restarts.")
+
+    def add_recordings(self) -> None:
+        self.tabs.setCurrentWidget(self.dataset_tab)
+        self.dataset_tab.add_button.click()
+
+    def import_ljspeech(self) -> None:
+        self.tabs.setCurrentWidget(self.dataset_tab)
+        self.dataset_tab.import_button.click()
+
+    def export_clip(self) -> None:
+        """The Generate tab's export of the current clip (it says so when there is none)."""
+        self.tabs.setCurrentWidget(self.generate_tab)
+        self.generate_tab.export_clip()
+
+    def open_guide(self):
+        from voicelab.ui.help_dialog import UserGuideDialog
+
+        dialog = UserGuideDialog(self.workspace, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def report_problem(self) -> QMessageBox:
+        """Open the log folder and say what to send: the log is what a report needs."""
+        self._open_folder(self.workspace.logs)
+        box = QMessageBox(QMessageBox.Information, "Report a problem",
+                          f"The folder with VoiceLab's log is open:\n{self.workspace.logs}\n\n"
+                          f"Attach {self.workspace.log_file.name} to your report and say what you "
+                          "did just before. The log records what VoiceLab did and every error, "
+                          "with file names but no audio.", QMessageBox.Ok, self)
+        box.setObjectName("reportProblem")
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.show()
+        return box
 
     def open_about(self) -> AboutDialog:
         dialog = AboutDialog(self.workspace, self)

@@ -1,7 +1,9 @@
 """Models dialog: browse, download, refresh and register base checkpoints and Whisper models.
 
 A thin view over `voicelab.core.models.ModelManager`; downloads and refreshes run as jobs,
-so their progress, ETA and Cancel show in the main window's status bar.
+so their progress, ETA and Cancel show in the main window's status bar. Every row says where
+it stands (downloaded, included, not downloaded, …) in the manager's words, the built-in
+voice is listed beside the checkpoints a run can start from, and the list reads A→Z.
 """
 
 from __future__ import annotations
@@ -15,16 +17,39 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFileDialo
                                QWidget)
 
 from voicelab.core.errors import VoiceLabError
-from voicelab.core.models import ModelManager
+from voicelab.core.models import DOWNLOADED, INCLUDED, NOT_DOWNLOADED, ModelManager
 from voicelab.core.models_catalog import KIND_LOCAL, KIND_PIPER, KIND_WHISPER, ModelEntry
 from voicelab.core.progress import format_bytes
 from voicelab.core.workspace import Workspace
 from voicelab.ui.error_dialog import show_error
 from voicelab.ui.workers import Job, JobManager
 
-KIND_LABELS = {KIND_PIPER: "Base checkpoint", KIND_WHISPER: "Whisper (transcription)",
-               KIND_LOCAL: "Local file"}
+KIND_VOICE = "builtin-voice"  # the voice that ships with VoiceLab: a base, and what Generate speaks
+KIND_LABELS = {KIND_PIPER: "Base checkpoint", KIND_VOICE: "Built-in voice",
+               KIND_WHISPER: "Whisper (transcription)", KIND_LOCAL: "Local file"}
 COLUMNS = ("Name", "Kind", "Language", "Quality", "Size", "License", "Status")
+SIZE, STATUS = 4, 6
+SORT_ROLE = Qt.UserRole + 1  # sizes sort by bytes, text without regard to case
+
+
+def builtin_voice_entry() -> ModelEntry:
+    """The voice bundled with VoiceLab as a row of this list (read from its config)."""
+    import json
+
+    from voicelab.core.synthesis.voices import default_voice
+
+    info = default_voice()
+    try:
+        config = json.loads(info.config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    size = info.model_path.stat().st_size if info.model_path.is_file() else None
+    return ModelEntry(id=info.id, kind=KIND_VOICE, name=info.name,
+                      language=(config.get("language") or {}).get("code", info.language),
+                      quality=(config.get("audio") or {}).get("quality", ""), size_bytes=size,
+                      license="see its MODEL_CARD", files=[], problem=info.problem,
+                      description="Included with VoiceLab: Generate speaks with it, and a new "
+                                  "run fine-tunes from it unless you pick another base.")
 
 
 class ModelTableModel(QAbstractTableModel):
@@ -34,14 +59,19 @@ class ModelTableModel(QAbstractTableModel):
         super().__init__()
         self.manager = manager
         self.entries: List[ModelEntry] = []
-        self.present: dict = {}
+        self.presence: dict = {}  # id -> the manager's word: downloaded, included, …
         self.busy: dict = {}  # id -> "downloading…" while a job runs
 
     def reload(self) -> None:
         self.beginResetModel()
-        self.entries = self.manager.catalog()
-        self.present = {e.id: self.manager.is_present(e) for e in self.entries}
+        voice = builtin_voice_entry()
+        self.entries = self.manager.catalog() + [voice]
+        self.presence = {e.id: self.manager.presence(e) for e in self.entries if e is not voice}
+        self.presence[voice.id] = INCLUDED
         self.endResetModel()
+
+    def is_present(self, entry: ModelEntry) -> bool:
+        return self.presence.get(entry.id, NOT_DOWNLOADED) != NOT_DOWNLOADED and not entry.problem
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.entries)
@@ -59,7 +89,7 @@ class ModelTableModel(QAbstractTableModel):
             return self.busy[entry.id]
         if entry.problem:
             return "missing"
-        return "downloaded" if self.present.get(entry.id) else ""
+        return self.presence.get(entry.id, NOT_DOWNLOADED)
 
     def data(self, index: QModelIndex, role=Qt.DisplayRole):
         if not index.isValid():
@@ -75,7 +105,11 @@ class ModelTableModel(QAbstractTableModel):
             return entry.problem or entry.description or entry.id
         if role == Qt.UserRole:
             return entry
-        if role == Qt.TextAlignmentRole and column == 4:
+        if role == SORT_ROLE:
+            if column == SIZE:
+                return float(entry.size_bytes or 0)
+            return str(self.data(index, Qt.DisplayRole)).lower()
+        if role == Qt.TextAlignmentRole and column == SIZE:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
 
@@ -86,7 +120,7 @@ class ModelTableModel(QAbstractTableModel):
             self.busy[entry_id] = text
         for row, entry in enumerate(self.entries):
             if entry.id == entry_id:
-                self.dataChanged.emit(self.index(row, 6), self.index(row, 6))
+                self.dataChanged.emit(self.index(row, STATUS), self.index(row, STATUS))
 
 
 class ModelsDialog(QDialog):
@@ -101,6 +135,7 @@ class ModelsDialog(QDialog):
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
         self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setSortRole(SORT_ROLE)
 
         self.kind_filter = QComboBox()
         self.kind_filter.addItem("All models", "")
@@ -117,6 +152,7 @@ class ModelsDialog(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.AscendingOrder)  # a header's first sort is Z→A otherwise
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
@@ -190,15 +226,19 @@ class ModelsDialog(QDialog):
 
     def _update_buttons(self, *_args) -> None:
         entry = self.selected()
-        present = bool(entry and self.model.present.get(entry.id))
+        present = bool(entry and self.model.is_present(entry))
         busy = bool(entry and entry.id in self.model.busy)
-        self.download_button.setEnabled(bool(entry) and not present and not busy and entry.kind != KIND_LOCAL)
-        self.remove_button.setEnabled(bool(entry) and (present or entry.kind == KIND_LOCAL) and not busy)
+        status = self.model.status(entry) if entry else ""
+        self.download_button.setEnabled(bool(entry) and not present and not busy
+                                        and entry.kind in (KIND_PIPER, KIND_WHISPER))
+        self.remove_button.setEnabled(bool(entry) and not busy and (
+            status == DOWNLOADED or entry.kind == KIND_LOCAL))
+        self.remove_button.setToolTip("Included with VoiceLab: it cannot be removed." if status == INCLUDED else "")
         self.folder_button.setEnabled(present)
         if entry is None:
             self.details.setText("Select a model to see where it comes from.")
         else:
-            where = self.manager.local_path(entry) if present else f"{entry.repo_id} ({entry.repo_type})"
+            where = self.local_path(entry) if present else f"{entry.repo_id} ({entry.repo_type})"
             self.details.setText(f"<b>{entry.name}</b> — {entry.description or entry.id}<br>{where}"
                                  + (f"<br><span style='color:#c33'>{entry.problem}</span>" if entry.problem else ""))
 
@@ -268,8 +308,15 @@ class ModelsDialog(QDialog):
             self._error("Remove", str(exc))
         self.reload()
 
+    def local_path(self, entry: ModelEntry):
+        if entry.kind == KIND_VOICE:
+            from voicelab.core.synthesis.voices import default_voice
+
+            return default_voice().model_path
+        return self.manager.local_path(entry)
+
     def open_folder(self) -> None:
         entry = self.selected()
-        path = self.manager.local_path(entry) if entry else None
+        path = self.local_path(entry) if entry else None
         if path is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(path if path.is_dir() else path.parent)))

@@ -1,4 +1,8 @@
-"""Settings dialog: edits `voicelab.core.settings.Settings` and saves it atomically."""
+"""Settings dialog: edits `voicelab.core.settings.Settings` and saves it atomically.
+
+The transcription model and language are the same setting the Dataset tab shows beside its
+recordings (`ui.asr_choice`), from the same lists, so the two never disagree.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 
 from voicelab.core.settings import ASR_MODELS, DEVICES, THEMES, check_setting
 from voicelab.core.workspace import Workspace
-
-LANGUAGES = ("auto", "en", "de", "fr", "es", "it", "nl", "pt", "pl", "ru", "uk", "cs", "sv", "fi",
-             "tr", "ar", "zh", "ja", "ko", "hi")
+from voicelab.ui.wheel_guard import guard_wheel
+from voicelab.ui.widgets.language_combo import chosen_language, fill_languages
 
 
 class SettingsDialog(QDialog):
@@ -36,14 +39,14 @@ class SettingsDialog(QDialog):
         self.asr_model = QComboBox()
         self.asr_model.addItems(ASR_MODELS)
         self.asr_model.setCurrentText(settings.asr_model)
-        self.asr_model.setToolTip("Whisper model used to transcribe recordings. Larger is more "
-                                  "accurate and slower; '.en' models are English-only.")
+        self.asr_model.setToolTip("Whisper model used to transcribe recordings (the Dataset tab "
+                                  "shows the same). Larger is more accurate and slower; '.en' "
+                                  "models are English-only; tiny.en is included with VoiceLab.")
         form.addRow("Transcription model:", self.asr_model)
 
         self.language = QComboBox()
-        self.language.setEditable(True)
-        self.language.addItems(LANGUAGES)
-        self.language.setCurrentText(settings.asr_language)
+        self.language.setEditable(True)  # any language code Whisper knows may be typed
+        fill_languages(self.language, settings.asr_language, with_codes=True)
         form.addRow("Recording language:", self.language)
 
         self.device = QComboBox()
@@ -67,6 +70,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.buttons = buttons
+        guard_wheel(self)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose workspace folder",
@@ -75,7 +79,7 @@ class SettingsDialog(QDialog):
             self.workspace_edit.setText(folder)
 
     def accept(self) -> None:
-        language = self.language.currentText().strip().lower()
+        language = chosen_language(self.language)
         if check_setting("asr_language", language) is not None:
             QMessageBox.warning(self, "Settings", f"'{language}' is not a language code. Use 'auto' "
                                 "or a two-letter code such as 'en'.")

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from PySide6.QtWidgets import QMessageBox
 
-from voicelab.core.training.export_check import export_summary
+from voicelab.core.training.export_check import export_summary, heard_concerns
 from voicelab.ui import training_jobs as tj
 from voicelab.ui.workers import Job
 
@@ -49,7 +49,7 @@ class VoiceExport:
                                     "checking that it loads and speaks…")
         job = self.jobs.run(f"Exporting voice {name}", tj.export_voice, run, checkpoint,
                             self.workspace.root / "voices", name, holds=[("run", run.name)])
-        job.finished.connect(lambda result: self._exported(result, check))
+        job.finished.connect(lambda result: self._exported(result, check, name))
         job.failed.connect(lambda message, _details: self._export_failed(message))
         job.cancelled.connect(lambda: self.checkpoints.set_status("Export cancelled; nothing was added."))
         job.ended.connect(lambda: self.checkpoints.set_busy(False))
@@ -70,12 +70,19 @@ class VoiceExport:
         self.checkpoints.set_busy(False)
         self.checkpoints.set_status(message, ok=False)
 
-    def _exported(self, result: Any, check: Any) -> None:
+    def _exported(self, result: Any, check: Any, name: str = "") -> None:
         if not result.verified:
             self.checkpoints.set_status(f"{result.onnx_path.name} was written but did not pass its "
                                         "check; try another checkpoint.", ok=False)
             return
-        self.checkpoints.set_status(f"✓ Exported and verified: {result.onnx_path}. "
-                                    f"{export_summary(result, check)} Pick it in the Generate tab.",
-                                    ok=True)
+        concerns = heard_concerns(result)
+        if concerns:
+            self.checkpoints.set_status(f"⚠ Exported {result.onnx_path.name}, but it is not ready: "
+                                        f"{' '.join(concerns)} {export_summary(result, check)} "
+                                        "Keep training, then export a later checkpoint.", ok=False)
+        else:
+            self.checkpoints.set_status(f"✓ Exported and verified: “{name or result.onnx_path.stem}” "
+                                        f"({result.onnx_path}). "
+                                        f"{export_summary(result, check)} Pick it in the Generate tab.",
+                                        ok=True)
         self.voiceExported.emit(result.onnx_path)

@@ -22,17 +22,10 @@ def list_runs(runs_dir: Path, *, progress, cancel) -> list:
 
 
 def run_ranking(run_dir: Path, *, progress=None, cancel=None) -> list:
-    """The run's ranking; without ranking.json, its best checkpoint computed from the log."""
-    from voicelab.core.training import ranking, runs
+    """The run's ranking (computed from its log where the trainer has written none yet)."""
+    from voicelab.core.training import ranking
 
-    ranked = ranking.read_ranking(run_dir)
-    if not ranked and runs.list_checkpoints(run_dir):
-        best = ranking.best_checkpoint(run_dir)
-        if best is not None:
-            step = runs.checkpoint_step(best) or 0
-            ranked = [ranking.RankedCheckpoint(path=best, step=step, epoch=None, mel=None, wer=None,
-                                               rank=1, reasons=("best",))]
-    return ranked
+    return ranking.current_ranking(run_dir)
 
 
 EMPTY_RUN: Dict[str, Any] = {"events": [], "previews": [], "chart": None, "lines": [], "ranking": []}
@@ -50,7 +43,8 @@ def read_run(run_dir: Path, *, progress, cancel) -> Dict[str, Any]:
 
 
 def find_bases(workspace: Workspace, *, progress, cancel) -> Tuple[list, list]:
-    """(label, checkpoint) of every downloaded or registered base; catalog entries to download."""
+    """(label, checkpoint, name) of every downloaded or registered base; catalog entries to
+    download."""
     from voicelab.core.models import ModelManager
     from voicelab.core.models_catalog import KIND_LOCAL, KIND_PIPER
 
@@ -60,13 +54,13 @@ def find_bases(workspace: Workspace, *, progress, cancel) -> Tuple[list, list]:
         if entry.kind == KIND_PIPER:
             path = manager.local_path(entry)
             if path is not None:
-                present.append((f"{entry.name} ({entry.quality or '?'})", path))
+                present.append((f"{entry.name} ({entry.quality or '?'})", path, entry.name))
             elif not entry.problem:
                 missing.append(entry)
         elif entry.kind == KIND_LOCAL:
             path = manager.local_path(entry)
             if path is not None and path.suffix == ".ckpt":
-                present.append((f"{entry.name} (local)", path))
+                present.append((f"{entry.name} (local)", path, entry.name))
     return present, missing
 
 
@@ -99,18 +93,9 @@ def check_export(run_dir: Path, checkpoint: Path, *, progress=None, cancel=None)
 
 def export_voice(run_dir: Path, checkpoint: Path, voices: Path, name: str, *, progress, cancel) -> Any:
     """Export, verify, and log an `exported` event in the run (as the CLI does)."""
-    from voicelab.core.training import export, runs
+    from voicelab.core.training.export import export_run_voice
 
-    config, _lineage = runs.load_run(run_dir)
-    result = export.export_voice(checkpoint, voices, name=name, progress=progress, cancel=cancel,
-                          asr_model_path=runs.scoring_model(config))
-    writer = ev.EventWriter(run_dir / runs.EVENTS_FILE)
-    try:
-        writer.emit(ev.exported(path=result.onnx_path, config=result.config_path,
-                                verified=bool(result.verified), heard=str(result.heard or "")), fsync=True)
-    finally:
-        writer.close()
-    return result
+    return export_run_voice(run_dir, checkpoint, voices, name, progress=progress, cancel=cancel)
 
 
 def suggest_batch(settings: Dict[str, Any], *, progress, cancel) -> Dict[str, Any]:

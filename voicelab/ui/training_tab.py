@@ -17,13 +17,12 @@ is being read are held back and then applied, skipping the ones the file already
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import (
-    QFrame, QLabel, QScrollArea, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from voicelab.core.dataset.store import list_datasets
 from voicelab.core.progress import format_duration
@@ -92,16 +91,10 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
         self.form.datasetsRefreshRequested.connect(self.reload_datasets)
         self.form.suggestBatchRequested.connect(self.suggest_batch)
         self.bases = BaseChooser(self.workspace, self.jobs, self.form, self._quietly, self)
-        form_box = QWidget()
+        form_box = QWidget()  # the form scrolls its own fields, with Train under them
         form_layout = QVBoxLayout(form_box)
         form_layout.addWidget(QLabel("<b>New run</b>"))
-        form_layout.addWidget(self.form)
-        form_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(form_box)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        form_layout.addWidget(self.form, 1)
 
         self.runs_panel = RunListPanel()
         self.run_model, self.run_table = self.runs_panel.model, self.runs_panel.table
@@ -117,7 +110,7 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(self.resume)
         left = QSplitter(Qt.Vertical)
-        left.addWidget(scroll)
+        left.addWidget(form_box)
         left.addWidget(self.runs_panel)
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 2)
@@ -354,5 +347,7 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
             self.controller.shutdown(timeout_s)
             self.controller = None
         for job in list(self._quiet):
-            job.cancel()
-            job.wait(5000)
+            job.cancel()  # reads check it between their stages (a base check: tens of seconds when busy)
+        deadline = time.monotonic() + timeout_s
+        for job in list(self._quiet):
+            job.wait(max(0, int((deadline - time.monotonic()) * 1000)))

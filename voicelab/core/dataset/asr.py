@@ -11,8 +11,9 @@ Two rules every backend follows, because the dataset tab depends on them:
   the engine runs it, so `pull_cancellable` runs the engine in a worker thread and returns
   as soon as the token is set; the window in flight finishes in the background and is
   thrown away (nothing is written from that thread).
-- Very long recordings are fed in pieces cut at quiet points (`quiet_pieces`), so memory
-  stays flat for an hour-long file and progress moves steadily.
+- Very long recordings are fed in pieces cut at quiet points (`quiet_pieces`, and
+  `speech_windows` straight from a file), so memory stays flat for an hour-long file and
+  progress moves steadily.
 
 `load_transcriber` keeps the last model loaded (loading costs seconds), keyed by the
 options that change what is loaded.
@@ -116,6 +117,10 @@ class ASROptions:
     timestamps, one 155 s recording): 4.3 s for the whole preparation against 9.3 s
     sequentially, WER 2.7 % against 3.2 %. It gains little on recordings under a minute,
     where each file fills only one or two 30 s chunks.
+    `batch_size` None: 4 chunks per call on the CPU, 8 on a GPU. A batch's encoder
+    attention is most of the memory a long recording needs (tiny.en, 2-core CPU: 565 MB
+    above the loaded model with 8 chunks, 360 MB with 4, 160 MB with 2), and on the CPU 4
+    ran as fast as 8 (2 was ~5 % slower).
     """
 
     backend: str = "faster-whisper"
@@ -124,7 +129,7 @@ class ASROptions:
     device: str = "auto"  # "auto" | "cpu" | "cuda"
     compute_type: Optional[str] = None  # None: int8 on CPU, float16 on CUDA
     batched: bool = True
-    batch_size: int = 8
+    batch_size: Optional[int] = None  # chunks per batched call; None: by device
     beam_size: int = 5
     model_path: Optional[str] = None
 
@@ -296,21 +301,56 @@ def quiet_pieces(samples: np.ndarray, rate: int = ASR_RATE, max_seconds: float =
     """
     total = int(samples.shape[0])
     limit = int(max_seconds * rate)
-    if total <= limit:
-        return [(0, total)]
-    frame = int(0.1 * rate)
     pieces = []
     start = 0
     while total - start > limit:
-        lo = start + limit - int(search_seconds * rate)
-        hi = start + limit
-        window = samples[lo:hi][: (hi - lo) // frame * frame].reshape(-1, frame)
-        energy = np.mean(np.square(window, dtype=np.float64), axis=1)
-        cut = lo + int(np.argmin(energy)) * frame + frame // 2
+        cut = start + _quietest_cut(samples[start:start + limit], rate, search_seconds)
         pieces.append((start, cut))
         start = cut
     pieces.append((start, total))
     return pieces
+
+
+def speech_windows(path: Path, max_seconds: float = 600.0, search_seconds: float = 30.0,
+                   ) -> Iterator[Tuple[float, np.ndarray]]:
+    """(offset in seconds, 16 kHz samples) windows of an audio file, cut as `quiet_pieces`
+    cuts, read and resampled a block at a time.
+
+    Why: transcribing a recording must not hold it whole (a two-hour file is 460 MB at
+    16 kHz, several times that on the way there); a window of ten minutes is enough for
+    the recognizer's batches and keeps memory flat with length.
+    """
+    from voicelab.core.audio import audio_blocks, resample_blocks
+
+    rate, blocks = audio_blocks(path)
+    limit = int(max_seconds * ASR_RATE)
+    held: List[np.ndarray] = []
+    count = 0
+    offset = 0
+    for block in resample_blocks(blocks, rate, ASR_RATE):
+        held.append(block)
+        count += block.shape[0]
+        while count > limit:
+            audio = np.concatenate(held)
+            cut = _quietest_cut(audio[:limit], ASR_RATE, search_seconds)
+            yield offset / ASR_RATE, audio[:cut]
+            offset += cut
+            held, count = [audio[cut:]], audio.shape[0] - cut
+    if count:
+        yield offset / ASR_RATE, np.concatenate(held)
+
+
+def _quietest_cut(samples: np.ndarray, rate: int, search_seconds: float) -> int:
+    """Where to end a piece that ends at `len(samples)`: the middle of the quietest 0.1 s
+    in its last `search_seconds`."""
+    frame = int(0.1 * rate)
+    hi = samples.shape[0]
+    lo = max(0, hi - int(search_seconds * rate))
+    window = samples[lo:hi][: (hi - lo) // frame * frame].reshape(-1, frame)
+    if not window.size:
+        return hi
+    energy = np.mean(np.square(window, dtype=np.float64), axis=1)
+    return lo + int(np.argmin(energy)) * frame + frame // 2
 
 
 def check_samples(samples: np.ndarray) -> np.ndarray:

@@ -3,7 +3,9 @@ capture/swap pair undo is built on.
 
 A mixin of `Dataset` (store.py), kept apart because it is the reviewing half of the store:
 each edit changes the clips under the store's lock, cuts new audio outside it, saves, and
-tells the listeners which clips it touched.
+tells the listeners which clips it touched. An edit that cuts audio takes the lock twice,
+and another process may save in between: the second turn looks its clips up again (they
+may be gone), and a new clip id is saved before its audio is cut, so no one else takes it.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class ClipEditing:
                                           words=[w for w in clip.words if w[1] >= start - 0.01 and w[2] <= end + 0.01])
         self._render(changed)
         with self._lock:
+            self.clip(clip_id)  # still there: another process may have deleted it meanwhile
             self._put(changed)
             self._sort()
             self.save()
@@ -83,9 +86,11 @@ class ClipEditing:
                                         edited=True)
             second = dataclasses.replace(clip, id=second_id, start=round(at, 3), text=second_text,
                                          words=second_words, edited=True)
+            self.save()  # the second clip's id is taken before its audio is cut
         self._render(first)
         self._render(second)
         with self._lock:
+            self.clip(clip_id)
             self._put(first)
             self.clips.append(second)
             self._sort()
@@ -108,6 +113,8 @@ class ClipEditing:
                 confidence=_min_or_none(clip.confidence, following.confidence))
         self._render(merged)
         with self._lock:
+            self.clip(clip_id)
+            self.clip(following.id)
             self._put(merged)
             self.clips = [c for c in self.clips if c.id != following.id]
             self.save()
@@ -146,14 +153,14 @@ class ClipEditing:
         undoing an edit never takes back clips the pipeline added meanwhile.
         """
         wanted = set(clip_ids)
-        with self._lock:
+        with self._lock.local:
             return copy.deepcopy([vars(c) for c in self.clips if c.id in wanted])
 
     def swap(self, remove_ids: Iterable[str], clips: Sequence[dict]) -> None:
         """Replace the clips `remove_ids` with captured `clips`, cutting audio where needed."""
         incoming = [clip_from_dict(dict(c)) for c in clips]
         remove = set(remove_ids)
-        with self._lock:
+        with self._lock.local:
             current = {c.id: c for c in self.clips}
         for clip in incoming:
             now = current.get(clip.id)

@@ -5,6 +5,10 @@ that was still being copied. Every file is checked on its own and a bad one beco
 `FileProblem` with the reason (empty, truncated, not audio, silent, unreadable), so one
 broken file never stops a batch. Decoding is `voicelab.core.audio`'s (libsndfile, then
 PyAV/FFmpeg for M4A/AAC/Opus/WebM and the audio track of MP4/MKV; mono; soxr).
+
+A recording is decoded block by block straight into the dataset's work copy (`decode_to`):
+a two-hour file is over a gigabyte as float samples, and nothing downstream needs it whole
+(transcription reads the work copy back in windows, see `asr.speech_windows`).
 """
 
 from __future__ import annotations
@@ -12,13 +16,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional, Tuple
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from voicelab.core.audio import READ_EXTENSIONS, AudioError, info, read_audio
+from voicelab.core.audio import (
+    READ_EXTENSIONS, AudioError, audio_blocks, info, resample_blocks, write_audio_blocks,
+)
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.fileio import sha256_file
+from voicelab.core.progress import CancelToken
 
 #: A recording whose loudest sample is under this (-60 dBFS) holds no usable speech.
 SILENT_PEAK = 0.001
@@ -39,15 +46,13 @@ class FileProblem:
 
 @dataclass
 class Decoded:
-    """A recording decoded to float32 mono at its own rate."""
+    """A recording decoded into a work copy: mono 16-bit WAV at `rate`."""
 
-    path: Path
-    samples: np.ndarray
+    path: Path  # the recording
+    work: Path  # its decoded copy
     rate: int
-
-    @property
-    def duration(self) -> float:
-        return len(self.samples) / self.rate if self.rate else 0.0
+    duration: float  # seconds
+    peak: float  # loudest sample, 0..1
 
 
 def find_audio(paths: Iterable[os.PathLike]) -> Tuple[List[Path], List[FileProblem]]:
@@ -100,17 +105,37 @@ def header_seconds(path: Path) -> Optional[float]:
     return seconds if seconds and seconds > 0 else None
 
 
-def decode(path: Path) -> Decoded:
-    """Decode a whole file; `AudioError` says why a file is unusable (silent included)."""
-    samples, rate = read_audio(path)
-    decoded = Decoded(Path(path), samples, rate)
-    if decoded.duration < MIN_SECONDS:
-        raise AudioError(f"{path} is too short ({decoded.duration:.2f} s) to hold speech.")
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+def decode_to(path: Path, target: Path, rate: int,
+              cancel: Optional[CancelToken] = None) -> Decoded:
+    """Decode a whole file into `target` (mono 16-bit WAV at `rate`), a block at a time.
+
+    `AudioError` says why a file is unusable (damaged, truncated, too short, silent); then
+    `target` is not written, since the checks run before the atomic write is committed.
+    Memory stays at a few blocks whatever the recording's length.
+    """
+    own_rate, blocks = audio_blocks(path)
+    seen = {"frames": 0, "peak": 0.0}
+
+    def measured(stream: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        for block in stream:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            if block.shape[0]:
+                seen["frames"] += block.shape[0]
+                seen["peak"] = max(seen["peak"], float(np.max(np.abs(block))))
+            yield block
+        _check_usable(path, seen["frames"] / rate, seen["peak"])  # before the file is kept
+
+    write_audio_blocks(target, measured(resample_blocks(blocks, own_rate, rate)), rate, "wav")
+    return Decoded(Path(path), Path(target), rate, seen["frames"] / rate, seen["peak"])
+
+
+def _check_usable(path: Path, seconds: float, peak: float) -> None:
+    if seconds < MIN_SECONDS:
+        raise AudioError(f"{path} is too short ({seconds:.2f} s) to hold speech.")
     if peak < SILENT_PEAK:
         level = "digital silence" if peak == 0 else f"its loudest sample is {20 * np.log10(peak):.0f} dBFS"
         raise AudioError(f"{path} is silent ({level}); check the recording's input and level.")
-    return decoded
 
 
 def file_sha256(path: Path) -> str:

@@ -20,6 +20,7 @@ from voicelab.core.dataset.store import Dataset, DatasetError, NewClip
 from voicelab.core.dataset.textclean import clean_text, spoken_text
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.fileio import atomic_write_text
+from voicelab.core.names import BadName, within
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
 
 METADATA = "metadata.csv"
@@ -112,29 +113,44 @@ def import_ljspeech(folder: Path, target: Path, name: Optional[str] = None, *,
 
     Each wav becomes a source (copied; the folder is not changed) holding one clip that
     spans it, with the row's text. The dataset's rate is `sample_rate`, else the first
-    wav's. Rows whose wav is missing or unreadable are skipped and listed.
+    wav's. Rows whose wav is missing or unreadable, or not inside the folder's wavs/
+    (a crafted `../../secret` row), are skipped and listed.
     """
     progress = progress or no_progress
     folder = Path(folder).expanduser()
-    rows, problems = read_metadata(folder)
+    listed, problems = read_metadata(folder)
+    rows = _wavs_inside(folder, listed, problems)
     if not rows:
-        raise DatasetError(f"{folder / METADATA} lists no clips.")
-    rate = sample_rate or _first_rate(folder, rows) or 22050
+        raise DatasetError(f"{folder / METADATA} lists no clips"
+                           + (" inside the folder." if listed else "."))
+    rate = sample_rate or _first_rate(rows) or 22050
     dataset = Dataset.create(Path(target), name, sample_rate=rate)
     with dataset.batch():  # one save at the end, not three per row
-        _import_rows(folder, rows, dataset, rate, problems, progress, cancel)
+        _import_rows(rows, dataset, rate, problems, progress, cancel)
     progress(len(rows), len(rows), f"Imported {len(dataset.clips)} clips")
     return dataset, problems
 
 
-def _import_rows(folder, rows, dataset, rate, problems, progress, cancel) -> None:
+def _wavs_inside(folder: Path, rows, problems: List[FileProblem]) -> List[Tuple[Path, str]]:
+    """(wav, text) of the rows whose wav is inside the imported folder, in its wavs/; a
+    row that reaches out (`../../secret`, an absolute path, a link out) is a problem, so a
+    crafted manifest cannot copy a file from elsewhere into the dataset."""
+    found = []
+    for clip_id, text in rows:
+        try:
+            found.append((within(folder / "wavs", f"{clip_id}.wav", "clip"), text))
+        except BadName as error:
+            problems.append(FileProblem(folder / METADATA, f"{folder / METADATA}: {error}"))
+    return found
+
+
+def _import_rows(rows, dataset, rate, problems, progress, cancel) -> None:
     from voicelab.core.audio import read_audio
 
-    for index, (clip_id, text) in enumerate(rows):
+    for index, (wav, text) in enumerate(rows):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        progress(index, len(rows), f"Importing {clip_id}.wav")
-        wav = folder / "wavs" / f"{clip_id}.wav"
+        progress(index, len(rows), f"Importing {wav.name}")
         if not wav.is_file():
             problems.append(FileProblem(wav, f"{wav} is listed in {METADATA} but missing."))
             continue
@@ -152,12 +168,12 @@ def _import_rows(folder, rows, dataset, rate, problems, progress, cancel) -> Non
         dataset.replace_source_clips(source.id, [NewClip(0.0, len(samples) / rate, text)], state="done")
 
 
-def _first_rate(folder: Path, rows) -> Optional[int]:
+def _first_rate(rows) -> Optional[int]:
     import soundfile
 
-    for clip_id, _ in rows[:20]:
+    for wav, _ in rows[:20]:
         try:
-            return int(soundfile.info(str(folder / "wavs" / f"{clip_id}.wav")).samplerate)
+            return int(soundfile.info(str(wav)).samplerate)
         except (OSError, RuntimeError, soundfile.LibsndfileError):
             continue
     return None

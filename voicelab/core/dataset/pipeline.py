@@ -5,6 +5,13 @@ which also recognises a file it already holds by its content hash), decode it on
 the dataset's working copy, transcribe it (`asr`) or find its speech (`vad`), cut it
 (`slicing`) and hand the cuts to the store, which writes the clips and saves.
 
+Memory stays flat with a recording's length: decoding streams into the working copy, and
+the rest reads it back in windows of at most ten minutes (`asr.speech_windows`) that are
+transcribed, checked and cut one at a time. Each window's speech is also found by voice
+activity detection, so speech the recognizer skipped is listened to again and the share of
+the speech that ended up in clips is saved on the source (`coverage`); a low share comes
+back as a warning in the report and shows in the Dataset tab.
+
 Why it can be stopped at any moment and resumed:
 
 - a source is marked "done" only after its clips are saved, in one store call each, so a
@@ -25,18 +32,22 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from voicelab.core.audio import resample, read_audio
+from voicelab.core.audio import resample
 from voicelab.core.dataset.asr import (
-    ASR_RATE, ASROptions, Transcriber, Transcript, load_transcriber, pull_cancellable,
+    ASR_RATE, ASROptions, Transcriber, load_transcriber, pull_cancellable, speech_windows,
 )
+from voicelab.core.dataset.coverage import covered_seconds, coverage_warning, listen_again, merged
 from voicelab.core.dataset.ingest import (
-    Decoded, FileProblem, decode, file_sha256, find_audio, header_seconds, problem_from,
+    Decoded, FileProblem, decode_to, file_sha256, find_audio, header_seconds, problem_from,
 )
-from voicelab.core.dataset.slicing import Cut, SliceOptions, join_words, slice_transcript
+from voicelab.core.dataset.records import _reviewed
+from voicelab.core.dataset.slicing import (
+    Cut, SliceOptions, confidence_figures, join_words, slice_regions, slice_transcript,
+)
 from voicelab.core.dataset.store import Clip, Dataset, NewClip, Source
 from voicelab.core.errors import Cancelled, VoiceLabError
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
@@ -80,6 +91,7 @@ class AddReport:
     files_skipped: List[FileProblem] = field(default_factory=list)
     clips_added: int = 0
     seconds_processed: float = 0.0
+    warnings: List[str] = field(default_factory=list)  # e.g. clips that hold too little speech
 
 
 class AddCancelled(Cancelled):
@@ -163,13 +175,10 @@ def retranscribe_clip(dataset: Dataset, clip_id: str, transcriber: Transcriber, 
     audio = resample(samples, dataset.sample_rate, ASR_RATE)
     transcript = transcriber.transcribe(audio, language=language, cancel=cancel).shifted(clip.start)
     words = transcript.words
-    logprobs = [s.avg_logprob for s in transcript.segments if s.avg_logprob is not None]
-    no_speech = [s.no_speech_prob for s in transcript.segments if s.no_speech_prob is not None]
+    logprob, no_speech = confidence_figures(words, transcript.segments)
     return dataset.update_transcript(
         clip_id, join_words(words) if words else transcript.text, _word_rows(words),
-        avg_logprob=round(float(np.mean(logprobs)), 4) if logprobs else None,
-        no_speech_prob=round(float(max(no_speech)), 4) if no_speech else None,
-        language=transcript.language)
+        avg_logprob=logprob, no_speech_prob=no_speech, language=transcript.language)
 
 
 # --------------------------------------------------------------------------- the work
@@ -234,8 +243,12 @@ def _do_job(dataset: Dataset, job: _Job, options: PipelineOptions,
                 job.path, f"{job.path} is already in the dataset (as {held.file}); skipped."))
             return None
         step(0.0, "decoding")
+        # Decoded before the file is added, so a bad file leaves no source behind; under a
+        # name of its content until it has a source id.
+        incoming = dataset.path / "work" / f".incoming-{digest[:16]}.wav"
         try:
-            decoded = _call_cancellable(lambda: decode(job.path), cancel)
+            decoded = _call_cancellable(
+                lambda: decode_to(job.path, incoming, dataset.sample_rate, cancel), cancel)
         except Cancelled:
             raise
         except VoiceLabError as exc:
@@ -243,14 +256,20 @@ def _do_job(dataset: Dataset, job: _Job, options: PipelineOptions,
             return None
         try:
             source, _ = dataset.add_source(job.path, sha256=digest)
+            os.replace(incoming, dataset.work_audio_path(source))
         except OSError as exc:  # the dataset's disk, not the user's file: stop the batch
             raise VoiceLabError(f"Could not copy {job.path} into {dataset.path / 'sources'}: "
                                 f"{exc.strerror or exc}. Free some disk space and add it "
                                 "again; what was added so far is kept.") from None
+        finally:
+            incoming.unlink(missing_ok=True)
+        decoded = dataclasses.replace(decoded, work=dataset.work_audio_path(source))
     else:
         step(0.0, "decoding")
         try:
-            decoded = _call_cancellable(lambda: _decode_source(dataset, source), cancel)
+            decoded = _call_cancellable(lambda: decode_to(
+                dataset.source_path(source), dataset.work_audio_path(source), dataset.sample_rate,
+                cancel), cancel)
         except Cancelled:
             raise
         except VoiceLabError as exc:
@@ -265,6 +284,9 @@ def _do_job(dataset: Dataset, job: _Job, options: PipelineOptions,
         dataset.mark_source(source.id, "failed", error=str(exc))
         report.files_skipped.append(FileProblem(Path(source.original), str(exc)))
         return None
+    warning = coverage_warning(dataset.source(source.id))
+    if warning:
+        report.warnings.append(warning)
     report.files_added += 1
     report.clips_added += count
     report.seconds_processed += decoded.duration
@@ -278,37 +300,55 @@ def _header_or_zero(path: Path) -> float:
         return 0.0
 
 
-def _decode_source(dataset: Dataset, source: Source) -> Decoded:
-    path = dataset.source_path(source)
-    samples, rate = read_audio(path)
-    return Decoded(path, samples, rate)
-
-
 def _process_source(dataset: Dataset, source: Source, decoded: Decoded, options: PipelineOptions,
                     transcriber: Optional[Transcriber], step: Callable[[float, str], None],
                     cancel: Optional[CancelToken]) -> int:
-    """Decode → working copy → cuts → clips saved → source "done"; returns the clip count."""
-    dataset.write_work_audio(source, resample(decoded.samples, decoded.rate, dataset.sample_rate))
-    audio = resample(decoded.samples, decoded.rate, ASR_RATE)
-    _raise_if_cancelled(cancel)
-    language = None
-    if options.mode == "vad":
-        from voicelab.core.dataset.vad import vad_cuts
+    """Working copy → windows → cuts → clips saved → source "done"; returns the clip count."""
+    language: Optional[str] = None  # the first window's, when the options say "auto"
+    cuts: List[Cut] = []
+    voiced: List[Tuple[float, float]] = []
+    for offset, window in speech_windows(decoded.work):
+        _raise_if_cancelled(cancel)
 
-        cuts = vad_cuts(audio, options.slicing, cancel=cancel,
-                        progress=lambda done, total, message: step(done, "finding speech"))
-    else:
-        assert transcriber is not None
-        transcript: Transcript = transcriber.transcribe(
-            audio, language=options.asr.language, cancel=cancel,
-            progress=lambda done, total, message: step(done, "transcribing"))
-        language = transcript.language
-        cuts = slice_transcript(transcript, audio, ASR_RATE, options.slicing)
+        def at(done: float, total: float, message: str, _offset: float = offset) -> None:
+            # Capped: a window resampled to 16 kHz may end a few samples past the recording.
+            step(min(decoded.duration, _offset + done),
+                 "finding speech" if options.mode == "vad" else "transcribing")
+
+        found, regions, language = _window_cuts(window, options, transcriber, language, at, cancel)
+        cuts.extend(cut.shifted(offset) for cut in found)
+        voiced.extend((start + offset, end + offset) for start, end in regions)
     _raise_if_cancelled(cancel)  # the last point to stop: what follows is one store commit
+    kept = [(c.start, c.end) for c in dataset.clips if c.source == source.id and _reviewed(c)]
+    spans = [(c.start, c.end) for c in cuts] + kept
+    speech = sum(end - start for start, end in merged(voiced))
+    facts = {"duration": round(decoded.duration, 3), "voiced": round(speech, 2),
+             "covered": round(covered_seconds(voiced, spans), 2)}
     step(decoded.duration, "writing clips")
     clips = dataset.replace_source_clips(source.id, [_new_clip(c) for c in cuts],
-                                         state="done", language=language)
+                                         state="done", language=language, facts=facts)
     return len(clips)
+
+
+def _window_cuts(window: np.ndarray, options: PipelineOptions, transcriber: Optional[Transcriber],
+                 language: Optional[str], progress: ProgressCallback,
+                 cancel: Optional[CancelToken]) -> Tuple[List[Cut], List[Tuple[float, float]], Optional[str]]:
+    """One window's cuts, its voiced regions and the language heard (times in the window)."""
+    from voicelab.core.dataset.vad import speech_regions
+
+    duration = window.shape[0] / ASR_RATE
+    if options.mode == "vad":
+        regions = speech_regions(window, max_seconds=options.slicing.max_seconds,
+                                 padding=options.slicing.padding, cancel=cancel, progress=progress)
+        return slice_regions(regions, duration, window, ASR_RATE, options.slicing), regions, None
+    assert transcriber is not None
+    transcript = transcriber.transcribe(window, language=language or options.asr.language,
+                                        cancel=cancel, progress=progress)
+    language = language or transcript.language
+    regions = speech_regions(window, cancel=cancel)
+    transcript = listen_again(transcript, window, regions, transcriber, language=language,
+                              cancel=cancel)
+    return slice_transcript(transcript, window, ASR_RATE, options.slicing), regions, language
 
 
 def _new_clip(cut: Cut) -> NewClip:
@@ -318,7 +358,9 @@ def _new_clip(cut: Cut) -> NewClip:
 
 
 def _word_rows(words: Sequence) -> List[list]:
-    return [[w.text.strip(), round(float(w.start), 3), round(float(w.end), 3)] for w in words]
+    """(text, start, end, probability) rows: the probability lets review show doubtful words."""
+    return [[w.text.strip(), round(float(w.start), 3), round(float(w.end), 3),
+             round(float(w.probability), 3)] for w in words]
 
 
 def _call_cancellable(function: Callable, cancel: Optional[CancelToken]):

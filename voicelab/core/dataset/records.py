@@ -19,10 +19,16 @@ from voicelab.core.dataset.textclean import clean_text
 from voicelab.core.errors import VoiceLabError
 
 SOURCE_STATES = ("pending", "done", "failed")
+#: Minutes of usable speech a fine-tune needs to sound good (the hint below, the studio's goal).
+GOOD_MINUTES = 10
 
 
 class DatasetError(VoiceLabError):
     """A dataset cannot be created, opened or changed as asked."""
+
+
+class DatasetDamaged(DatasetError):
+    """dataset.json cannot be read; the message says how to recover the clips."""
 
 
 @dataclass
@@ -38,6 +44,8 @@ class Source:
     error: Optional[str] = None
     language: Optional[str] = None
     next_clip: int = 1  # numbering of this source's clips; ids are never reused
+    voiced: Optional[float] = None  # seconds of speech voice activity detection found in it
+    covered: Optional[float] = None  # how many of those seconds lie inside clips (coverage.py)
 
 
 @dataclass
@@ -49,8 +57,8 @@ class Clip:
     start: float  # seconds in the source
     end: float
     text: str = ""
-    words: List[tuple] = field(default_factory=list)  # (text, start, end) in source seconds
-    confidence: Optional[float] = None  # 0..1 from Whisper's log-prob and no-speech prob
+    words: List[tuple] = field(default_factory=list)  # (text, start, end[, probability]), source seconds
+    confidence: Optional[float] = None  # 0..1: its words' mean probability (geometric), less no-speech
     avg_logprob: Optional[float] = None
     no_speech_prob: Optional[float] = None
     language: Optional[str] = None
@@ -103,6 +111,7 @@ class DatasetInfo:
     path: Path
     clips: int
     usable_seconds: float
+    problem: Optional[str] = None  # why it cannot be opened, and how to recover; None if it can
 
 
 def confidence_of(avg_logprob: Optional[float], no_speech_prob: Optional[float]) -> Optional[float]:
@@ -152,10 +161,10 @@ def data_hint(seconds: float, clips: int) -> str:
         return "Add recordings to start: drop audio files or a folder here."
     if minutes < 1:
         return (f"{minutes:.1f} minutes of usable speech is very little: a fine-tune needs "
-                "at least a few minutes, and 10+ minutes for good results.")
-    if minutes < 10:
-        return (f"{minutes:.1f} minutes of usable speech: enough to try, but under ~10 minutes "
-                "the voice will sound rough. Add more recordings if you can.")
+                f"at least a few minutes, and {GOOD_MINUTES}+ minutes for good results.")
+    if minutes < GOOD_MINUTES:
+        return (f"{minutes:.1f} minutes of usable speech: enough to try, but under "
+                f"~{GOOD_MINUTES} minutes the voice will sound rough. Add more recordings if you can.")
     if minutes > 600:
         return (f"{minutes / 60:.1f} hours of speech: more than a fine-tune needs; training "
                 "epochs will be long, so set a step limit or raise the batch size.")

@@ -25,6 +25,7 @@ text), for recordings whose text the user will type.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -59,6 +60,13 @@ class Cut:
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+    def shifted(self, offset: float) -> "Cut":
+        """The same cut with every time moved by `offset` seconds (a window's cut placed in
+        its recording)."""
+        return dataclasses.replace(
+            self, start=self.start + offset, end=self.end + offset,
+            words=[dataclasses.replace(w, start=w.start + offset, end=w.end + offset) for w in self.words])
 
 
 # --------------------------------------------------------------------------- the audio level
@@ -303,7 +311,8 @@ def slice_transcript(transcript: Transcript, samples: Optional[np.ndarray] = Non
     cuts = []
     for i, j in _group(words, bounds, options, ends):
         chosen = indexed[i:j + 1]
-        logprob, no_speech = _confidence([transcript.segments[s] for _, s in chosen])
+        logprob, no_speech = confidence_figures([w for w, _ in chosen],
+                                                [transcript.segments[s] for _, s in chosen])
         start, end = bounds.starts[i], bounds.ends[j]
         cuts.append(Cut(start=start, end=end, text=join_words([w for w, _ in chosen]),
                         words=[_within(w, start, end) for w, _ in chosen],
@@ -367,11 +376,29 @@ def _clean_words(indexed, duration: float):
     return cleaned
 
 
-def _confidence(segments: Sequence[Segment]) -> Tuple[Optional[float], Optional[float]]:
-    """Word-weighted mean log-prob and the worst no-speech probability of the segments."""
+def _words_logprob(words: Sequence[Word]) -> Optional[float]:
+    """The mean log-probability of the words: a clip's own confidence.
+
+    Whisper's `avg_logprob` belongs to a whole decoded segment (in batched decoding, a 30 s
+    chunk), so every clip cut from it got the same value, clips with misheard words too.
+    Each word's probability is its own, and one misheard word pulls the mean down.
+    """
+    if not words:
+        return None
+    logs = [math.log(min(1.0, max(float(w.probability), 1e-6))) for w in words]
+    return round(float(np.mean(logs)), 4)
+
+
+def confidence_figures(words: Sequence[Word], segments: Sequence[Segment]
+                       ) -> Tuple[Optional[float], Optional[float]]:
+    """A clip's (avg_logprob, no_speech_prob): its words' mean log-probability (the
+    segments' when it has no words) and the worst no-speech probability of the segments
+    they came from."""
     logprobs = [s.avg_logprob for s in segments if s.avg_logprob is not None
                 and np.isfinite(s.avg_logprob)]
     no_speech = [s.no_speech_prob for s in segments if s.no_speech_prob is not None
                  and np.isfinite(s.no_speech_prob)]
-    logprob = round(float(np.mean(logprobs)), 4) if logprobs else None
+    logprob = _words_logprob(words)
+    if logprob is None and logprobs:
+        logprob = round(float(np.mean(logprobs)), 4)
     return logprob, (round(float(max(no_speech)), 4) if no_speech else None)

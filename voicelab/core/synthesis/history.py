@@ -23,6 +23,7 @@ import numpy as np
 
 from voicelab.core.audio import AudioError, write_audio
 from voicelab.core.fileio import atomic_write_text
+from voicelab.core.names import BadName, inside
 from voicelab.core.settings import backup_path
 from voicelab.core.synthesis.errors import HistoryError
 from voicelab.core.workspace import Workspace
@@ -98,9 +99,8 @@ class History:
             try:
                 record = json.loads(line)
                 entry = HistoryEntry(**{key: record[key] for key in _FIELDS}, folder=self.folder)
-                if not isinstance(entry.file, str) or "/" in entry.file or "\\" in entry.file:
-                    raise ValueError("bad file name")
-            except (ValueError, KeyError, TypeError):
+                inside(self.folder, entry.file, "history clip")  # an index names its own clips only
+            except (ValueError, KeyError, TypeError, BadName):
                 bad += 1
                 continue
             if not entry.path.is_file():

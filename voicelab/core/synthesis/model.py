@@ -23,6 +23,7 @@ from piper import PiperVoice
 from piper.config import PiperConfig, SynthesisConfig
 
 from voicelab.core.errors import Cancelled
+from voicelab.core.synthesis.errors import VoiceError
 from voicelab.core.progress import CancelToken
 
 _CANCEL_POLL_S = 0.02  # how often a running sentence looks at the cancel token
@@ -98,7 +99,10 @@ class OnnxVoice:
             speaker = piper_config.default_speaker_id if config.speaker_id is None else config.speaker_id
             inputs["sid"] = np.asarray([speaker], dtype=np.int64)
         if cancel is None:
-            return np.asarray(self.voice.session.run(None, inputs)[0]).reshape(-1)
+            try:
+                return np.asarray(self.voice.session.run(None, inputs)[0]).reshape(-1)
+            except Exception as error:
+                raise self._failed(error) from None
         cancel.raise_if_cancelled()
         options = onnxruntime.RunOptions()
         finished = threading.Event()
@@ -113,12 +117,20 @@ class OnnxVoice:
         watcher.start()
         try:
             result = self.voice.session.run(None, inputs, options)
-        except Exception:
+        except Exception as error:
             if cancel.cancelled:
                 raise Cancelled() from None
-            raise
+            raise self._failed(error) from None
         finally:
             finished.set()
             watcher.join()
         cancel.raise_if_cancelled()
         return np.asarray(result[0]).reshape(-1)
+
+    def _failed(self, error: Exception) -> VoiceError:
+        """ONNX Runtime refused to run: the config promises the model something it lacks (a
+        phoneme id past its symbols, a speaker it does not have)."""
+        detail = " ".join(str(error).split())[:300] or type(error).__name__
+        return VoiceError(f"The voice {self._source} failed to speak ({detail}). Its config "
+                          f"({self._source.name}.json) does not fit the model: export or import the "
+                          "voice again.")

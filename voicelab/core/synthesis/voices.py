@@ -14,15 +14,15 @@ Loading a model takes about a second and a few hundred MB, so loaded voices are 
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
 
 from voicelab.core.errors import Cancelled, VoiceLabError
-from voicelab.core.fileio import atomic_open
+from voicelab.core.fileio import atomic_open, atomic_write_text
+from voicelab.core.names import BadName, inside, safe_file_name, within
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
 from voicelab.core.synthesis.errors import VoiceError
 from voicelab.core.workspace import Workspace
@@ -83,41 +83,99 @@ def config_path_for(model_path: Path) -> Optional[Path]:
 
 
 def _read_config(config_path: Path) -> dict:
-    """The parsed config; raises VoiceError naming the file when it is not a voice config.
+    """The parsed config; raises VoiceError naming the file, the value and the fix when it is
+    not a config a voice can speak with.
 
-    Checks the fields piper's `PiperConfig.from_dict` needs without importing piper (which
-    loads onnxruntime): voices are listed when the window opens, and that must stay fast.
+    The one check of a voice config: an import, a listing and a load all come here, so a
+    config that would crash `say` later (a rate of 0, a scale that is text, a phoneme id
+    past the model's symbols) is refused with its value instead. Runs without importing
+    piper (which loads onnxruntime): voices are listed when the window opens.
     """
     try:
         raw = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise VoiceError(f"The voice config {config_path} cannot be read: {exc}.") from None
+    except RecursionError:
+        raise VoiceError(f"The voice config {config_path} nests too deeply to be a voice "
+                         "config.") from None
     if not isinstance(raw, dict):
         raise VoiceError(f"The voice config {config_path} is not a Piper voice config.")
-    missing = _missing_config_field(raw)
-    if missing:
-        raise VoiceError(
-            f"The voice config {config_path} is not a Piper voice config (missing or bad '{missing}')."
-        )
+    problem = config_problem(raw)
+    if problem:
+        raise VoiceError(f"The voice config {config_path} cannot be used: {problem}. Correct it, "
+                         "or export (or download) the voice again.")
     return raw
 
 
-def _missing_config_field(raw: dict) -> Optional[str]:
-    """The first required field that is absent or of the wrong type, as piper would need it."""
-    checks = (
-        ("num_symbols", lambda c: isinstance(c["num_symbols"], int)),
-        ("num_speakers", lambda c: isinstance(c["num_speakers"], int)),
-        ("audio", lambda c: isinstance(c["audio"]["sample_rate"], int)),
-        ("espeak", lambda c: isinstance(c["espeak"]["voice"], str)),
-        ("phoneme_id_map", lambda c: isinstance(c["phoneme_id_map"], dict)),
-    )
-    for name, check in checks:
-        try:
-            if not check(raw):
-                return name
-        except (KeyError, TypeError):
-            return name
+#: What the numbers of a usable voice config may be (Piper's own voices: 16000 or 22050 Hz;
+#: scales about 0.3 to 2, which a preset can change).
+RATES = (4000, 192000)
+MAX_SCALE = 10.0
+_SCALES = (("noise_scale", 0.0), ("length_scale", 1e-3), ("noise_w", 0.0))
+
+
+def config_problem(raw: dict) -> Optional[str]:
+    """What is wrong with a Piper voice config, naming the field and its value; None if fine."""
+    def whole(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    def field(path: str) -> object:
+        value: object = raw
+        for part in path.split("."):
+            if not isinstance(value, dict) or part not in value:
+                raise KeyError(path)
+            value = value[part]
+        return value
+
+    try:
+        symbols, speakers = field("num_symbols"), field("num_speakers")
+        rate, voice, id_map = field("audio.sample_rate"), field("espeak.voice"), field("phoneme_id_map")
+    except KeyError as missing:
+        return f"it has no '{missing.args[0]}' (it is not a Piper voice config)"
+    if not whole(symbols) or symbols < 1:
+        return f"num_symbols is {symbols!r}, but must be a whole number of at least 1"
+    if not whole(speakers) or speakers < 1:
+        return f"num_speakers is {speakers!r}, but must be a whole number of at least 1"
+    if not whole(rate) or not RATES[0] <= rate <= RATES[1]:
+        return (f"audio.sample_rate is {rate!r}, but must be a rate from {RATES[0]} to "
+                f"{RATES[1]} Hz (Piper voices use 16000 or 22050)")
+    if not isinstance(voice, str) or not voice.strip():
+        return f"espeak.voice is {voice!r}, but must name an espeak-ng voice such as en-us"
+    if not isinstance(id_map, dict) or not id_map:
+        return "phoneme_id_map must map each phoneme to a list of ids"
+    for phoneme, ids in id_map.items():
+        if not isinstance(ids, list) or not all(whole(i) and 0 <= i < symbols for i in ids):
+            return (f"phoneme_id_map gives {phoneme!r} the ids {_short(ids)}, but each must be a "
+                    f"whole number from 0 to {symbols - 1} (num_symbols is {symbols})")
+    inference = raw.get("inference", {})
+    if not isinstance(inference, dict):
+        return f"inference is {_short(inference)}, but must hold noise_scale, length_scale and noise_w"
+    for name, lowest in _SCALES:
+        value = inference.get(name, 1.0)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not lowest <= value <= MAX_SCALE:
+            return (f"inference.{name} is {_short(value)}, but must be a number from "
+                    f"{lowest:g} to {MAX_SCALE:g}")
+    speaker_map = raw.get("speaker_id_map") or {}
+    if not isinstance(speaker_map, dict):
+        return f"speaker_id_map is {_short(speaker_map)}, but must map speaker names to ids"
+    for name, speaker in speaker_map.items():
+        if speakers > 1 and (not whole(speaker) or not 0 <= speaker < speakers):
+            return (f"speaker_id_map gives {name!r} the id {_short(speaker)}, but ids run from 0 "
+                    f"to {speakers - 1} (num_speakers is {speakers})")
+    default = raw.get("default_speaker_id", 0)
+    if not whole(default) or not 0 <= default < speakers:
+        return (f"default_speaker_id is {_short(default)}, but must be a speaker id from 0 to "
+                f"{speakers - 1}")
+    hop = raw.get("hop_length", 256)
+    if not whole(hop) or hop < 1:
+        return f"hop_length is {_short(hop)}, but must be a whole number of at least 1"
     return None
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def describe(model_path: Path, voice_id: Optional[str] = None, *, name: Optional[str] = None,
@@ -142,6 +200,8 @@ def describe(model_path: Path, voice_id: Optional[str] = None, *, name: Optional
     speaker_map = raw.get("speaker_id_map") or {}
     if int(raw.get("num_speakers", 1)) <= 1:
         speaker_map = {}
+    if not builtin:
+        name = display_name(raw, model_path) or name
     return VoiceInfo(
         id=voice_id, name=name, model_path=model_path, config_path=config_path, builtin=builtin,
         sample_rate=int(raw["audio"]["sample_rate"]), language=str(raw["espeak"]["voice"]),
@@ -217,16 +277,21 @@ def find_voice(workspace: Workspace, voice_id: str) -> VoiceInfo:
         return default_voice()
     if voice_id.startswith(CHECKPOINT_PREFIX):
         run_name, _, file_name = voice_id[len(CHECKPOINT_PREFIX):].partition("/")
-        run = Path(workspace.root) / "runs" / run_name
-        checkpoint = run / "checkpoints" / file_name
-        if run_name and file_name and "/" not in file_name and checkpoint.is_file():
+        try:
+            run = inside(Path(workspace.root) / "runs", run_name, "run")
+            checkpoint = inside(run / "checkpoints", file_name, "checkpoint")
+        except BadName as error:
+            raise VoiceError(f"The voice '{voice_id}' is not a checkpoint of this workspace: "
+                             f"{error}") from None
+        if checkpoint.is_file():
             return _checkpoint_info(run, checkpoint)
         raise VoiceError(f"The checkpoint '{voice_id[len(CHECKPOINT_PREFIX):]}' is gone (training "
                          "keeps only the last and best checkpoints). Choose another voice.")
-    parts = PurePosixPath(voice_id).parts
-    inside = bool(parts) and not PurePosixPath(voice_id).is_absolute() and ".." not in parts
-    if inside and not voice_id.startswith(BUILTIN_PREFIX):
-        model = workspace.voices.joinpath(*parts[:-1], f"{parts[-1]}.onnx")
+    if not voice_id.startswith(BUILTIN_PREFIX):
+        try:
+            model = within(workspace.voices, f"{voice_id}.onnx", "voice", file_link_ok=True)
+        except BadName as error:
+            raise VoiceError(f"The voice '{voice_id}' is not in the workspace: {error}") from None
         if model.is_file():
             return describe(model, voice_id, name=voice_id)
     raise VoiceError(
@@ -239,9 +304,43 @@ def find_voice(workspace: Workspace, voice_id: str) -> VoiceInfo:
 
 
 def safe_voice_name(name: str) -> str:
-    """A file name for a voice: letters, digits, '.', '-' and '_' only."""
-    cleaned = re.sub(r"[^\w.-]+", "_", (name or "").strip()).strip("._")
-    return cleaned or "voice"
+    """A file name for a voice; the rule is `names.safe_file_name` (this name stays for the
+    training export, which names its voices with it)."""
+    return safe_file_name(name, "voice")
+
+
+# A voice has two names: the one its user typed ("My test voice"), which the voice lists and
+# its preset show, and its file's (`safe_voice_name`: "My_test_voice.onnx", which is also its
+# id in presets). The typed one is kept in the voice's config under "voicelab"; Piper ignores
+# keys it does not know. It counts only while it is still the name of that file: a file
+# renamed by hand shows its new file name, not a name it no longer has.
+DISPLAY_NAME_KEY = "name"
+
+
+def typed_name(name: str) -> str:
+    """The name as typed, on one line without outer spaces ("" when there is none)."""
+    return " ".join(str(name or "").split())
+
+
+def display_name(raw: Mapping, model_path: Path) -> Optional[str]:
+    """The typed name a voice config keeps for the voice file `model_path`, if any."""
+    extra = raw.get("voicelab")
+    shown = typed_name(extra.get(DISPLAY_NAME_KEY) or "") if isinstance(extra, Mapping) else ""
+    stem = model_path.name[: -len(".onnx")] if model_path.name.endswith(".onnx") else model_path.stem
+    return shown if shown and safe_voice_name(shown) == stem else None
+
+
+def keep_display_name(config: dict, name: str) -> dict:
+    """`config` (a voice config being written) with `name` kept as the voice's typed name."""
+    extra = config.get("voicelab")
+    config["voicelab"] = {**(extra if isinstance(extra, dict) else {}), DISPLAY_NAME_KEY: typed_name(name)}
+    return config
+
+
+def rename_display(config_path: Path, name: str) -> None:
+    """Keep `name` as the typed name in the config of a voice renamed to it (atomically)."""
+    raw = _read_config(config_path)
+    atomic_write_text(config_path, json.dumps(keep_display_name(raw, name), ensure_ascii=False, indent=2))
 
 
 def _free_name(folder: Path, name: str) -> str:
@@ -282,7 +381,7 @@ def import_voice(workspace: Workspace, model_path: Path, name: Optional[str] = N
 
     folder = workspace.voices
     folder.mkdir(parents=True, exist_ok=True)
-    final = _free_name(folder, safe_voice_name(name or source.name[: -len(".onnx")]))
+    final = _free_name(folder, safe_file_name(name or source.name[: -len(".onnx")], "voice"))
     target_model = folder / f"{final}.onnx"
     target_config = folder / f"{final}.onnx.json"
     total = source.stat().st_size + config.stat().st_size

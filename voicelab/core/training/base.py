@@ -196,7 +196,7 @@ def _inspect_voice(file: Path, report: ProgressCallback, cancel: Optional[Cancel
     from voicelab.core.training.onnx_voice import convert_voice
 
     report(0, 0, f"Rebuilding {file.name} and checking it against the voice")
-    converted = convert_voice(file)
+    converted = convert_voice(file, cancel=cancel)
     untrained = ", ".join(sorted(converted.untrained)) or "nothing"
     proof = converted.proof
     origin = (f"Piper voice (ONNX, {converted.facts.producer or 'unknown exporter'}): "

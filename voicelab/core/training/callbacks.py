@@ -121,6 +121,11 @@ class EventsCallback(pl.Callback):
             raise TrainingDataError("The training loader yields no batches, so nothing would be "
                                     "trained. Add clips to the dataset or lower batch_size.")
         self.steps_per_epoch = int(batches)
+        limit = self.config.max_steps
+        if limit is not None and self.state.step >= limit:
+            # A resume from a checkpoint at the limit (the kill came after its save, before
+            # "finished"): nothing is left to train, and one more batch would pass the limit.
+            trainer.should_stop = True
         self.state.phase = "training"
         self.state.last_step_at = time.monotonic()
         self._window.clear()

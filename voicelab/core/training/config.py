@@ -519,6 +519,9 @@ def _check_combinations(problems: _Problems, values: Mapping[str, Any]) -> None:
         problems.add("strategy", "fsdp needs CUDA GPUs; use ddp on the CPU.")
     if _is_int(devices) and devices > 1 and values.get("strategy") == "single_device":
         problems.add("strategy", f"single_device cannot use {devices} devices; use ddp or auto.")
+    if values.get("max_epochs") is None and values.get("max_steps") is None:
+        problems.add("max_epochs", "and max_steps are both empty (or -1): the run would never end. "
+                                   "Set at least one, e.g. max_epochs 1000 or max_steps 20000.")
     if (values.get("checkpoint_every_epochs") is None and values.get("checkpoint_every_steps") is None):
         problems.add("checkpoint_every_epochs", "and checkpoint_every_steps are both empty: set at "
                                                 "least one, or a stop could lose all training.")

@@ -42,7 +42,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.fileio import atomic_write_text, sha256_file
-from voicelab.core.progress import (CancelToken, EtaEstimator, ProgressCallback, format_duration,
+from voicelab.core.progress import (CancelToken, EtaEstimator, ProgressCallback, format_time_left,
                                     no_progress)
 from voicelab.core.training.clip_store import entry_key, file_sha1, store_for
 from voicelab.core.training.config import QUALITIES, TrainConfig
@@ -370,10 +370,10 @@ def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = 
             metas[index] = store.put(keys[index], {"phonemes": torch.LongTensor(ids),
                                                    "audio": audio_tensor, "spec": spec},
                                      {"frames": int(spec.shape[1]), "samples": int(len(audio))})
-            left = format_duration(eta.eta(done, len(jobs)))
+            left = format_time_left(eta.eta(done, len(jobs)))
             progress(len(rows) + done * len(rows) / len(jobs), len(rows) * 2,
                      f"preparing clips: {done}/{len(jobs)}"
-                     + (f" ({reused} reused)" if reused else "") + f", {left} left")
+                     + (f" ({reused} reused)" if reused else "") + f", {left}")
     except ClipFailed as error:
         index, why = error.args
         row, wav = checked[index][0], checked[index][1]

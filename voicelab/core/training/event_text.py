@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from voicelab.core.progress import format_duration
+from voicelab.core.progress import format_time_left
 
 UNKNOWN = "–"
 #: A warm-up stage (warmup.py) as (what happens, what its steps count).
@@ -71,7 +71,7 @@ def preview_text(event: Mapping[str, Any]) -> str:
 
 def warmup_status(event: Mapping[str, Any], *, time_left: bool = True) -> str:
     """Where a voice base's warm-up is, from a `warmup` event: "Warm-up · teaching the
-    posterior encoder: step 120 of 300 · 1:05 left" (the time left is the whole warm-up's;
+    posterior encoder: step 120 of 300 · 1 min left" (the time left is the whole warm-up's;
     `time_left=False` leaves it out for a bar that shows it itself)."""
     stage = event.get("stage")
     if stage == "cached":
@@ -93,7 +93,7 @@ def warmup_status(event: Mapping[str, Any], *, time_left: bool = True) -> str:
     text = f"Warm-up · {what}: {unit} {done:,} of {total:,}"
     eta = as_number(event.get("eta_s"))
     if time_left and eta is not None:
-        text += f" · {format_duration(eta)} left"
+        text += f" · {format_time_left(eta)}"
     return text
 
 

@@ -40,7 +40,7 @@ from typing import Any, Mapping, Optional, Union
 
 from voicelab.core.errors import Cancelled, VoiceLabError
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
-from voicelab.core.synthesis.voices import safe_voice_name
+from voicelab.core.synthesis.voices import keep_display_name, safe_voice_name
 
 PathLike = Union[str, "os.PathLike[str]"]
 OPSET_VERSION = 15
@@ -214,7 +214,9 @@ def export_voice(checkpoint: PathLike, out_dir: PathLike, *, name: str,
                  asr_model_path: Optional[Path] = None,
                  test_sentence: Optional[str] = None,
                  timeout: float = VERIFY_TIMEOUT_S) -> ExportResult:
-    """Export `checkpoint` as the voice `out_dir/<name>.onnx` (+ `.onnx.json`), verified.
+    """Export `checkpoint` as the voice `name`, verified: the files are `out_dir/<file
+    name>.onnx` and `.onnx.json` (the file name is `safe_voice_name(name)`: "My test voice"
+    becomes My_test_voice.onnx), and the config keeps `name` as typed for the voice lists.
 
     `config` is the voice config to start from (dict or path; default: the run's own
     config.json found beside the checkpoint). An existing voice of the same name is
@@ -245,6 +247,7 @@ def export_voice(checkpoint: PathLike, out_dir: PathLike, *, name: str,
     voice_config = voice_config_for_checkpoint(source, arch, hparams, config=config,
                                                name=voice_name, quality=_quality(arch, hparams))
     voice_config["voicelab"] = {"checkpoint": source.name, "exported": time.strftime("%Y-%m-%d %H:%M:%S")}
+    keep_display_name(voice_config, name)  # "My test voice" stays, over My_test_voice.onnx
     token.raise_if_cancelled()
 
     tag = uuid.uuid4().hex[:8]
@@ -293,6 +296,27 @@ def export_voice(checkpoint: PathLike, out_dir: PathLike, *, name: str,
         test_sentence=text, samples=int(check.get("samples", 0)),
         sample_rate=int(check.get("sample_rate", 0)), wer=score,
     )
+
+
+def export_run_voice(run_dir: Path, checkpoint: Path, out_dir: Path, name: str, *,
+                     progress: Optional[ProgressCallback] = None,
+                     cancel: Optional[CancelToken] = None) -> ExportResult:
+    """Export a run's checkpoint with the run's Whisper model listening to the test sentence,
+    and log an `exported` event in the run: the one export the CLI and the GUI share."""
+    from voicelab.core.training import events as ev
+    from voicelab.core.training import runs
+
+    config, _lineage = runs.load_run(run_dir)
+    result = export_voice(checkpoint, out_dir, name=name, progress=progress, cancel=cancel,
+                          asr_model_path=runs.scoring_model(config))
+    writer = ev.EventWriter(Path(run_dir) / runs.EVENTS_FILE)
+    try:
+        writer.emit(ev.exported(path=result.onnx_path, config=result.config_path,
+                                verified=bool(result.verified), heard=str(result.heard or "")),
+                    fsync=True)
+    finally:
+        writer.close()
+    return result
 
 
 def _quality(arch: Mapping[str, Any], hparams: Mapping[str, Any]) -> Optional[str]:

@@ -13,7 +13,8 @@ before exporting, says in plain words what is wrong with a voice that is not rea
 
 The GUI asks "keep training?" and the CLI refuses without `--force` when there are concerns.
 A checkpoint no preview round scores (previews off) has no concerns, and its scores are said
-to be unknown rather than guessed.
+to be unknown rather than guessed; after its export, the test sentence Whisper heard is its
+score (`heard_concerns`), and a voice Whisper cannot understand is reported as not ready.
 """
 
 from __future__ import annotations
@@ -76,9 +77,24 @@ def check_export(run_dir: Path, checkpoint: Path) -> ExportCheck:
                        concerns=tuple(concerns))
 
 
+def heard_concerns(result: Any) -> Tuple[str, ...]:
+    """What the export's own test sentence says against the voice: Whisper understood too
+    little of it. This is the only score a checkpoint no preview round scored has, and a
+    voice that is pure noise must not be called ready because it loads and makes sound."""
+    from voicelab.core.training.ranking import INTELLIGIBLE_WER
+
+    wer = as_number(getattr(result, "wer", None))
+    if wer is None or wer <= INTELLIGIBLE_WER:
+        return ()
+    return (f"Whisper understood little of its test sentence (WER {wer_text(wer)}): this voice "
+            "is not intelligible yet.",)
+
+
 def export_summary(result: Any, check: Optional[ExportCheck]) -> str:
     """What an export (export.ExportResult) proved, and the voice's scores."""
-    heard = f" (Whisper heard “{result.heard}”)" if result.heard else ""
+    wer = as_number(getattr(result, "wer", None))
+    heard = (f" (Whisper heard “{result.heard}”" + (f", WER {wer_text(wer)}" if wer is not None else "")
+             + ")") if result.heard or wer is not None else ""
     text = (f"Checked: it loads in a fresh process and speaks{heard}." if result.verified else
             "It did NOT pass its check (load in a fresh process and speak).")
     return text if check is None else f"{text} {check.scores}"

@@ -348,11 +348,13 @@ def load_into(generator: Any, converted: "ConvertedVoice") -> None:
 _last: Dict[str, Any] = {}  # the latest conversion: the trainer inspects, then loads the same file
 
 
-def convert_voice(path: PathLike, *, prove: bool = True) -> ConvertedVoice:
+def convert_voice(path: PathLike, *, prove: bool = True, cancel: Optional[Any] = None) -> ConvertedVoice:
     """The voice at `path` as trainable weights; `OnnxVoiceError` says why it cannot be.
 
     The latest proven conversion is kept (keyed by path, size and modification time), so
-    inspecting a base and then loading it converts the file once.
+    inspecting a base and then loading it converts the file once. `cancel` (a CancelToken)
+    is checked between the stages: the GUI's base check must end when its window closes,
+    and on a busy machine the whole conversion takes tens of seconds.
     """
     file = Path(path)
     try:
@@ -363,20 +365,25 @@ def convert_voice(path: PathLike, *, prove: bool = True) -> ConvertedVoice:
     cached = _last.get("voice")
     if key is not None and _last.get("key") == key and (cached.proof is not None or not prove):
         return cached
-    converted = _convert(file, prove)
+    converted = _convert(file, prove, cancel)
     if key is not None:
         _last.update(key=key, voice=converted)
     return converted
 
 
-def _convert(path: PathLike, prove: bool) -> ConvertedVoice:
+def _convert(path: PathLike, prove: bool, cancel: Optional[Any] = None) -> ConvertedVoice:
     from voicelab.core.training.architecture import build_generator
     from voicelab.core.training.onnx_arch import infer_arch
     from voicelab.core.training.onnx_proof import prove_conversion
 
+    def stage_done() -> None:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+
     file = Path(path)
     config = read_voice_config(file)
     facts = read_graph(file)
+    stage_done()
     arch, quality = infer_arch(facts, config, file)
     try:
         generator = build_generator(arch)
@@ -416,7 +423,9 @@ def _convert(path: PathLike, prove: bool) -> ConvertedVoice:
     converted = ConvertedVoice(path=file, config=config, arch=arch, quality=quality, state=state,
                                untrained=untrained, counts=counts, facts=facts)
     if prove:
+        stage_done()
         load_into(generator, converted)
+        stage_done()
         converted.proof = prove_conversion(generator, file, config, arch)
         if not converted.proof.correlation >= MIN_CORRELATION or converted.proof.samples != converted.proof.onnx_samples:
             raise OnnxVoiceError(

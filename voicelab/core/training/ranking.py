@@ -18,7 +18,10 @@ equal) and at most `INTELLIGIBLE_WER`. Among those that pass, the highest likene
 validation mel loss (piper's raw mel L1, its recommended quality signal). Checkpoints that
 fail the gate follow, lowest WER first. Without likeness (older runs, no speaker encoder)
 this is what it always was: lowest WER (within the tolerance) first, then mel; without
-previews, mel decides alone; without either, the newest checkpoint is best.
+previews, mel decides alone. A checkpoint with no score at all is never "best": right after
+a Stop, the checkpoint just saved has had no validation or preview round yet, and calling
+it best (as the newest once was, when nothing had a score) recommended a voice nobody had
+heard. Until something is scored there is no best, only the newest, which resume uses.
 
 A checkpoint is matched to the validation and preview of its own step; when none has that
 exact step, to the latest one since the previous checkpoint (a checkpoint written at a
@@ -61,8 +64,14 @@ class RankedCheckpoint:
     likeness: Optional[float] = None  # the preview round's likeness (higher is better)
 
     @property
+    def scored(self) -> bool:
+        """True once a validation or preview round has scored it."""
+        return any(value is not None for value in (self.mel, self.wer, self.likeness))
+
+    @property
     def is_best(self) -> bool:
-        return self.rank == 1
+        # `scored` too: a ranking file written before unscored checkpoints lost "best".
+        return "best" in self.reasons and self.scored
 
     @property
     def is_last(self) -> bool:
@@ -169,15 +178,21 @@ def _wer_key(candidate: _Candidate) -> tuple:
     return (wer_bucket, mel, -candidate.step, -candidate.order)
 
 
+def _has_score(candidate: _Candidate) -> bool:
+    return candidate.mel is not None or candidate.wer is not None or candidate.likeness is not None
+
+
 def _best_key(candidates: Sequence[_Candidate]):
-    """The sort key of "best" (module docstring): the WER gate, likeness, then `_wer_key`."""
+    """The sort key of "best" (module docstring): scored at all, the WER gate, likeness, then
+    `_wer_key`."""
     wers = [c.wer for c in candidates if c.wer is not None]
     gate = min(min(wers) + WER_TOLERANCE, INTELLIGIBLE_WER) + 1e-9 if wers else None
 
     def key(candidate: _Candidate) -> tuple:
         passes = gate is not None and candidate.wer is not None and candidate.wer <= gate
         likeness = candidate.likeness if passes else None
-        return (not passes, likeness is None, -(likeness or 0.0)) + _wer_key(candidate)
+        return (not _has_score(candidate), not passes, likeness is None,
+                -(likeness or 0.0)) + _wer_key(candidate)
 
     return key
 
@@ -188,7 +203,8 @@ def rank(candidates: Sequence[_Candidate], keep_best: int) -> List[tuple[_Candid
         return []
     reasons: dict[int, list[str]] = {id(c): [] for c in candidates}
     ordered = sorted(candidates, key=_best_key(candidates))
-    reasons[id(ordered[0])].append("best")
+    if _has_score(ordered[0]):  # the scored sort first: none scored, none best
+        reasons[id(ordered[0])].append("best")
     last = max(candidates, key=lambda c: (c.step, c.order))
     reasons[id(last)].append("last")
     by_mel = sorted((c for c in candidates if c.mel is not None), key=lambda c: (c.mel, -c.step))
@@ -284,7 +300,7 @@ def update_ranking(run_dir: PathLike, *, keep_best: int = 3, delete: bool = True
         "keep_best": keep_best,
         "wer_tolerance": WER_TOLERANCE,
         "intelligible_wer": INTELLIGIBLE_WER,
-        "best": ranked[0].to_dict(folder)["path"] if ranked else None,
+        "best": next((r.to_dict(folder)["path"] for r in ranked if r.is_best), None),
         "last": next((r.to_dict(folder)["path"] for r in ranked if r.is_last), None),
         "checkpoints": [r.to_dict(folder) for r in ranked],
         "deleted": deleted,
@@ -315,15 +331,25 @@ def read_ranking(run_dir: PathLike) -> List[RankedCheckpoint]:
     return ranked
 
 
+def current_ranking(run_dir: PathLike) -> List[RankedCheckpoint]:
+    """The ranking file's checkpoints, or, where it is missing or names none that still
+    exist, the ranking computed from events.jsonl with their scores (nothing written, nothing
+    deleted: the trainer may be writing). What a view of the run shows."""
+    ranked = read_ranking(run_dir)
+    if ranked:
+        return ranked
+    _, recomputed, _ = _ranked(Path(run_dir), 1)
+    return recomputed
+
+
 def best_checkpoint(run_dir: PathLike) -> Optional[Path]:
     """The checkpoint to export by default: the ranking's best that still exists.
 
     Recomputed from events.jsonl (nothing written, nothing deleted) when the ranking file
-    is missing or its best is gone; None when the run has no checkpoint.
+    is missing or its best is gone; None when the run has no checkpoint with a score yet.
     """
-    ranked = read_ranking(run_dir)
-    best = [r for r in ranked if r.is_best]
+    best = [r for r in read_ranking(run_dir) if r.is_best]
     if best:
         return best[0].path
     _, recomputed, _ = _ranked(Path(run_dir), 1)
-    return recomputed[0].path if recomputed else None
+    return next((r.path for r in recomputed if r.is_best), None)

@@ -358,16 +358,28 @@ def warmup_settings(config: TrainConfig) -> Any:
                                  encoder_steps=steps, seed=config.seed)
 
 
+def check_device(device: str) -> None:
+    """`TrainingConfigError` when `device` is cuda and PyTorch sees no CUDA GPU here.
+
+    The CLI asks before it creates or resumes a run (torch is imported only for cuda), so
+    a run that cannot start on this machine is refused, not left behind as failed."""
+    if device != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise TrainingConfigError("device is cuda, but no CUDA GPU is available to PyTorch "
+                                  f"(torch {torch.__version__}). Choose device auto or cpu, "
+                                  "or install a CUDA build of PyTorch.")
+
+
 def _accelerator(config: TrainConfig) -> str:
     import torch
 
     if config.device == "cpu":
         return "cpu"
+    check_device(config.device)
     if config.device == "cuda":
-        if not torch.cuda.is_available():
-            raise TrainingConfigError("device is cuda, but no CUDA GPU is available to PyTorch "
-                                      f"(torch {torch.__version__}). Choose device auto or cpu, "
-                                      "or install a CUDA build of PyTorch.")
         return "gpu"
     return "gpu" if torch.cuda.is_available() else "cpu"
 

@@ -42,6 +42,8 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 from voicelab import __version__
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.fileio import atomic_write_yaml, read_yaml, sha256_file  # noqa: F401 (runs.sha256_file)
+from voicelab.core.locks import try_lock as _try_lock, unlock as _unlock
+from voicelab.core.names import inside, name_or_folder
 from voicelab.core.training import events as ev
 from voicelab.core.training.config import TrainConfig, TrainingConfigError, config_from_dict
 
@@ -54,7 +56,6 @@ PREVIEW_DIR = "previews"
 LOG_DIR = "logs"
 STATUSES = ("new", "running", "stopped", "finished", "failed", "interrupted")
 _CHECKPOINT_NAME = re.compile(r"^step-(\d+)\.ckpt$")
-_RUN_NAME = re.compile(r"^[\w][\w .+=@-]{0,79}$")
 
 
 class RunError(VoiceLabError):
@@ -69,8 +70,8 @@ class RunBusy(RunError):
 class RunLock:
     """An exclusive OS lock on `trainer.lock`, held by the trainer for its whole life.
 
-    flock (POSIX) and msvcrt (Windows) locks are released by the OS when the process dies,
-    however it dies. The file also holds the owner's pid for `voicelab-cli train stop`.
+    An OS lock (`core.locks`), released when the process dies, however it dies. The file
+    also holds the owner's pid for `voicelab-cli train stop`.
     """
 
     def __init__(self, run_dir: Path) -> None:
@@ -107,37 +108,6 @@ class RunLock:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
-
-
-def _try_lock(handle: Any) -> bool:
-    if os.name == "nt":  # pragma: no cover - Windows
-        import msvcrt
-
-        try:
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-    import fcntl
-
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError:
-        return False
-
-
-def _unlock(handle: Any) -> None:
-    if os.name == "nt":  # pragma: no cover - Windows
-        import msvcrt
-
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        return
-    import fcntl
-
-    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def is_running(run_dir: Path) -> bool:
@@ -203,11 +173,8 @@ def create_run(runs_dir: Path, config: Union[TrainConfig, Mapping[str, Any]], *,
         config = config_from_dict(config)
     if from_checkpoint is not None:
         config = _with_base(config, Path(from_checkpoint))
-    name = name or default_run_name(config)
-    if not _RUN_NAME.match(name) or name in (".", ".."):
-        raise RunError(f"“{name}” cannot name a run: use up to 80 letters, digits, spaces and "
-                       "- _ . + = @ (no slashes).")
-    run_dir = Path(runs_dir) / name
+    run_dir = inside(runs_dir, name or default_run_name(config), "run")
+    name = run_dir.name
     if run_dir.exists():
         raise RunError(f"A run named “{name}” already exists in {runs_dir}. Choose another name, "
                        "or resume that run.")
@@ -446,11 +413,11 @@ def list_runs(runs_dir: Path) -> List[RunInfo]:
 
 
 def find_run(runs_dir: Path, name_or_path: Union[str, Path]) -> Path:
-    """A run folder by name (in `runs_dir`) or by path."""
-    candidate = Path(name_or_path).expanduser()
-    for path in (candidate, Path(runs_dir) / str(name_or_path)):
-        if (path / TRAIN_FILE).is_file():
-            return path.resolve()
+    """A run folder by name (in `runs_dir`), or by path when that folder really is a run
+    (has its train.yaml); a path is never joined onto `runs_dir` (see `core.names`)."""
+    found = name_or_folder(runs_dir, name_or_path, "run", lambda path: (path / TRAIN_FILE).is_file())
+    if found is not None:
+        return found
     names = ", ".join(r.name for r in list_runs(runs_dir)) or "none yet"
     raise RunError(f"There is no run “{name_or_path}”. Runs: {names}.")
 

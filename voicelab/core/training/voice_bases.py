@@ -10,14 +10,21 @@ beside downloaded `.ckpt` checkpoints at once; a voice is checked when it is cho
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional
 
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.workspace import Workspace
 
 
-def voice_bases(workspace: Workspace) -> List[Tuple[str, Path, str]]:
-    """(label, .onnx path, voice id) of every usable voice, the bundled one first."""
+class VoiceBase(NamedTuple):
+    label: str  # what the base list shows: "Voice: Joe (US English) (medium)"
+    path: Path  # the .onnx
+    voice_id: str
+    name: str  # the voice's own name, for sentences about it: "Joe (US English)"
+
+
+def voice_bases(workspace: Workspace) -> List[VoiceBase]:
+    """Every usable voice, the bundled one first."""
     import json
 
     from voicelab.core.synthesis.voices import CHECKPOINT_PREFIX, list_voices
@@ -31,15 +38,17 @@ def voice_bases(workspace: Workspace) -> List[Tuple[str, Path, str]]:
             quality = (json.loads(info.config_path.read_text(encoding="utf-8")).get("audio") or {}).get("quality")
         except (OSError, ValueError, AttributeError):
             pass
-        found.append((f"Voice: {info.name} ({quality or f'{info.sample_rate} Hz'})", info.model_path, info.id))
+        found.append(VoiceBase(f"Voice: {info.name} ({quality or f'{info.sample_rate} Hz'})",
+                               info.model_path, info.id, info.name))
     return found
 
 
 def find_voice_base(workspace: Workspace, name: str) -> Optional[Path]:
-    """The .onnx of the voice with this id or name ("builtin:en_US-joe-medium", "joe"), if any."""
+    """The .onnx of the voice with this id or name ("builtin:en_US-joe-medium", "joe",
+    "My test voice"), if any."""
     lowered = name.strip().lower()
-    for label, path, voice_id in voice_bases(workspace):
-        if lowered in (voice_id.lower(), path.stem.lower(), label.lower()) or (
+    for label, path, voice_id, shown in voice_bases(workspace):
+        if lowered in (voice_id.lower(), path.stem.lower(), label.lower(), shown.lower()) or (
                 lowered and lowered in path.stem.lower().split("-")):
             return path
     return None
@@ -75,6 +84,6 @@ def _family(espeak_voice: str) -> str:
 def describe_voice_bases(workspace: Workspace) -> List[str]:
     """One line per voice base, for the CLI."""
     try:
-        return [f"{voice_id:40s} {label}" for label, _path, voice_id in voice_bases(workspace)]
+        return [f"{base.voice_id:40s} {base.label}" for base in voice_bases(workspace)]
     except VoiceLabError as error:
         return [f"(voices could not be listed: {error})"]

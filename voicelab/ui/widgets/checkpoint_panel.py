@@ -4,8 +4,10 @@ The ranking is the trainer's (`checkpoints/ranking.json`, see core/training/rank
 among the checkpoints whose previews can be understood (WER near the run's lowest, at most
 50%), the one most like the speaker (likeness), then the lowest validation mel loss. The
 best row is selected by default, so "Export voice" exports what the ranking recommends;
-picking another row exports that one instead. The export itself (and the question asked
-first when the checkpoint's previews say it is not ready) is the tab's.
+picking another row exports that one instead. A checkpoint no validation or preview round
+has scored yet (the one a Stop just saved) has no rank and says so: it is never "best".
+The export itself (and the question asked first when the checkpoint's previews say it is
+not ready) is the tab's.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from voicelab.core.training.event_text import likeness_text, wer_text
 
 COLUMNS = ("Rank", "Checkpoint", "Step", "Epoch", "Val. mel", "WER", "Likeness", "Kept as")
 _REASONS = {"best": "best", "last": "newest (resume)", "mel": "low mel loss", "wer": "low WER"}
+UNSCORED = "not scored yet"
+UNSCORED_TIP = ("No validation or preview round has scored this checkpoint yet (a Stop saves one "
+                "between rounds), so it cannot be called best. Resume continues from it.")
 
 
 class RankingModel(QAbstractTableModel):
@@ -52,17 +57,18 @@ class RankingModel(QAbstractTableModel):
             return None
         item = self.items[index.row()]
         if role == Qt.DisplayRole:
-            return (str(item.rank), Path(item.path).name, f"{item.step:,}",
+            kept = [_REASONS.get(r, r) for r in item.reasons if r != "recent"]  # recent: unscored
+            return (str(item.rank) if item.scored else "–", Path(item.path).name, f"{item.step:,}",
                     "–" if item.epoch is None else str(item.epoch),
                     "–" if item.mel is None else f"{item.mel:.3f}",
                     wer_text(item.wer), likeness_text(item.likeness),
-                    ", ".join(_REASONS.get(r, r) for r in item.reasons))[index.column()]
+                    ", ".join(kept + ([] if item.scored else [UNSCORED])))[index.column()]
         if role == Qt.FontRole and item.is_best:
             font = QFont()
             font.setBold(True)
             return font
         if role == Qt.ToolTipRole:
-            return str(item.path)
+            return str(item.path) + ("" if item.scored else f"\n{UNSCORED_TIP}")
         if role == Qt.UserRole:
             return item
         return None

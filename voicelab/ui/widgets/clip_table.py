@@ -6,24 +6,34 @@ once. The pipeline's changes arrive as store notifications from a worker thread;
 bridge turns them into a queued Qt signal, and the model applies them on the UI thread as
 row insertions and removals where it can, so a cell being edited is not thrown away
 every time a new clip arrives.
+
+The Confidence column is each clip's own (its words' mean probability); the words Whisper
+was least sure of are highlighted in the Text column (`DoubtfulWordsDelegate`) and listed
+in its tooltip, so a reviewer sorting by confidence hears the doubtful clips first and
+knows which word to listen for.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Callable, List, Optional
 
 from PySide6.QtCore import (
-    QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, Signal,
+    QAbstractTableModel, QModelIndex, QObject, QRectF, QSortFilterProxyModel, Qt, Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QPalette, QTextDocument
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from voicelab.core.dataset.flags import describe, severity
+from voicelab.core.dataset.flags import describe, doubtful_words, severity
 from voicelab.core.dataset.store import Change, Clip, Dataset
 
 COLUMNS = ("ID", "Length", "Text", "Confidence", "Flags")
 ID, LENGTH, TEXT, CONFIDENCE, FLAGS = range(len(COLUMNS))
 SORT_ROLE = Qt.UserRole + 1
 CLIP_ID_ROLE = Qt.UserRole + 2
+MARKED_ROLE = Qt.UserRole + 3  # the Text column as HTML, doubtful words highlighted; None if none
+DOUBTFUL_COLOR = "#fde68a"
 
 FILTERS = ("All clips", "Flagged", "Excluded", "Edited", "Not yet reviewed")
 
@@ -157,6 +167,12 @@ class ClipTableModel(QAbstractTableModel):
                     severity(clip.flags))[column]
         if role == CLIP_ID_ROLE:
             return clip.id
+        if role == MARKED_ROLE and column == TEXT and not clip.excluded:
+            return marked_text(clip)
+        if role == Qt.ToolTipRole and column in (TEXT, CONFIDENCE) and doubtful_words(clip):
+            doubtful = sorted(doubtful_words(clip), key=lambda found: found[2])
+            return "Whisper was least sure of: " + ", ".join(
+                f"“{text.strip()}” {probability * 100:.0f} %" for _, text, probability in doubtful)
         if role == Qt.ToolTipRole:
             tip = describe(clip.flags)
             if clip.excluded:
@@ -223,3 +239,55 @@ class ClipFilterProxy(QSortFilterProxyModel):
         if self.search and self.search not in clip.text.lower() and self.search not in clip.id.lower():
             return False
         return True
+
+
+def marked_text(clip: Clip) -> Optional[str]:
+    """The clip's text as HTML with its doubtful words highlighted, or None when it has none.
+
+    Words are matched to the text in order, so an edited text keeps the marks of the words
+    it still has and a repeated word is marked only where Whisper doubted it."""
+    doubtful = {index for index, _, _ in doubtful_words(clip)}
+    if not doubtful:
+        return None
+    heard = [_plain(str(row[0])) for row in clip.words]
+    parts, at = [], 0
+    for token in re.split(r"(\s+)", clip.text):
+        key = _plain(token)
+        found = next((i for i in range(at, min(len(heard), at + 4)) if key and heard[i] == key), None)
+        if found is not None:
+            at = found + 1
+        text = html.escape(token)
+        parts.append(f'<span style="background-color:{DOUBTFUL_COLOR}">{text}</span>'
+                     if found in doubtful else text)
+    return "".join(parts)
+
+
+def _plain(word: str) -> str:
+    return re.sub(r"[^\w']", "", word.lower())
+
+
+class DoubtfulWordsDelegate(QStyledItemDelegate):
+    """Paints the Text column as rich text when it has doubtful words; editing is the
+    usual line edit, on the plain text."""
+
+    def paint(self, painter, option, index) -> None:
+        marked = index.data(MARKED_ROLE)
+        if not marked:
+            super().paint(painter, option, index)
+            return
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        item.text = ""
+        style = item.widget.style() if item.widget is not None else QApplication.style()
+        style.drawControl(QStyle.CE_ItemViewItem, item, painter, item.widget)
+        area = style.subElementRect(QStyle.SE_ItemViewItemText, item, item.widget)
+        selected = bool(item.state & QStyle.State_Selected)
+        color = item.palette.color(QPalette.HighlightedText if selected else QPalette.Text)
+        document = QTextDocument()
+        document.setDocumentMargin(0)
+        document.setDefaultFont(item.font)
+        document.setHtml(f'<span style="color:{color.name()}; white-space:pre">{marked}</span>')
+        painter.save()
+        painter.translate(area.left() + 3, area.top() + (area.height() - document.size().height()) / 2)
+        document.drawContents(painter, QRectF(0, 0, area.width() - 3, area.height()))
+        painter.restore()

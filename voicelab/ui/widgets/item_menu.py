@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QToolButton, QWi
 
 from voicelab.core import inventory
 from voicelab.core.errors import VoiceLabError
+from voicelab.core.names import inside
 from voicelab.core.workspace import Workspace
 from voicelab.ui.error_dialog import show_error
 
@@ -128,7 +129,12 @@ class ItemMenu(QToolButton):
         return True
 
     def show_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._folder())))
+        try:
+            folder = self._folder()
+        except VoiceLabError as exc:  # a name that would lead outside its folder
+            show_error(self, "Cannot show the folder", str(exc))
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
 
 class VoiceMenu(ItemMenu):
@@ -203,4 +209,4 @@ class RunMenu(ItemMenu):
     def _folder(self) -> Path:
         name = self.current()
         runs = Path(self.workspace.root) / "runs"
-        return runs / name if name else runs
+        return inside(runs, name, "run") if name else runs

@@ -11,7 +11,7 @@ from typing import Optional
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QWidget
 
-from voicelab.core.progress import format_duration
+from voicelab.core.progress import format_time_left
 from voicelab.ui.workers import Job, JobManager
 
 
@@ -78,7 +78,7 @@ class JobStatusWidget(QWidget):
             self.bar.setValue(int(fraction * 1000))
             self.bar.setFormat(f"{fraction * 100:.0f}%")
         eta = job.eta_seconds()
-        self.eta.setText(f"ETA {format_duration(eta)}" if eta is not None else "")
+        self.eta.setText(format_time_left(eta) if eta is not None else "")
         self.cancel_button.setVisible(job.cancellable)
         self.cancel_button.setEnabled(not job.token.cancelled)
         count = len(self._jobs.jobs())

@@ -1,15 +1,22 @@
 """The live training chart: losses falling, validation points, and how the previews score.
 
-Three plots sharing the x axis: the losses on top (generator and discriminator totals and
-the components a person watches — mel above all); below them the intelligibility of the
+Three plots sharing the x axis: the losses on top; below them the intelligibility of the
 previews (word error rate heard back by Whisper), which says more about "is it good yet"
 than any loss; and at the bottom whether it is the *person* and sounds natural: each
 preview round's likeness to the dataset's speaker (left axis: 0 the voice the run started
 from, 1 the speaker, dashed guides at both) and its naturalness (right axis, DNSMOS 1–5).
-The score plots appear once a round has such a score. Points arrive as trainer events (or
-from a run's events.jsonl, replayed); the curves are redrawn at most a few times a second,
-so a fast run never makes the window stutter. Smoothing (exponential moving average), log
-scale, steps-or-epochs and a hover read-out are the controls people know from TensorBoard.
+The score plots appear once a round has such a score.
+
+The loss plot opens on the mel loss alone (and its validation points): it is the loss
+people watch, and the generator total (a few hundred, most of it KL) or the discriminator
+drawn beside it on one linear axis flatten it into a line along the bottom. Every other
+curve is one tick away, with a log scale for mixing them. The plots take the app's theme
+(`plot_style.py`).
+
+Points arrive as trainer events (or from a run's events.jsonl, replayed); the curves are
+redrawn at most a few times a second, so a fast run never makes the window stutter.
+Smoothing (exponential moving average), log scale, steps-or-epochs and a hover read-out are
+the controls people know from TensorBoard.
 """
 
 from __future__ import annotations
@@ -23,12 +30,16 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget,
 )
 
+from voicelab.ui.widgets.plot_style import PlotStyle
+
 SERIES = (("loss_g", "generator", "#2563eb"), ("loss_d", "discriminator", "#dc2626"),
           ("mel", "mel", "#16a34a"), ("kl", "kl", "#9333ea"), ("dur", "duration", "#ea580c"),
           ("fm", "feature match", "#0891b2"), ("gen", "adversarial (gen)", "#64748b"),
           ("disc", "adversarial (disc)", "#a16207"))
-SHOWN_BY_DEFAULT = ("loss_g", "loss_d", "mel")
+SHOWN_BY_DEFAULT = ("mel",)  # the module docstring says why
 REDRAW_MS = 200
+SCORE_PLOT_HEIGHT = (96, 130)  # the WER and likeness plots: "naturalness" must fit upright
+AXIS_WIDTH = 52  # pixels, each side axis of each plot
 WER_COLOR, LIKENESS_COLOR, NATURALNESS_COLOR = "#f59e0b", "#7c3aed", "#0d9488"
 
 
@@ -148,9 +159,12 @@ class LossChart(QWidget):
         self.wer_plot = pg.PlotWidget()
         self.wer_plot.setMenuEnabled(False)
         self.wer_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.wer_plot.setLabel("left", "preview WER %")
+        self.wer_plot.setLabel("left", "WER %")
+        self.wer_plot.getAxis("left").setToolTip("Word error rate of the preview sentences as Whisper "
+                                                 "hears them: lower is clearer")
         self.wer_plot.setXLink(self.loss_plot)
-        self.wer_plot.setMaximumHeight(130)
+        self.wer_plot.setMinimumHeight(SCORE_PLOT_HEIGHT[0])  # room for a rotated axis label
+        self.wer_plot.setMaximumHeight(SCORE_PLOT_HEIGHT[1])
         self.wer_plot.setVisible(False)  # until a preview has a WER
         self._build_score_plot()
         for plot in (self.loss_plot, self.wer_plot, self.score_plot):
@@ -158,6 +172,16 @@ class LossChart(QWidget):
             # draws hundreds of faint lines) and says little; two levels read as well.
             for side in ("left", "bottom"):
                 plot.getAxis(side).setStyle(maxTickLevel=1)
+            # One step is at one x in all three: their side axes are as wide in each, the
+            # naturalness axis of the bottom plot an empty one in the others.
+            plot.getAxis("left").setWidth(AXIS_WIDTH)
+            plot.showAxis("right")
+            plot.getAxis("right").setWidth(AXIS_WIDTH)
+            if plot is not self.score_plot:
+                plot.getAxis("right").setStyle(showValues=False)
+        score = self.score_plot
+        self.plot_style = PlotStyle(self, [self.loss_plot, self.wer_plot, score],
+                                    {(score, "left"): LIKENESS_COLOR, (score, "right"): NATURALNESS_COLOR})
         self.wer_curve = self.wer_plot.plot(pen=pg.mkPen(WER_COLOR, width=2), symbol="s", symbolSize=7,
                                             symbolBrush=WER_COLOR)
         self.hover = QLabel(" ")
@@ -214,7 +238,8 @@ class LossChart(QWidget):
         self.score_plot.setMenuEnabled(False)
         self.score_plot.showGrid(x=True, y=True, alpha=0.2)
         self.score_plot.setXLink(self.loss_plot)
-        self.score_plot.setMaximumHeight(130)
+        self.score_plot.setMinimumHeight(SCORE_PLOT_HEIGHT[0])
+        self.score_plot.setMaximumHeight(SCORE_PLOT_HEIGHT[1])
         self.score_plot.setVisible(False)  # until a preview round has a likeness or naturalness
         item = self.score_plot.getPlotItem()
         item.setLabel("left", "likeness", color=LIKENESS_COLOR)
@@ -334,6 +359,8 @@ class LossChart(QWidget):
         self.wer_curve.setData(self.wer_x[axis], self.wer)
         # A run without scored previews has no WER: an empty plot would only cost repaints.
         self.wer_plot.setVisible(bool(self.wer))
+        if self.wer:  # from 0 %, where it should end up: 2 % reads as small, not as mid-scale
+            self.wer_plot.setYRange(0, max(10.0, max(self.wer)), padding=0.08)
         self._draw_scores(axis)
         self.loss_plot.setLabel("bottom", axis + "s")
 

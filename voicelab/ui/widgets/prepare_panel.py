@@ -3,7 +3,10 @@ progress of that work with its ETA and Cancel.
 
 One panel for both, because they belong together for the user: the options apply to the
 next files dropped, and while files are being processed the same place shows how far it
-has come and offers to stop.
+has come and offers to stop. The Whisper model and language are the app's setting (the
+Settings dialog shows the same two), not the dataset's: `AsrChoice` keeps them in step and
+fills the advice row under the options (a better model in one click, a language that needs
+another model) with `show_advice`.
 """
 
 from __future__ import annotations
@@ -18,13 +21,11 @@ from PySide6.QtWidgets import (
 from voicelab.core.dataset.asr import ASROptions
 from voicelab.core.dataset.pipeline import PipelineOptions
 from voicelab.core.dataset.slicing import SliceOptions
-from voicelab.core.progress import EtaEstimator, format_duration
-from voicelab.core.settings import ASR_MODELS
+from voicelab.core.progress import EtaEstimator, format_duration, format_time_left
+from voicelab.core.models_whisper import WhisperAdvice
+from voicelab.core.settings import ASR_MODELS, Settings
+from voicelab.ui.widgets.language_combo import fill_languages
 
-LANGUAGES = (("auto", "Detect"), ("en", "English"), ("de", "German"), ("fr", "French"),
-             ("es", "Spanish"), ("it", "Italian"), ("nl", "Dutch"), ("pt", "Portuguese"),
-             ("pl", "Polish"), ("ru", "Russian"), ("uk", "Ukrainian"), ("zh", "Chinese"),
-             ("ja", "Japanese"))
 LEVEL_DB = -20.0  # RMS level clips are scaled to when "Even out loudness" is on
 MODES = (("transcribe", "Slice and transcribe (Whisper)"), ("vad", "Slice by silence only"))
 
@@ -32,19 +33,18 @@ MODES = (("transcribe", "Slice and transcribe (Whisper)"), ("vad", "Slice by sil
 class PreparePanel(QWidget):
     cancelRequested = Signal()
     processRequested = Signal()
+    choiceTaken = Signal(object)  # a models_whisper.ModelChoice from the advice row
 
-    def __init__(self, asr_model: str = "base.en", language: str = "auto",
+    def __init__(self, asr_model: str = Settings.asr_model, language: str = "auto",
                  parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.model_combo = QComboBox()
         self.model_combo.addItems(ASR_MODELS)
-        self.model_combo.setCurrentText(asr_model if asr_model in ASR_MODELS else "base.en")
-        self.model_combo.setToolTip("Whisper model: larger ones are slower and more accurate.")
+        self.model_combo.setCurrentText(asr_model if asr_model in ASR_MODELS else Settings.asr_model)
+        self.model_combo.setToolTip("Whisper model (the same setting as in Settings): larger ones "
+                                    "are slower and more accurate; '.en' models hear English only.")
         self.language_combo = QComboBox()
-        for code, name in LANGUAGES:
-            self.language_combo.addItem(name, code)
-        index = self.language_combo.findData(language)
-        self.language_combo.setCurrentIndex(max(0, index))
+        fill_languages(self.language_combo, language)
         self.mode_combo = QComboBox()
         for code, name in MODES:
             self.mode_combo.addItem(name, code)
@@ -72,6 +72,18 @@ class PreparePanel(QWidget):
         options.addStretch(1)
         options.addWidget(self.process_button)
 
+        self.advice_label = QLabel(objectName="whisperAdvice")
+        self.advice_label.setWordWrap(True)
+        self.advice_buttons = QHBoxLayout()
+        self.advice_buttons.setContentsMargins(0, 0, 0, 0)
+        advice = QHBoxLayout()
+        advice.setContentsMargins(0, 0, 0, 0)
+        advice.addWidget(self.advice_label, 1)
+        advice.addLayout(self.advice_buttons)
+        self.advice_row = QWidget()
+        self.advice_row.setLayout(advice)
+        self.advice_row.setVisible(False)
+
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.status = QLabel()
@@ -89,6 +101,7 @@ class PreparePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(options)
+        layout.addWidget(self.advice_row)
         layout.addWidget(self.running_row)
         self._eta = EtaEstimator()
 
@@ -117,19 +130,40 @@ class PreparePanel(QWidget):
                                loudness_db=LEVEL_DB if self.level_box.isChecked() else None)
 
     def set_options(self, saved: Dict[str, object]) -> None:
-        """Show the options a dataset was last processed with (its `options["pipeline"]`)."""
+        """Show the options a dataset was last processed with (its `options["pipeline"]`).
+
+        All but the Whisper model and language: those are the app's one setting, so opening
+        a dataset never makes this panel disagree with the Settings dialog."""
         if not saved:
             return
         options = PipelineOptions.from_dict(saved)
-        if options.asr.model in ASR_MODELS:
-            self.model_combo.setCurrentText(options.asr.model)
-        for combo, value in ((self.language_combo, options.asr.language), (self.mode_combo, options.mode)):
-            index = combo.findData(value)
-            if index >= 0:
-                combo.setCurrentIndex(index)
+        index = self.mode_combo.findData(options.mode)
+        if index >= 0:
+            self.mode_combo.setCurrentIndex(index)
         self.level_box.setChecked(options.loudness_db is not None)
         self.min_spin.setValue(options.slicing.min_seconds)
         self.max_spin.setValue(options.slicing.max_seconds)
+
+    # -- the advice row ---------------------------------------------------------------------
+    def show_advice(self, advice: WhisperAdvice) -> None:
+        """Say what `advice` says, with a button per choice (hidden when there is nothing)."""
+        while self.advice_buttons.count():
+            old = self.advice_buttons.takeAt(0).widget()
+            old.hide()  # gone now, not when the deferred delete comes
+            old.deleteLater()
+        self.advice_label.setStyleSheet("QLabel#whisperAdvice { color: #b45309; }" if advice.blocking else "")
+        self.advice_label.setText(advice.text)
+        for choice in advice.choices:
+            button = QPushButton(choice.label)
+            button.clicked.connect(lambda _checked=False, c=choice: self.choiceTaken.emit(c))
+            self.advice_buttons.addWidget(button)
+        self.advice_row.setVisible(bool(advice.text))
+
+    def advice_busy(self, text: str) -> None:
+        """A choice is being carried out (a download): say so, and take no second click."""
+        self.advice_label.setText(text)
+        for index in range(self.advice_buttons.count()):
+            self.advice_buttons.itemAt(index).widget().setEnabled(False)
 
     # -- running ----------------------------------------------------------------------------
     def start(self, message: str) -> None:
@@ -145,7 +179,7 @@ class PreparePanel(QWidget):
             self.progress.setValue(int(1000 * min(1.0, done / total)))
             eta = self._eta.eta(done, total)
             self.progress.setFormat(f"%p %  ·  {format_duration(done)} of {format_duration(total)} audio")
-            self.status.setText(f"{message}  ·  ETA {format_duration(eta)}" if eta is not None else message)
+            self.status.setText(f"{message}  ·  {format_time_left(eta)}" if eta is not None else message)
         else:
             self.status.setText(message)
 

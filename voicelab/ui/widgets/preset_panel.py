@@ -104,10 +104,20 @@ class PresetPanel(QWidget):
         self.voice_combo.clear()
         for voice in self.voices:
             self.voice_combo.addItem(voice.label, voice.id)
-            if voice.problem:
-                index = self.voice_combo.count() - 1
-                self.voice_combo.setItemData(index, voice.problem, Qt.ToolTipRole)
+            index = self.voice_combo.count() - 1
+            # The name as typed in the list, the file it is saved as underneath.
+            file = "" if voice.builtin else f"File: {voice.model_path.name}"
+            tip = "\n".join(part for part in (voice.problem or "", file) if part)
+            if tip:
+                self.voice_combo.setItemData(index, tip, Qt.ToolTipRole)
+        self._show_voice_file()
         self.voice_combo.blockSignals(False)
+
+    def _show_voice_file(self) -> None:
+        """The chosen voice's file in the combo's tooltip (its name as typed is the text)."""
+        index = self.voice_combo.currentIndex()
+        tip = self.voice_combo.itemData(index, Qt.ToolTipRole) if index >= 0 else None
+        self.voice_combo.setToolTip(tip or "")
 
     def reload_presets(self, select: Optional[str] = None) -> None:
         names = self.presets.names() or [self.preset.name]
@@ -169,6 +179,7 @@ class PresetPanel(QWidget):
             index = self.voice_combo.count() - 1
         self.voice_combo.setCurrentIndex(index)
         self.voice_combo.blockSignals(False)
+        self._show_voice_file()
         self._show_speakers()
         self.sliders.show_preset(preset, self._voice_info(preset.voice))
         problem = self.presets.problem(preset.name, self.voices) if preset.name in self.presets else None

@@ -3,25 +3,39 @@
 A model over `core.training.runs.RunInfo` rows (read by `list_runs` off the UI thread).
 While a run trains here, its row follows the live events (`update_live`) instead of
 re-reading the disk, so the list stays current without any I/O on the UI thread.
+
+The table lives in a narrow column beside the chart, so each cell is one line: the note is
+its first clause ("Training diverged at step 37 (epoch 6)", "can resume"); the selected
+run's whole note is under the table (in its own reserved lines) and every row's in its
+tooltip. A long run name gives up its middle ("joe-medium-…-220039"), where the app's
+names repeat, never its end, where they differ. The name column takes what its names need
+up to `NAME_SHARE` of the width; the note the rest.
 """
 
 from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+import re
+
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QToolButton,
-    QVBoxLayout, QWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QStyledItemDelegate,
+    QTableView, QToolButton, QVBoxLayout, QWidget,
 )
+
+from voicelab.ui.widgets.message_line import MessageLine
 
 COLUMNS = ("Run", "Status", "Step", "Note")
 NAME, STATUS, STEP, NOTE = range(len(COLUMNS))
 STATUS_COLORS = {"running": "#2563eb", "finished": "#15803d", "failed": "#b91c1c",
                  "interrupted": "#b45309", "stopped": "#64748b"}
 STATUS_NOTES = {"interrupted": "ended without saying why; resume continues from its last checkpoint",
-                "stopped": "resume continues from its last checkpoint", "new": "not started yet"}
+                "stopped": "can resume: Resume continues from its last checkpoint",
+                "new": "not started yet"}
+NAME_SHARE = 0.45  # of the table's width, at most, for the run names
+_CLAUSE_END = re.compile(r"[:;.](?:\s|$)")
 
 
 class RunTableModel(QAbstractTableModel):
@@ -57,7 +71,7 @@ class RunTableModel(QAbstractTableModel):
                 return info.status
             if column == STEP:
                 return f"{info.step:,}" if info.step else "–"
-            return self.note(info).splitlines()[0][:200] if self.note(info) else ""
+            return short_note(self.note(info))
         if role == Qt.ToolTipRole:
             details = [f"{info.name}: {info.status}, step {info.step}, epoch {info.epoch}"]
             if info.quality:
@@ -98,6 +112,21 @@ class RunTableModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
 
+def short_note(note: str) -> str:
+    """A note's first clause, for its one-line cell (the row's tooltip has the whole note)."""
+    first = (note or "").strip().splitlines()[0] if (note or "").strip() else ""
+    end = _CLAUSE_END.search(first)
+    return first[: end.start()] if end and end.start() > 0 else first
+
+
+class _MiddleElided(QStyledItemDelegate):
+    """Cells that give up their middle when too narrow (run names differ at the end)."""
+
+    def initStyleOption(self, option, index) -> None:  # noqa: N802 - Qt's name
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.ElideMiddle
+
+
 class RunListPanel(QWidget):
     """The run table with its buttons: refresh, Stop, Resume (the tab wires them)."""
 
@@ -109,9 +138,16 @@ class RunListPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)  # one line a cell, cut with "…" (see the module docstring)
+        self.table.setTextElideMode(Qt.ElideRight)
+        self._names = _MiddleElided(self.table)
+        self.table.setItemDelegateForColumn(NAME, self._names)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(NAME, QHeaderView.Interactive)
         header.setSectionResizeMode(NOTE, QHeaderView.Stretch)
+        self.model.modelReset.connect(self.fit_names)
+        self.table.installEventFilter(self)
         self.refresh_button = QToolButton()
         self.refresh_button.setText("↻")
         self.refresh_button.setToolTip("Read the runs folder again")
@@ -128,11 +164,35 @@ class RunListPanel(QWidget):
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.resume_button)
         buttons.addStretch(1)
+        self.note = MessageLine(2, objectName="runNote")
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self.show_note())
+        self.model.dataChanged.connect(lambda *_: self.show_note())
+        self.model.modelReset.connect(self.show_note)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(9, 0, 9, 0)
         layout.addLayout(head)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.note)
         layout.addLayout(buttons)
+
+    def show_note(self) -> None:
+        """The selected run's whole note under the table (its error in the error colour)."""
+        info = self.selected()
+        note = self.model.note(info) if info is not None else ""
+        self.note.setText(note)
+        color = STATUS_COLORS.get(info.status) if info is not None and info.status == "failed" else None
+        self.note.setStyleSheet(f"color: {color};" if color else "")
+
+    def fit_names(self) -> None:
+        """The name column as wide as its names, up to `NAME_SHARE` of the table."""
+        wanted = max(self.table.sizeHintForColumn(NAME),
+                     self.table.horizontalHeader().sectionSizeHint(NAME))
+        self.table.setColumnWidth(NAME, min(wanted, int(self.table.contentsRect().width() * NAME_SHARE)))
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.table and event.type() == QEvent.Resize:
+            self.fit_names()
+        return False
 
     def selected(self) -> Optional[Any]:
         index = self.table.currentIndex()

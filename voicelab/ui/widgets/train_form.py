@@ -7,6 +7,12 @@ is shown under the form as it is, so the form never repeats the rules. The main
 hyper-parameters are in sight; the rest sit under "Advanced", folded away. Settings the
 form has no field for (the `model` architecture overrides, silence trimming, …) survive a
 loaded settings file (`apply_settings`) and travel with the rest.
+
+The fields scroll; the settings problems and Train stay under them, always in view (with
+Advanced open the fields are taller than a laptop screen). Messages that arrive a moment
+after a change (the base check, a download, the batch probe, the problems) have their
+space before they arrive (`MessageLine`), so nothing under the pointer moves. The base
+check speaks plainly; what it found in detail is one click ("Details") or a hover away.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMenu, QProgressBar,
-    QPushButton, QToolButton, QVBoxLayout, QWidget,
+    QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu,
+    QProgressBar, QPushButton, QScrollArea, QStackedWidget, QToolButton, QVBoxLayout,
+    QWidget,
 )
 
 from voicelab.core.training.config import QUALITIES, TrainConfig, TrainingConfigError, config_from_dict
+from voicelab.ui.widgets.message_line import MessageLine
 from voicelab.ui.widgets.train_advanced import DEFAULTS as _DEFAULTS
 from voicelab.ui.widgets.train_advanced import AdvancedSettings, combo as _combo, spin as _spin
 
@@ -87,16 +95,28 @@ class TrainForm(QWidget):
         self.choose_button.setText("Choose file…")
         self.choose_button.setToolTip("Use a Piper .ckpt checkpoint you have (e.g. from another run)")
         self.choose_button.clicked.connect(self._choose_file)
+        self.details_button = QToolButton(text="Details", checkable=True, objectName="baseDetailsButton")
+        self.details_button.setToolTip("What the check found: the file, its sample rate and "
+                                       "speakers, who made it, what starts untrained")
+        self.details_button.setVisible(False)
+        self.details_button.toggled.connect(lambda shown: self.base_details.setVisible(
+            shown and bool(self.base_details.text())))
         base_buttons = QHBoxLayout()
         base_buttons.addWidget(self.download_button)
         base_buttons.addWidget(self.choose_button)
         base_buttons.addStretch(1)
+        base_buttons.addWidget(self.details_button)
         self.download_bar = QProgressBar()
-        self.download_bar.setVisible(False)
         self.download_bar.setTextVisible(True)
-        self.base_status = QLabel()
-        self.base_status.setWordWrap(True)
-        self.base_status.setObjectName("baseStatus")
+        self.base_status = MessageLine(2, objectName="baseStatus")
+        # The check's verdict or a download's progress, in one reserved slot.
+        self.base_slot = QStackedWidget()
+        self.base_slot.addWidget(self.base_status)
+        self.base_slot.addWidget(self.download_bar)
+        self.base_slot.setFixedHeight(self.base_status.maximumHeight())
+        self.base_details = QLabel(objectName="baseDetails", wordWrap=True, visible=False)
+        self.base_details.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.base_details.setStyleSheet("color: palette(placeholder-text);")
 
         self.quality_combo = QComboBox()
         for name, quality in QUALITIES.items():
@@ -123,8 +143,8 @@ class TrainForm(QWidget):
         form.addRow(self._buddy("&Dataset", self.dataset_combo), dataset_row)
         form.addRow(self._buddy("&Base voice", self.base_combo), self.base_combo)
         form.addRow("", base_buttons)
-        form.addRow("", self.download_bar)
-        form.addRow("", self.base_status)
+        form.addRow("", self.base_slot)
+        form.addRow("", self.base_details)
         form.addRow(self._buddy("&Quality", self.quality_combo), self.quality_combo)
         form.addRow(self._buddy("Stop &after", self.limit_spin), limit_row)
         self.suggest_button = QToolButton(text="Fit GPU", objectName="suggestBatchButton")
@@ -135,9 +155,7 @@ class TrainForm(QWidget):
         batch_row.addWidget(self.batch_spin, 1)
         batch_row.addWidget(self.suggest_button)
         form.addRow(self._buddy("Batch si&ze", self.batch_spin), batch_row)
-        self.batch_status = QLabel(objectName="batchStatus")
-        self.batch_status.setWordWrap(True)
-        self.batch_status.setVisible(False)
+        self.batch_status = MessageLine(2, objectName="batchStatus", visible=False)
         form.addRow("", self.batch_status)
         form.addRow(self._buddy("&Learning rate", self.lr_edit), self.lr_edit)
         form.addRow(self._buddy("Run &name", self.name_edit), self.name_edit)
@@ -153,9 +171,7 @@ class TrainForm(QWidget):
         self.advanced.load_button.clicked.connect(self._load_clicked)
         self.advanced.setVisible(False)
 
-        self.problem_label = QLabel()
-        self.problem_label.setObjectName("formProblems")
-        self.problem_label.setWordWrap(True)
+        self.problem_label = MessageLine(2, objectName="formProblems")
         self.problem_label.setStyleSheet(ERROR_STYLE)
         self.problem_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.problem_label.setVisible(False)
@@ -164,12 +180,20 @@ class TrainForm(QWidget):
         self.train_button.setToolTip("Create a run with these settings and start training it")
         self.train_button.clicked.connect(self.trainRequested)
 
+        fields = QWidget()
+        fields_layout = QVBoxLayout(fields)
+        fields_layout.setContentsMargins(0, 0, 0, 0)
+        fields_layout.addLayout(form)
+        fields_layout.addWidget(self.advanced_button)
+        fields_layout.addWidget(self.advanced)
+        fields_layout.addStretch(1)
+        self.scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.NoFrame)
+        self.scroll.setWidget(fields)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(form)
-        layout.addWidget(self.advanced_button)
-        layout.addWidget(self.advanced)
-        layout.addWidget(self.problem_label)
+        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.problem_label)  # under the fields, with Train: always in view
         layout.addWidget(self.train_button)
 
     def _buddy(self, text: str, widget: QWidget) -> QLabel:
@@ -186,6 +210,8 @@ class TrainForm(QWidget):
     def _toggle_advanced(self, shown: bool) -> None:
         self.advanced.setVisible(shown)
         self.advanced_button.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
+        if shown:  # bring what just opened into view, once the layout has made room for it
+            QTimer.singleShot(0, self, lambda: self.scroll.ensureWidgetVisible(self.advanced, 0, 0))
 
     def _changed(self, *_args: Any) -> None:
         self._check_timer.start()
@@ -269,20 +295,28 @@ class TrainForm(QWidget):
     def set_quality(self, quality: str) -> None:
         self.quality_combo.setCurrentText(quality)
 
-    def set_base_status(self, text: str, ok: Optional[bool] = None) -> None:
-        """A line under the base: what it is, or which quality to pick (ok=False: in red)."""
+    def set_base_status(self, text: str, ok: Optional[bool] = None, details: Iterable[str] = ()) -> None:
+        """A line under the base: what it is, or which quality to pick (ok=False: in red);
+        `details`, the facts behind it, behind the Details button and in the tooltip."""
+        facts = "\n".join(details)
         self.base_status.setText(text)
+        self.base_status.set_tip(facts)
         self.base_status.setStyleSheet("" if ok is None else (OK_STYLE if ok else ERROR_STYLE))
-        self.base_status.setVisible(bool(text))
+        self.base_details.setText(facts)
+        if not facts:  # a new check: its details show when asked again, never by themselves
+            self.details_button.setChecked(False)
+        self.base_details.setVisible(bool(facts) and self.details_button.isChecked())
+        self.details_button.setVisible(bool(facts))
 
     def set_batch_status(self, text: str, ok: Optional[bool] = None) -> None:
-        """What the batch-size probe found (ok=False: in red)."""
+        """What the batch-size probe found (ok=False: in red). Its space, once made by the
+        first probe, stays: the answer arrives seconds after the click."""
         self.batch_status.setText(text)
         self.batch_status.setStyleSheet("" if ok is None else (OK_STYLE if ok else ERROR_STYLE))
-        self.batch_status.setVisible(bool(text))
+        self.batch_status.setVisible(bool(text) or self.batch_status.isVisible())
 
     def show_download(self, done: float, total: float, message: str) -> None:
-        self.download_bar.setVisible(True)
+        self.base_slot.setCurrentWidget(self.download_bar)
         if total > 0:
             self.download_bar.setRange(0, 1000)
             self.download_bar.setValue(int(1000 * min(1.0, done / total)))
@@ -292,7 +326,7 @@ class TrainForm(QWidget):
         self.download_bar.setToolTip(message)
 
     def hide_download(self) -> None:
-        self.download_bar.setVisible(False)
+        self.base_slot.setCurrentWidget(self.base_status)
 
     # -- settings -------------------------------------------------------------------------
     def settings(self) -> Dict[str, Any]:
@@ -360,6 +394,7 @@ class TrainForm(QWidget):
         kept = sorted(k for k in self.extra if k not in ("base", "base_sha256"))
         self.advanced.extra_label.setText(f"Also from the file: {', '.join(kept)}" if kept else "")
         self.check()
+        self.changed.emit()  # settings without a field changed too (the base check reads them)
 
     def _load_clicked(self) -> None:
         from voicelab.core.fileio import read_yaml

@@ -4,8 +4,9 @@ Everything comes from trainer events: the `started` event's settings give the to
 (max_steps, or max_epochs × steps per epoch, whichever ends first), each `step` event the
 position, speed and the trainer's own ETA. Replaying a run's log shows where it stopped.
 Before training, the bar follows the clips' preparation, then a voice base's warm-up: its
-stage, step N of M and time left as text, and the share of the *whole* warm-up as the bar's
-fill, so the bar never falls back to empty when one stage ends and the next begins.
+stage and step N of M as text, the share of the *whole* warm-up and its time left beside
+the bar, and that share as the bar's fill, so the bar never falls back to empty when one
+stage ends and the next begins.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from voicelab.core.progress import format_duration
+from voicelab.core.progress import format_time_left
 from voicelab.core.training.event_text import warmup_fraction, warmup_status
 
 STUCK_TEXT = ("⚠ No progress for a while: the trainer looks stuck. It may be saving or validating "
@@ -105,8 +106,10 @@ class TrainingProgress(QWidget):
         if kind == "warmup":
             share = warmup_fraction(event)
             self._set_share(share)
-            self.bar.setFormat(warmup_status(event))
-            self.detail.setText("" if share is None else f"{share:.0%} of the warm-up done")
+            self.bar.setFormat(warmup_status(event, time_left=False))
+            eta = event.get("eta_s")
+            done = [] if share is None else [f"{share:.0%} of the warm-up done"]
+            self.detail.setText(" · ".join(done + ([format_time_left(eta)] if eta is not None else [])))
             return
         if kind == "started":
             self.total = total_steps(event.get("config") or {}, event.get("steps_per_epoch"))
@@ -143,7 +146,7 @@ class TrainingProgress(QWidget):
         if self.steps_per_s:
             parts.append(f"{float(self.steps_per_s):.2f} steps/s")
         if self.eta_s is not None:
-            parts.append(f"ETA {format_duration(self.eta_s)}")
+            parts.append(format_time_left(self.eta_s))
         self.detail.setText(" · ".join(parts))
 
     def set_stuck(self, stuck: bool) -> None:

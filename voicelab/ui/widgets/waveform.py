@@ -1,4 +1,4 @@
-"""A clip's waveform with a play cursor (pyqtgraph)."""
+"""A clip's waveform with a play cursor (pyqtgraph), on a time axis in plain seconds."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from voicelab.ui.widgets.plot_style import PlotStyle
 
 # More points than a screen has pixels only costs drawing time: keep a min/max envelope.
 _MAX_POINTS = 8000
@@ -39,9 +41,7 @@ class WaveformView(QWidget):
         self.plot.hideButtons()
         self.plot.setLabel("bottom", "seconds")
         self.plot.hideAxis("left")
-        self.plot.setBackground(self.palette().base().color())
-        self.plot.getAxis("bottom").setTextPen(self.palette().text().color())
-        self.plot.getAxis("bottom").setPen(self.palette().mid().color())
+        self.plot_style = PlotStyle(self, [self.plot])  # the theme's colours; 0.5 s reads "0.5"
         self.plot.setYRange(-1, 1, padding=0.05)
         self.plot.setMinimumHeight(160)
         self.curve = self.plot.plot(pen=pg.mkPen("#3b82f6", width=1))
