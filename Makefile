@@ -53,9 +53,11 @@ run: system-deps install
 
 lint: install-test
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
 
 test: system-deps install-test
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 # A screenshot of the main window under Xvfb, as a person would see it (screenshots/).

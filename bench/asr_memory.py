@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -107,7 +106,7 @@ def write_recording(path: Path, pattern, minutes: float) -> Path:
     return path
 
 
-def measure(child: str, code: Path, *args: str) -> Dict[str, float]:
+def measure(child: str, code: Path, *args: str) -> dict[str, float]:
     result = subprocess.run([sys.executable, "-c", child, *args], capture_output=True, text=True,
                             cwd=str(code), env=dict(os.environ))
     if result.returncode != 0:
@@ -115,7 +114,7 @@ def measure(child: str, code: Path, *args: str) -> Dict[str, float]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def main(argv: List[str] = None) -> None:
+def main(argv: list[str] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[10.0, 40.0])
     parser.add_argument("--model", help="faster-whisper model folder (default: tiny.en from "
@@ -147,8 +146,9 @@ def main(argv: List[str] = None) -> None:
             path.unlink()
     if len(rows) > 1:
         (short, first, _), (long, last, _) = rows[0], rows[-1]
+        above = (last['peak_mb'] - last['loaded_mb']) / max(1.0, first['peak_mb'] - first['loaded_mb'])
         print(f"growth {long:g} min / {short:g} min: VoiceLab peak x{last['peak_mb'] / first['peak_mb']:.2f}"
-              f" (above the loaded model: x{(last['peak_mb'] - last['loaded_mb']) / max(1.0, first['peak_mb'] - first['loaded_mb']):.2f})")
+              f" (above the loaded model: x{above:.2f})")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -68,7 +67,7 @@ PARAGRAPHS = [
     "town changed the day she opened those library windows. On quiet evenings, you can sometimes "
     "hear a story being read aloud in the reading room.",
 ]
-def make_recordings(folder: Path, files: int) -> List[Path]:
+def make_recordings(folder: Path, files: int) -> list[Path]:
     """FLAC files at 44.1 kHz of joe reading the paragraphs, with pauses; returns paths."""
     import numpy as np
     import soundfile
@@ -90,7 +89,7 @@ def make_recordings(folder: Path, files: int) -> List[Path]:
     return paths
 
 
-def voicelab(paths: List[Path], work: Path, options) -> Dict[str, object]:
+def voicelab(paths: list[Path], work: Path, options) -> dict[str, object]:
     from voicelab.core.dataset.pipeline import add_recordings
     from voicelab.core.dataset.store import Dataset
 
@@ -105,7 +104,7 @@ def voicelab(paths: List[Path], work: Path, options) -> Dict[str, object]:
             "audio_s": report.seconds_processed}
 
 
-def bare(model, paths: List[Path], options, same: bool) -> Dict[str, object]:
+def bare(model, paths: list[Path], options, same: bool) -> dict[str, object]:
     from faster_whisper import BatchedInferencePipeline
 
     start = time.perf_counter()
@@ -165,9 +164,9 @@ def main() -> None:
               f"CPU cores: {os.cpu_count()}; faster-whisper {faster_whisper.__version__}, "
               f"ctranslate2 {ctranslate2.__version__}; repeats: {args.repeats}")
         bare(model, paths[:1], asr, same=True)  # warm-up: first-call allocations
-        ours: List[Dict[str, object]] = []
-        same: List[Dict[str, object]] = []
-        plain: List[Dict[str, object]] = []
+        ours: list[dict[str, object]] = []
+        same: list[dict[str, object]] = []
+        plain: list[dict[str, object]] = []
         for _ in range(args.repeats):
             same.append(bare(model, paths, asr, same=True))
             ours.append(voicelab(paths, work, options))

@@ -21,8 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +33,7 @@ def default_app() -> Path:
     return ROOT / "dist" / "VoiceLab" / ("VoiceLab.exe" if os.name == "nt" else "VoiceLab")
 
 
-def start_once(command: Sequence[str], env: Dict[str, str]) -> Tuple[float, dict]:
+def start_once(command: Sequence[str], env: dict[str, str]) -> tuple[float, dict]:
     """(wall seconds from exec to exit, the app's JSON report) of one start."""
     start = time.perf_counter()
     done = subprocess.run(list(command), capture_output=True, text=True, env=env, timeout=120)
@@ -46,7 +46,7 @@ def start_once(command: Sequence[str], env: Dict[str, str]) -> Tuple[float, dict
     return wall, report
 
 
-def measure(commands: Dict[str, List[str]], repeats: int) -> Dict[str, Dict[str, List[float]]]:
+def measure(commands: dict[str, list[str]], repeats: int) -> dict[str, dict[str, list[float]]]:
     home = tempfile.mkdtemp(prefix="voicelab-bench-")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", VOICELAB_HOME=home)
     results = {name: {"wall": [], "shown": []} for name in commands}

@@ -32,7 +32,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -41,7 +40,7 @@ _STARTED = time.perf_counter()
 OPENINGS = ("Yesterday", "Every morning", "Later that week", "Quite suddenly", "In the end")
 
 
-def child_piper(args: argparse.Namespace) -> Dict[str, float]:
+def child_piper(args: argparse.Namespace) -> dict[str, float]:
     from piper.train.vits.dataset import VitsDataModule
 
     work = Path(args.workdir)
@@ -54,7 +53,7 @@ def child_piper(args: argparse.Namespace) -> Dict[str, float]:
     return {"call_s": time.perf_counter() - started}
 
 
-def child_voicelab(args: argparse.Namespace) -> Dict[str, float]:
+def child_voicelab(args: argparse.Namespace) -> dict[str, float]:
     import piper.train.vits.dataset  # noqa: F401  (what piper's side imports before its call)
 
     from voicelab.core.training import data
@@ -98,7 +97,7 @@ def grow(dataset: Path, added: int) -> None:
         (dataset / name).write_text(text, encoding="utf-8")
 
 
-def run_child(kind: str, args: argparse.Namespace, dataset: Path, workdir: Path) -> Dict[str, float]:
+def run_child(kind: str, args: argparse.Namespace, dataset: Path, workdir: Path) -> dict[str, float]:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", kind,
                "--dataset-dir", str(dataset), "--workdir", str(workdir), "--workers", str(args.workers)]
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -132,7 +131,7 @@ def main() -> None:
           f"{os.cpu_count()} CPU cores; VoiceLab prepare_workers={args.workers or 'per core'}; "
           f"piper-tts {version('piper-tts')}, torch {version('torch')}; {args.repeats} repeats",
           flush=True)
-    results: Dict[str, List[Dict[str, float]]] = {"piper": [], "voicelab": [], "voicelab-again": []}
+    results: dict[str, list[dict[str, float]]] = {"piper": [], "voicelab": [], "voicelab-again": []}
     with tempfile.TemporaryDirectory(prefix="bench-prepare-") as tmp:
         source = build(Path(tmp) / "source", args.clips)
         for repeat in range(args.repeats):

@@ -14,7 +14,8 @@ Two figures, each with its ratio:
    stream is shown for reference.
 
 Runs alternate between the two tools and medians (and, for the real-time factor, the
-best run of each) are reported, so load from other work on the machine hits both alike. Usage: python bench/bench_synthesis.py [--repeats 5]
+best run of each) are reported, so load from other work on the machine hits both alike.
+Usage: python bench/bench_synthesis.py [--repeats 5]
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import tempfile
 import time
 import wave
 from pathlib import Path
-from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -49,7 +49,7 @@ PARAGRAPH = (
 )
 
 
-def piper_raw(model: Path, config: Path, text: str) -> Dict[str, float]:
+def piper_raw(model: Path, config: Path, text: str) -> dict[str, float]:
     """Run piper's CLI streaming raw audio; time its start, first and last audio bytes.
 
     The paragraph is sent twice and only the second is timed, so ONNX Runtime's first-run
@@ -110,7 +110,7 @@ def piper_raw(model: Path, config: Path, text: str) -> Dict[str, float]:
             "first_byte_s": first_any - start, "first_after_load_s": first - synth_start}
 
 
-def piper_wav(model: Path, config: Path, text: str, folder: Path) -> Dict[str, float]:
+def piper_wav(model: Path, config: Path, text: str, folder: Path) -> dict[str, float]:
     """Run piper's CLI writing a WAV file; the audio exists when the process ends."""
     out = folder / "piper.wav"
     command = [sys.executable, "-m", "piper", "-m", str(model), "-c", str(config), "-f", str(out)]
@@ -122,7 +122,7 @@ def piper_wav(model: Path, config: Path, text: str, folder: Path) -> Dict[str, f
     return {"file_s": done, "audio_s": audio_s}
 
 
-def voicelab_stream(text: str, cold: bool) -> Dict[str, float]:
+def voicelab_stream(text: str, cold: bool) -> dict[str, float]:
     """VoiceLab streaming synthesis; `cold` loads the voice inside the timed span."""
     from voicelab.core.synthesis.engine import SynthesisOptions, stream_speech
     from voicelab.core.synthesis.voices import clear_voice_cache, default_voice, load_voice
@@ -143,7 +143,7 @@ def voicelab_stream(text: str, cold: bool) -> Dict[str, float]:
     return {"first_s": first - start, "synth_s": end - loaded, "audio_s": audio / model.config.sample_rate}
 
 
-def piper_library(text: str) -> Dict[str, float]:
+def piper_library(text: str) -> dict[str, float]:
     """piper's own `PiperVoice.synthesize` on VoiceLab's loaded session: same process, same
     session, so the difference to VoiceLab is VoiceLab's own work and nothing else."""
     from voicelab.core.synthesis.voices import default_voice, load_voice
@@ -159,7 +159,7 @@ def piper_library(text: str) -> Dict[str, float]:
     return {"first_s": first - start, "synth_s": end - start, "audio_s": audio / voice.config.sample_rate}
 
 
-def median(runs: List[Dict[str, float]], key: str) -> float:
+def median(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
@@ -175,11 +175,11 @@ def main() -> None:
     print(f"voice: {model.name}; text: {len(PARAGRAPH)} characters; CPU cores: {os.cpu_count()}; "
           f"onnxruntime {onnxruntime.__version__}; repeats: {args.repeats}")
 
-    vl_warm: List[Dict[str, float]] = []
-    vl_cold: List[Dict[str, float]] = []
-    raw: List[Dict[str, float]] = []
-    wav: List[Dict[str, float]] = []
-    library: List[Dict[str, float]] = []
+    vl_warm: list[dict[str, float]] = []
+    vl_cold: list[dict[str, float]] = []
+    raw: list[dict[str, float]] = []
+    wav: list[dict[str, float]] = []
+    library: list[dict[str, float]] = []
     voicelab_stream("Warm up.", cold=False)
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.repeats):
@@ -189,7 +189,7 @@ def main() -> None:
             wav.append(piper_wav(model, config, PARAGRAPH, Path(folder)))
             vl_cold.append(voicelab_stream(PARAGRAPH, cold=True))
 
-    def rtfs(runs: List[Dict[str, float]]) -> List[float]:
+    def rtfs(runs: list[dict[str, float]]) -> list[float]:
         return [r["synth_s"] / r["audio_s"] for r in runs]
 
     vl_rtf, piper_rtf = statistics.median(rtfs(vl_warm)), statistics.median(rtfs(raw))

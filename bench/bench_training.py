@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -76,13 +76,13 @@ class Probe:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.stamps: List[float] = []
-        self.losses: List[List[float]] = []
+        self.stamps: list[float] = []
+        self.losses: list[list[float]] = []
         self.cuda = args.device == "cuda"
         self.timed_end = args.warmup + args.steps
         self.profile_steps = args.profile_steps if self.cuda else 0
         self.profiler: Any = None
-        self.busy: Optional[float] = None
+        self.busy: float | None = None
 
     def hook(self, model: Any) -> None:
         if self.args.tiny_discriminator:
@@ -130,8 +130,8 @@ class Probe:
     def total_steps(self) -> int:
         return self.timed_end + self.profile_steps
 
-    def result(self) -> Dict[str, Any]:
-        out: Dict[str, Any] = _measure(self.stamps[:self.timed_end], self.args.warmup)
+    def result(self) -> dict[str, Any]:
+        out: dict[str, Any] = _measure(self.stamps[:self.timed_end], self.args.warmup)
         out["utts_per_s"] = out["steps_per_s"] * self.args.batch_size
         out.update(_peak(self.args))
         if self.busy is not None:
@@ -141,7 +141,7 @@ class Probe:
         return out
 
 
-def _child_settings(args: argparse.Namespace) -> Dict[str, Any]:
+def _child_settings(args: argparse.Namespace) -> dict[str, Any]:
     from tests.training_data import TINY_MODEL
 
     quality = "medium" if args.quality == "tiny" else args.quality
@@ -149,7 +149,7 @@ def _child_settings(args: argparse.Namespace) -> Dict[str, Any]:
     return {"quality": quality, "model": model}
 
 
-def _measure(stamps: List[float], warmup: int) -> Dict[str, float]:
+def _measure(stamps: list[float], warmup: int) -> dict[str, float]:
     timed = stamps[warmup:]
     if len(timed) < 2:
         raise SystemExit(f"only {len(stamps)} steps were timed; raise --steps")
@@ -167,7 +167,7 @@ def _cuda_setup(args: argparse.Namespace) -> None:
         torch.cuda.reset_peak_memory_stats()
 
 
-def _peak(args: argparse.Namespace) -> Dict[str, float]:
+def _peak(args: argparse.Namespace) -> dict[str, float]:
     """Peak GPU memory on CUDA; the process's peak resident memory on the CPU."""
     if args.device == "cuda":
         import torch
@@ -179,7 +179,7 @@ def _peak(args: argparse.Namespace) -> Dict[str, float]:
     return {"peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**30}
 
 
-def child_voicelab(args: argparse.Namespace) -> Dict[str, float]:
+def child_voicelab(args: argparse.Namespace) -> dict[str, float]:
     from voicelab.core.training import runner, runs
 
     _cuda_setup(args)
@@ -203,7 +203,7 @@ def child_voicelab(args: argparse.Namespace) -> Dict[str, float]:
     return probe.result()
 
 
-def child_piper(args: argparse.Namespace) -> Dict[str, float]:
+def child_piper(args: argparse.Namespace) -> dict[str, float]:
     import lightning as L
     from piper.train.vits.dataset import VitsDataModule
     from piper.train.vits.lightning import VitsModel
@@ -244,7 +244,8 @@ def child_piper(args: argparse.Namespace) -> Dict[str, float]:
 
 # -- the orchestrating parent -----------------------------------------------------------------------
 def build_dataset(folder: Path, batch_size: int, sample_rate: int) -> Path:
-    from tests.training_data import SENTENCES, build_dataset as build
+    from tests.training_data import SENTENCES
+    from tests.training_data import build_dataset as build
 
     sentences = list(SENTENCES) + list(EXTRA_SENTENCES)
     while len(sentences) < 2 * batch_size + 1:  # enough for two full batches per epoch
@@ -252,7 +253,7 @@ def build_dataset(folder: Path, batch_size: int, sample_rate: int) -> Path:
     return build(folder, sentences=sentences, validation=0, sample_rate=sample_rate)
 
 
-def run_child(kind: str, args: argparse.Namespace, dataset: Path, workdir: Path) -> Dict[str, Any]:
+def run_child(kind: str, args: argparse.Namespace, dataset: Path, workdir: Path) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", kind,
                "--dataset-dir", str(dataset), "--workdir", str(workdir)]
     for flag in ("device", "quality", "batch_size", "precision", "optimizer", "steps", "warmup",
@@ -274,7 +275,7 @@ def run_child(kind: str, args: argparse.Namespace, dataset: Path, workdir: Path)
     return json.loads(lines[-1][len("RESULT "):])
 
 
-def _describe(result: Dict[str, Any]) -> str:
+def _describe(result: dict[str, Any]) -> str:
     text = (f"{result['steps_per_s']:7.3f} steps/s, {result['utts_per_s']:7.2f} utts/s, "
             f"peak {result['peak_gib']:.2f} GiB")
     if "gpu_busy" in result:
@@ -282,9 +283,9 @@ def _describe(result: Dict[str, Any]) -> str:
     return text
 
 
-def compare(args: argparse.Namespace, dataset: Path, workdir: Path) -> Dict[str, Any]:
+def compare(args: argparse.Namespace, dataset: Path, workdir: Path) -> dict[str, Any]:
     """Alternating runs of both loops at one batch size and precision; medians and ratios."""
-    results: Dict[str, List[Dict[str, Any]]] = {"voicelab": [], "piper": []}
+    results: dict[str, list[dict[str, Any]]] = {"voicelab": [], "piper": []}
     for repeat in range(args.repeats):
         for kind in ("voicelab", "piper") if repeat % 2 == 0 else ("piper", "voicelab"):
             started = time.perf_counter()
@@ -292,7 +293,7 @@ def compare(args: argparse.Namespace, dataset: Path, workdir: Path) -> Dict[str,
             results[kind].append(result)
             print(f"  run {repeat + 1} {kind:8s} {_describe(result)} "
                   f"({time.perf_counter() - started:.0f} s with start-up)", flush=True)
-    summary: Dict[str, Any] = {}
+    summary: dict[str, Any] = {}
     for kind, runs in results.items():
         summary[kind] = {key: statistics.median(r[key] for r in runs)
                          for key in ("steps_per_s", "utts_per_s", "peak_gib", "gpu_busy")

@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +62,7 @@ _WHEN = ("this evening", "last winter", "before noon", "after the storm", "on Su
 ARMS = {"default": ("target", {}), "self": ("joe", {}), "scratch": ("target", {"base": None})}
 
 
-def training_sentences(count: int) -> List[str]:
+def training_sentences(count: int) -> list[str]:
     out = []
     for i in range(count):
         kind = i % 3
@@ -91,7 +91,7 @@ def speak_joe(text: str) -> tuple:
     return np.concatenate(pieces).astype(np.float32), voice.config.sample_rate
 
 
-def make_recordings(folder: Path, sentences: List[str], *, shift_cents: int) -> Path:
+def make_recordings(folder: Path, sentences: list[str], *, shift_cents: int) -> Path:
     """An LJSpeech folder of joe's speech, moved `shift_cents` by sox (0: joe himself)."""
     import soundfile
 
@@ -115,18 +115,18 @@ def make_recordings(folder: Path, sentences: List[str], *, shift_cents: int) -> 
     return folder
 
 
-def make_target(folder: Path, sentences: List[str]) -> Path:
+def make_target(folder: Path, sentences: list[str]) -> Path:
     return make_recordings(folder, sentences, shift_cents=500)
 
 
 def run_arm(name: str, runs_dir: Path, dataset: Path, args: argparse.Namespace,
-            asr: Optional[Path]) -> Path:
+            asr: Path | None) -> Path:
     from voicelab.core.progress import CancelToken
     from voicelab.core.training import events as ev
     from voicelab.core.training import runner, runs
 
     _kind, overrides = ARMS[name]
-    settings: Dict[str, Any] = {
+    settings: dict[str, Any] = {
         "dataset": str(dataset), "base": str(joe_path()), "max_steps": args.steps, "max_epochs": None,
         "batch_size": args.batch_size, "checkpoint_every_steps": 100_000, "checkpoint_every_epochs": None,
         "preview_every_epochs": args.preview_every_epochs, "preview_sentences": PREVIEWS[: args.previews],
@@ -167,7 +167,7 @@ def run_arm(name: str, runs_dir: Path, dataset: Path, args: argparse.Namespace,
     return run_dir
 
 
-def score_audio(paths: List[Path], texts: List[str], asr: Optional[Path]) -> Dict[str, Any]:
+def score_audio(paths: list[Path], texts: list[str], asr: Path | None) -> dict[str, Any]:
     """WER, pooled pitch and naturalness of recordings (the reference rows)."""
     import soundfile
 
@@ -182,7 +182,8 @@ def score_audio(paths: List[Path], texts: List[str], asr: Optional[Path]) -> Dic
         mos.append(naturalness(audio, rate))
         if asr is not None:
             from voicelab.core.training.listen import transcribe
-            from voicelab.core.training.wer import wer, words as split
+            from voicelab.core.training.wer import wer
+            from voicelab.core.training.wer import words as split
 
             count = len(split(text))
             errors += wer(text, transcribe(audio, rate, asr)) * count
@@ -193,7 +194,7 @@ def score_audio(paths: List[Path], texts: List[str], asr: Optional[Path]) -> Dic
     return stats
 
 
-def score_run(run_dir: Path) -> List[Dict[str, Any]]:
+def score_run(run_dir: Path) -> list[dict[str, Any]]:
     """One row per preview round: the trainer's own scores plus pooled pitch, step and minutes."""
     import soundfile
 
@@ -217,7 +218,7 @@ def score_run(run_dir: Path) -> List[Dict[str, Any]]:
     return rows
 
 
-def svg_plot(results: Dict[str, Any], path: Path) -> None:
+def svg_plot(results: dict[str, Any], path: Path) -> None:
     """Small line charts against minutes since Train, one line an arm, the target dashed."""
     colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
     panels = [("wer", "WER", 0.0, 1.0), ("median_hz", "median F0 (Hz)", 60.0, 160.0),
@@ -260,7 +261,7 @@ def svg_plot(results: Dict[str, Any], path: Path) -> None:
     path.write_text("\n".join(parts), encoding="utf-8")
 
 
-def table(results: Dict[str, Any]) -> str:
+def table(results: dict[str, Any]) -> str:
     def fmt(value: Any, spec: str) -> str:
         return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
 
@@ -334,7 +335,7 @@ def main() -> int:
         references[kind] = score_audio(sorted((folder / "wavs").glob("*.wav")), texts, asr)
     previous = out / "results.json"
     earlier = json.loads(previous.read_text(encoding="utf-8")) if previous.exists() else {}
-    results: Dict[str, Any] = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    results: dict[str, Any] = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                                "reference": references, "arms": dict(earlier.get("arms") or {}),
                                "seconds": dict(earlier.get("seconds") or {})}
     runs_dir = out / "home" / "runs"

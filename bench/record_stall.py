@@ -95,7 +95,7 @@ def main() -> int:
         meter = StallMeter()
         meter.start()
         until = time.perf_counter() + seconds
-        wait_for(lambda: time.perf_counter() >= until, seconds + 5)
+        wait_for(lambda end=until: time.perf_counter() >= end, seconds + 5)
         meter.stop()
         idle.append(meter.worst)
         print(f"repeat {repeat}: {args.takes} takes in {seconds:.1f} s; worst stall recording "

@@ -29,7 +29,6 @@ import sys
 import tarfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
@@ -104,7 +103,7 @@ def package_linux(dist: Path, version: str) -> Path:
     return archive
 
 
-def package_windows(dist: Path, version: str) -> Optional[Path]:
+def package_windows(dist: Path, version: str) -> Path | None:
     iscc = shutil.which("iscc") or shutil.which("ISCC")
     if iscc is None:
         print("Inno Setup (iscc) not on PATH: built the folder only, no installer.", flush=True)
@@ -120,14 +119,14 @@ def package_macos(dist: Path, version: str) -> Path:
     return archive
 
 
-def self_test(dist: Path, report_dir: Path, extra: List[str]) -> int:
+def self_test(dist: Path, report_dir: Path, extra: list[str]) -> int:
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     command = [str(app_executable(dist)), "--self-test", "--report-dir", str(report_dir), *extra]
     print("$", " ".join(command), flush=True)
     return subprocess.run(command, env=env).returncode
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="output folder (default dist/)")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller",
@@ -143,7 +142,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     start = time.perf_counter()
     run_pyinstaller(dist, work, args.quiet)
     build_s = time.perf_counter() - start
-    summary: Dict[str, object] = {
+    summary: dict[str, object] = {
         "version": version, "platform": sys.platform, "app": str(app_folder(dist)),
         "executable": str(app_executable(dist)), "build_s": round(build_s, 1),
         "size_bytes": folder_size(app_folder(dist)),

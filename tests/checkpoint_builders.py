@@ -26,8 +26,9 @@ import subprocess
 import sys
 import types
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,7 +101,7 @@ def _progress(count: int, *fields: str) -> dict[str, dict[str, int]]:
     return {"total": {n: count for n in names}, "current": {n: count for n in names}}
 
 
-def _legacy_weights(torch: Any) -> "OrderedDict[str, Any]":
+def _legacy_weights(torch: Any) -> OrderedDict[str, Any]:
     """A few of a medium Piper voice's weights under their real names (shrunk)."""
     generator = torch.Generator().manual_seed(7)
     return OrderedDict(

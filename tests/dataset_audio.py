@@ -9,9 +9,9 @@ through PyAV), at any rate, stereo, with background noise.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -38,7 +38,7 @@ MORE_SENTENCES = (
 RATE = 22050  # joe's own rate
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sentence_audio(text: str) -> np.ndarray:
     """`text` said by joe at 22050 Hz, float32 mono, without leading/trailing silence."""
     samples, _ = speak(text)
@@ -49,13 +49,13 @@ def sentence_audio(text: str) -> np.ndarray:
 
 
 def recording(sentences: Sequence[str], pause: float = 0.7, lead: float = 0.4,
-              noise_db: Optional[float] = None, seed: int = 0) -> np.ndarray:
+              noise_db: float | None = None, seed: int = 0) -> np.ndarray:
     """The sentences one after another with `pause` seconds between them, at 22050 Hz.
 
     `noise_db`: white noise at this RMS level (dBFS) under everything, pauses included.
     """
     gap = np.zeros(int(pause * RATE), np.float32)
-    pieces: List[np.ndarray] = [np.zeros(int(lead * RATE), np.float32)]
+    pieces: list[np.ndarray] = [np.zeros(int(lead * RATE), np.float32)]
     for index, text in enumerate(sentences):
         if index:
             pieces.append(gap)
@@ -69,7 +69,7 @@ def recording(sentences: Sequence[str], pause: float = 0.7, lead: float = 0.4,
 
 
 def recording_spans(sentences: Sequence[str], pause: float = 0.7,
-                    lead: float = 0.4) -> List[Tuple[float, float]]:
+                    lead: float = 0.4) -> list[tuple[float, float]]:
     """(start, end) seconds of each sentence in `recording(sentences, pause, lead)`."""
     spans, at = [], lead
     for text in sentences:
@@ -80,7 +80,7 @@ def recording_spans(sentences: Sequence[str], pause: float = 0.7,
 
 
 def write_recording(path: Path, samples: np.ndarray, rate: int = RATE, channels: int = 1,
-                    subtype: Optional[str] = None) -> Path:
+                    subtype: str | None = None) -> Path:
     """Write at `rate` (resampled with soxr) and `channels`; the ending picks the format."""
     import soundfile
     import soxr
@@ -114,8 +114,8 @@ def _write_aac(path: Path, data: np.ndarray, rate: int) -> Path:
     return path
 
 
-def tone_words(spec: Sequence[Tuple[float, float]], duration: float, rate: int = 16000,
-               noise_db: Optional[float] = None, seed: int = 0) -> np.ndarray:
+def tone_words(spec: Sequence[tuple[float, float]], duration: float, rate: int = 16000,
+               noise_db: float | None = None, seed: int = 0) -> np.ndarray:
     """Audio with a 220 Hz tone wherever a (start, end) "word" is, silence (or noise) else."""
     samples = np.zeros(int(duration * rate), np.float32)
     t = np.arange(samples.shape[0]) / rate

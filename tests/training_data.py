@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ SENTENCES = (
 )
 
 #: A piper VITS shrunk to train in well under a second a step on a CPU. hop 64 = 4*4*4.
-TINY_MODEL: Dict[str, Any] = {
+TINY_MODEL: dict[str, Any] = {
     "hidden_channels": 16,
     "inter_channels": 16,
     "filter_channels": 32,
@@ -55,7 +56,7 @@ TINY_MODEL: Dict[str, Any] = {
 
 
 @functools.lru_cache(maxsize=64)
-def _speech(text: str, sample_rate: int) -> Tuple[bytes, int]:
+def _speech(text: str, sample_rate: int) -> tuple[bytes, int]:
     from tests.speech import speak
 
     samples, rate = speak(text, sample_rate=sample_rate)
@@ -73,8 +74,8 @@ def write_wav(path: Path, text: str, sample_rate: int = 22050) -> Path:
 
 
 def build_dataset(folder: Path, *, sentences: Sequence[str] = SENTENCES, sample_rate: int = 22050,
-                  validation: int = 2, name: str = "joe", texts: Optional[Dict[int, str]] = None,
-                  wav_rate: Optional[int] = None) -> Path:
+                  validation: int = 2, name: str = "joe", texts: dict[int, str] | None = None,
+                  wav_rate: int | None = None) -> Path:
     """A dataset folder with one clip per sentence; the last `validation` clips validate.
 
     `texts` replaces the transcript (not the audio) of some clips by index, for bad-input
@@ -97,10 +98,10 @@ def build_dataset(folder: Path, *, sentences: Sequence[str] = SENTENCES, sample_
     return folder
 
 
-def tiny_config(dataset: Path, **overrides: Any) -> Dict[str, Any]:
+def tiny_config(dataset: Path, **overrides: Any) -> dict[str, Any]:
     """Settings (a train.yaml mapping) for a few fast CPU steps on `dataset`: a tiny model
     from scratch (no base, said explicitly: a new run's default base is the built-in voice)."""
-    config: Dict[str, Any] = {
+    config: dict[str, Any] = {
         "dataset": str(dataset),
         "base": None,
         "quality": "medium",
@@ -226,8 +227,8 @@ class ScoredRun:
         self._events = events
         self.writer = events.EventWriter(self.root / "events.jsonl")
 
-    def preview(self, step: int, *, wer: Optional[float] = None, likeness: Optional[float] = None,
-                naturalness: Optional[float] = None) -> None:
+    def preview(self, step: int, *, wer: float | None = None, likeness: float | None = None,
+                naturalness: float | None = None) -> None:
         self.writer.emit(self._events.preview(step=step, epoch=0, likeness=likeness, previews=[
             {"path": "00.wav", "text": "a", "heard": "b", "wer": wer, "likeness": likeness,
              "naturalness": naturalness}]))

@@ -11,7 +11,6 @@ import argparse
 import signal
 import sys
 import time
-from typing import List, Optional
 
 from voicelab import __version__
 from voicelab.core.errors import Cancelled, VoiceLabError
@@ -38,7 +37,7 @@ class TerminalProgress:
         self._last = 0.0
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
-    def __call__(self, done: float, total: float, message: str = "", eta_s: Optional[float] = None) -> None:
+    def __call__(self, done: float, total: float, message: str = "", eta_s: float | None = None) -> None:
         now = time.monotonic()
         final = bool(total) and done >= total
         if not final and now - self._last < (0.1 if self._tty else 2.0):
@@ -171,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     ws = Workspace.open()

@@ -15,6 +15,7 @@ import dataclasses
 import math
 import sys
 from pathlib import Path
+
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.workspace import Workspace
 

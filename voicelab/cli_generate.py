@@ -11,7 +11,6 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Optional
 
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.workspace import Workspace
@@ -106,7 +105,7 @@ def _get_preset(store, name: str):
     return store.get(name)
 
 
-def _choose_preset(ws: Workspace, name: Optional[str], voice: Optional[str]):
+def _choose_preset(ws: Workspace, name: str | None, voice: str | None):
     """The named preset (else the default one, else the built-in voice's settings), voice replaced."""
     store = _open_presets(ws)
     preset = _get_preset(store, name) if name is not None else store.default()
@@ -125,7 +124,7 @@ def _check_voice(ws: Workspace, voice_id: str) -> None:
                             f"{', '.join(v.id for v in voices)} (see `voicelab-cli voices list`).")
 
 
-def _check_rate(rate: Optional[int]) -> None:
+def _check_rate(rate: int | None) -> None:
     if rate is not None and not 4000 <= rate <= 192000:
         raise VoiceLabError(f"--rate must be a sample rate from 4000 to 192000 Hz, not {rate}.")
 

@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Optional
 
 from voicelab.core.errors import VoiceLabError
 
@@ -46,7 +45,7 @@ class _Meter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="terminal-meter", daemon=True)
 
-    def __enter__(self) -> "_Meter":
+    def __enter__(self) -> _Meter:
         if getattr(self.stream, "isatty", lambda: False)():
             self._thread.start()
         return self
@@ -67,7 +66,7 @@ class _Meter:
             self.stream.write("\r" + " " * 70 + "\r")
 
 
-def _ask(stdin, out, question: str) -> Optional[str]:
+def _ask(stdin, out, question: str) -> str | None:
     out.write(f"  {question} > ")
     out.flush()
     line = stdin.readline()

@@ -17,8 +17,9 @@ import argparse
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any
 
 from voicelab.core.errors import Cancelled, VoiceLabError
 from voicelab.core.workspace import Workspace
@@ -145,10 +146,10 @@ def _suggest_batch(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 # -- start and resume ----------------------------------------------------------------------------
-def _settings(args: argparse.Namespace, ws: Workspace) -> Dict[str, Any]:
+def _settings(args: argparse.Namespace, ws: Workspace) -> dict[str, Any]:
     from voicelab.core.fileio import read_yaml
 
-    settings: Dict[str, Any] = {}
+    settings: dict[str, Any] = {}
     if args.config is not None:
         try:
             loaded = read_yaml(args.config)
@@ -183,7 +184,7 @@ def _settings(args: argparse.Namespace, ws: Workspace) -> Dict[str, Any]:
 SCRATCH_NAMES = ("scratch", "none")
 
 
-def _apply_set(settings: Dict[str, Any], item: str) -> None:
+def _apply_set(settings: dict[str, Any], item: str) -> None:
     import yaml
 
     key, sep, raw = item.partition("=")
@@ -219,7 +220,6 @@ def _base_path(ws: Workspace, base: str) -> Path:
     if path.is_file():
         return path.resolve()
     from voicelab.core.models import ModelManager
-
     from voicelab.core.training.voice_bases import find_voice_base
 
     manager = ModelManager(ws)
@@ -343,7 +343,7 @@ def _stop_on_signals(cancel) -> Callable[[], None]:
     return restore
 
 
-def _silent(event: Dict[str, Any]) -> None:
+def _silent(event: dict[str, Any]) -> None:
     """The event printer once there is no terminal to print on."""
 
 
@@ -355,7 +355,7 @@ def _say(text: str) -> None:
         pass
 
 
-def _exit_code(final: Optional[Dict[str, Any]], code: Optional[int], run_name: str = "RUN") -> int:
+def _exit_code(final: dict[str, Any] | None, code: int | None, run_name: str = "RUN") -> int:
     from voicelab.cli import EXIT_CANCELLED, EXIT_ERROR
     from voicelab.core.training.event_text import stopped_text
 
@@ -383,7 +383,7 @@ def _detach(run_dir: Path) -> int:
 
     logs = run_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    kwargs: Dict[str, Any] = {}
+    kwargs: dict[str, Any] = {}
     if os.name == "nt":  # pragma: no cover - Windows
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
     else:
@@ -405,7 +405,7 @@ class _EventPrinter:
 
         self.bar = TerminalProgress()
         self.warmup_bar = TerminalProgress(unit="share")
-        self.total: Optional[float] = None
+        self.total: float | None = None
         self.stream = sys.stderr
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
@@ -413,9 +413,12 @@ class _EventPrinter:
         self.stream.write(("\r\033[K" if self._tty else "") + text + "\n")
         self.stream.flush()
 
-    def __call__(self, event: Dict[str, Any]) -> None:
+    def __call__(self, event: dict[str, Any]) -> None:
         from voicelab.core.training.event_text import (
-            frozen_text, preview_text, warmup_fraction, warmup_status,
+            frozen_text,
+            preview_text,
+            warmup_fraction,
+            warmup_status,
         )
 
         kind = event.get("type")
@@ -460,7 +463,7 @@ class _EventPrinter:
             self.line(f"error: {event.get('message')}")
 
 
-def _total_steps(config: Dict[str, Any], per_epoch: Any) -> Optional[float]:
+def _total_steps(config: dict[str, Any], per_epoch: Any) -> float | None:
     totals = []
     if config.get("max_steps"):
         totals.append(float(config["max_steps"]))

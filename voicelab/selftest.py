@@ -34,9 +34,10 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any
 
 PASS, FAIL, SKIPPED = "pass", "fail", "skipped"
 SENTENCE = "The quick brown fox jumps over the lazy dog."
@@ -56,7 +57,7 @@ class Check:
     status: str
     reason: str
     seconds: float
-    details: Dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,10 +65,10 @@ class Context:
     """What the checks share: the scratch workspace and what earlier checks produced."""
 
     scratch: Path
-    whisper_model: Optional[Path]
-    speech: Optional[tuple] = None  # (samples, rate) of SENTENCE
-    dataset: Optional[Path] = None
-    checkpoint: Optional[Path] = None
+    whisper_model: Path | None
+    speech: tuple | None = None  # (samples, rate) of SENTENCE
+    dataset: Path | None = None
+    checkpoint: Path | None = None
     log: Callable[[str], None] = print
 
 
@@ -194,7 +195,7 @@ def check_training(ctx: Context) -> tuple:
     env = dict(os.environ, **{HOOK_ENV: HOOK})
     env.setdefault("OMP_NUM_THREADS", "2")
     process = TrainerProcess(run_dir, env=env)  # the same command the GUI's controller runs
-    seen: List[str] = []
+    seen: list[str] = []
     with process:
         process.start()
         deadline = time.monotonic() + TRAIN_TIMEOUT_S
@@ -263,14 +264,14 @@ CHECKS: Sequence[tuple] = (
 
 
 # -- running and reporting -----------------------------------------------------------------
-def run_checks(ctx: Context, names: Optional[Sequence[str]] = None) -> List[Check]:
+def run_checks(ctx: Context, names: Sequence[str] | None = None) -> list[Check]:
     results = []
     for name, function in CHECKS:
         if names and name not in names:
             continue
         ctx.log(f"… {name}")
         start = time.perf_counter()
-        details: Dict[str, Any] = {}
+        details: dict[str, Any] = {}
         try:
             reason, details = function(ctx)
             status = PASS
@@ -285,7 +286,7 @@ def run_checks(ctx: Context, names: Optional[Sequence[str]] = None) -> List[Chec
     return results
 
 
-def report_dict(checks: Sequence[Check], started: float, total_s: float) -> Dict[str, Any]:
+def report_dict(checks: Sequence[Check], started: float, total_s: float) -> dict[str, Any]:
     from voicelab import __version__
     from voicelab.core.appexec import is_frozen
 
@@ -301,7 +302,7 @@ def report_dict(checks: Sequence[Check], started: float, total_s: float) -> Dict
     }
 
 
-def report_text(report: Dict[str, Any]) -> str:
+def report_text(report: dict[str, Any]) -> str:
     lines = [f"VoiceLab {report['version']} self-test — "
              f"{'PASSED' if report['passed'] else 'FAILED'} in {report['total_s']:.1f} s",
              f"{'packaged app' if report['frozen'] else 'Python'}: {report['executable']}",
@@ -314,7 +315,7 @@ def report_text(report: Dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def find_whisper_model(given: Optional[Path]) -> Optional[Path]:
+def find_whisper_model(given: Path | None) -> Path | None:
     """--whisper-model, else one bundled in resources/models/, else one the user downloaded."""
     if given is not None:
         return given if given.is_dir() else None
@@ -342,7 +343,7 @@ def _default_report_dir() -> Path:
     return Workspace.open().logs / "self-test"
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="VoiceLab --self-test", description=__doc__.splitlines()[0])
     parser.add_argument("--report-dir", type=Path, help="where to write self-test.json and self-test.txt")
     parser.add_argument("--whisper-model", type=Path, help="a faster-whisper model folder to listen with")
@@ -374,7 +375,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0 if report["passed"] else 1
 
 
-def write_report(folder: Path, report: Dict[str, Any], text: str) -> None:
+def write_report(folder: Path, report: dict[str, Any], text: str) -> None:
     from voicelab.core.fileio import atomic_write_text
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -396,8 +397,8 @@ def _mode(command: Sequence[str]) -> str:
     return " ".join([Path(command[0]).name, *command[1:prefix + 1]])
 
 
-def _counted(kinds: Sequence[str]) -> Dict[str, int]:
-    counts: Dict[str, int] = {}
+def _counted(kinds: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
     for kind in kinds:
         counts[kind] = counts.get(kind, 0) + 1
     return counts

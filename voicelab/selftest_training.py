@@ -12,14 +12,15 @@ The hook lives in the app (not in tests) because the packaged app has to import 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
 HOOK = "voicelab.selftest_training:small_discriminator"
 
-SENTENCES: Tuple[str, ...] = (
+SENTENCES: tuple[str, ...] = (
     "A small boat drifts past the pier.",
     "The lamp on the desk is bright.",
     "We bake fresh bread on Sundays.",
@@ -31,7 +32,7 @@ SENTENCES: Tuple[str, ...] = (
 )
 
 #: Piper's VITS with every width cut down; hop 64 matches upsampling 4 x 4 x 4.
-SMALL_MODEL: Dict[str, Any] = {
+SMALL_MODEL: dict[str, Any] = {
     "hidden_channels": 16, "inter_channels": 16, "filter_channels": 32,
     "n_heads": 2, "n_layers": 1,
     "resblock": "2", "resblock_kernel_sizes": [3], "resblock_dilation_sizes": [[1, 2]],
@@ -42,7 +43,7 @@ SMALL_MODEL: Dict[str, Any] = {
 }
 
 
-def write_dataset(folder: Path, speak: Callable[[str], Tuple[np.ndarray, int]],
+def write_dataset(folder: Path, speak: Callable[[str], tuple[np.ndarray, int]],
                   sentences: Sequence[str] = SENTENCES, validation: int = 2) -> Path:
     """A dataset folder in the layout the trainer reads, one clip per sentence.
 
@@ -69,7 +70,7 @@ def write_dataset(folder: Path, speak: Callable[[str], Tuple[np.ndarray, int]],
     return folder
 
 
-def small_config(dataset: Path, steps: int = 2) -> Dict[str, Any]:
+def small_config(dataset: Path, steps: int = 2) -> dict[str, Any]:
     """train.yaml settings: `steps` CPU steps, one checkpoint at the end, no previews."""
     config = {
         "dataset": str(dataset), "quality": "medium",
@@ -113,7 +114,7 @@ def small_discriminator(model: Any) -> None:
                 torch.nn.Conv2d(8, 1, (3, 1), padding=(1, 0)),
             ])
 
-        def forward(self, audio: Any) -> Tuple[Any, list]:
+        def forward(self, audio: Any) -> tuple[Any, list]:
             missing = (-audio.shape[-1]) % self.period
             x = torch.nn.functional.pad(audio, (0, missing), mode="reflect")
             x = x.reshape(x.shape[0], 1, -1, self.period)
@@ -130,7 +131,7 @@ def small_discriminator(model: Any) -> None:
             super().__init__()
             self.parts = torch.nn.ModuleList([Periodic(2), Periodic(5)])
 
-        def forward(self, real: Any, fake: Any) -> Tuple[list, list, list, list]:
+        def forward(self, real: Any, fake: Any) -> tuple[list, list, list, list]:
             real_scores, fake_scores, real_maps, fake_maps = [], [], [], []
             for part in self.parts:
                 score, maps = part(real)

@@ -22,9 +22,15 @@ def numeric(version: str) -> tuple:
 
 
 def version_info(version: str):
-    from PyInstaller.utils.win32.versioninfo import (FixedFileInfo, StringFileInfo, StringStruct,
-                                                     StringTable, VarFileInfo, VarStruct,
-                                                     VSVersionInfo)
+    from PyInstaller.utils.win32.versioninfo import (
+        FixedFileInfo,
+        StringFileInfo,
+        StringStruct,
+        StringTable,
+        VarFileInfo,
+        VarStruct,
+        VSVersionInfo,
+    )
 
     numbers = numeric(version)
     strings = [

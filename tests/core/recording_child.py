@@ -19,7 +19,8 @@ RATE = 48000
 
 
 def main(folder: str, keep: int) -> None:
-    from tests.dataset_audio import RATE as JOE_RATE, sentence_audio
+    from tests.dataset_audio import RATE as JOE_RATE
+    from tests.dataset_audio import sentence_audio
     from voicelab.core.dataset.store import Dataset
     from voicelab.core.recording.audio_in import FakeAudioInput
     from voicelab.core.recording.recorder import Recorder

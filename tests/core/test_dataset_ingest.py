@@ -15,7 +15,12 @@ import soundfile
 from tests.dataset_audio import SENTENCES, recording, write_recording
 from voicelab.core.audio import AudioError
 from voicelab.core.dataset.ingest import (
-    FileProblem, decode_to, file_sha256, find_audio, header_seconds, problem_from,
+    FileProblem,
+    decode_to,
+    file_sha256,
+    find_audio,
+    header_seconds,
+    problem_from,
 )
 
 

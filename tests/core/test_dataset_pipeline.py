@@ -16,20 +16,28 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List
 
 import numpy as np
 import pytest
 import soundfile
 
 from tests.dataset_audio import (
-    MORE_SENTENCES, SENTENCES, recording, recording_spans, tiny_model_path, write_recording,
+    MORE_SENTENCES,
+    SENTENCES,
+    recording,
+    recording_spans,
+    tiny_model_path,
+    write_recording,
 )
 from tests.speech import transcribe, wer
 from voicelab.core.audio import read_audio
 from voicelab.core.dataset.asr import ASRError, ASROptions, load_transcriber
 from voicelab.core.dataset.pipeline import (
-    AddCancelled, PipelineOptions, add_recordings, process_pending, retranscribe_clip,
+    AddCancelled,
+    PipelineOptions,
+    add_recordings,
+    process_pending,
+    retranscribe_clip,
 )
 from voicelab.core.dataset.store import Dataset
 from voicelab.core.progress import CancelToken
@@ -37,7 +45,7 @@ from voicelab.core.progress import CancelToken
 ROOT = Path(__file__).resolve().parents[2]
 
 #: name → (sentences, writer arguments)
-FILES: Dict[str, tuple] = {
+FILES: dict[str, tuple] = {
     "a_stereo.wav": (SENTENCES[0:2], dict(rate=44100, channels=2), dict(pause=0.7)),
     "b_noisy.flac": (SENTENCES[2:4], dict(rate=48000), dict(pause=0.9, noise_db=-45)),
     "c.ogg": (MORE_SENTENCES[0:1], dict(rate=22050), {}),
@@ -47,7 +55,7 @@ FILES: Dict[str, tuple] = {
 
 
 @pytest.fixture(scope="module")
-def recordings(tmp_path_factory) -> Dict[str, Path]:
+def recordings(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("recordings")
     return {name: write_recording(folder / name, recording(sentences, **shape), **kwargs)
             for name, (sentences, kwargs, shape) in FILES.items()}
@@ -63,7 +71,7 @@ def processed(tmp_path_factory, recordings):
     before = {name: (p.stat().st_mtime_ns, p.read_bytes()) for name, p in recordings.items()}
     folder = tmp_path_factory.mktemp("processed") / "speech"
     dataset = Dataset.create(folder, "speech")
-    calls: List[tuple] = []
+    calls: list[tuple] = []
     report = add_recordings(dataset, [recordings[n] for n in FILES], options(),
                             progress=lambda d, t, m: calls.append((d, t, m)))
     return folder, report, calls, before

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-from typing import Dict, List, Optional
 
 import numpy as np
 import pytest
@@ -13,14 +12,20 @@ import pytest
 from tests.dataset_audio import tone_words
 from voicelab.core.dataset.asr import Segment, Transcript, Word
 from voicelab.core.dataset.slicing import (
-    Cut, QuietMap, SliceOptions, is_sentence_end, join_words, slice_regions, slice_transcript,
+    Cut,
+    QuietMap,
+    SliceOptions,
+    is_sentence_end,
+    join_words,
+    slice_regions,
+    slice_transcript,
 )
 
 OPTIONS = SliceOptions()
 
 
 def words_for(text: str, start: float = 0.5, length: float = 0.3, gap: float = 0.05,
-              pauses: Optional[Dict[int, float]] = None) -> List[Word]:
+              pauses: dict[int, float] | None = None) -> list[Word]:
     """One Word per token of `text`, `length` long, `gap` apart; `pauses[i]` after word i."""
     found, at = [], start
     for index, token in enumerate(text.split()):
@@ -29,7 +34,7 @@ def words_for(text: str, start: float = 0.5, length: float = 0.3, gap: float = 0
     return found
 
 
-def transcript_of(words: List[Word], duration: Optional[float] = None, **segment) -> Transcript:
+def transcript_of(words: list[Word], duration: float | None = None, **segment) -> Transcript:
     end = words[-1].end if words else 0.0
     segments = [Segment("".join(w.text for w in words), words[0].start if words else 0, end,
                         list(words), segment.get("avg_logprob", -0.2),
@@ -37,8 +42,8 @@ def transcript_of(words: List[Word], duration: Optional[float] = None, **segment
     return Transcript(segments, "en", 1.0, duration if duration is not None else end + 1.0)
 
 
-def check_invariants(cuts: List[Cut], words: List[Word], options: SliceOptions = OPTIONS,
-                     duration: Optional[float] = None) -> None:
+def check_invariants(cuts: list[Cut], words: list[Word], options: SliceOptions = OPTIONS,
+                     duration: float | None = None) -> None:
     """What must hold for any slicing: lengths, order, no overlap, no word cut in two."""
     previous_end = 0.0
     for cut in cuts:

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
 import soundfile
 
 from voicelab.core.dataset.store import (
-    Change, Dataset, DatasetError, NewClip, dataset_folder, list_datasets, split_rows,
+    Change,
+    Dataset,
+    DatasetError,
+    NewClip,
+    dataset_folder,
+    list_datasets,
+    split_rows,
 )
 from voicelab.core.names import BadName
 

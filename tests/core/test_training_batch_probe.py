@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.training_data import tiny_config
-from voicelab.core.progress import CancelToken
 from voicelab.core.errors import Cancelled
+from voicelab.core.progress import CancelToken
 from voicelab.core.training import batch_probe
 from voicelab.core.training.config import config_from_dict
 

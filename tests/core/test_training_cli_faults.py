@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_training_cli import (  # noqa: F401  (fixtures)
-    dataset, run_cli, settings_file, trainer_env, wait_for,
-)
+from tests.core import test_training_cli as cli_tests
+from tests.core.test_training_cli import run_cli, wait_for
 from voicelab.core.training import events as ev
 from voicelab.core.training import runs
+
+dataset, settings_file = cli_tests.dataset, cli_tests.settings_file  # the CLI tests' fixtures
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])

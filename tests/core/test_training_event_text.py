@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from voicelab.core.training import events as ev
 from voicelab.core.training.event_text import (
-    preview_text, scores_text, stopped_text, warmup_fraction, warmup_status,
+    preview_text,
+    scores_text,
+    stopped_text,
+    warmup_fraction,
+    warmup_status,
 )
 
 

@@ -17,7 +17,6 @@ from voicelab.core.progress import CancelToken
 from voicelab.core.training import events as ev
 from voicelab.core.training import runner, runs
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

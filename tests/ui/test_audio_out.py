@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicelab.ui.audio_out import (AudioOutputError, FakeAudioOutput, PlaybackQueue,
-                                   SoundDeviceOutput)
+from voicelab.ui.audio_out import AudioOutputError, FakeAudioOutput, PlaybackQueue, SoundDeviceOutput
 
 
 def _sounddevice():

@@ -9,9 +9,9 @@ import time
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
+from tests.dataset_audio import SENTENCES, recording, write_recording
 from tests.speech import wer
 from tests.ui.drops import drop, name_the_dataset
-from tests.dataset_audio import SENTENCES, recording, write_recording
 from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.dataset_tab import DatasetTab
 from voicelab.ui.widgets.clip_table import TEXT
@@ -92,7 +92,9 @@ def test_cancel_keeps_finished_recordings_and_resumes(tab, tmp_path, qtbot):
         write_recording(folder / f"take{index}.wav", recording(SENTENCES[2 * index: 2 * index + 2]))
     tab.add_paths([folder])
     job = name_the_dataset(qtbot, tab)
-    first_done = lambda: any(s.state == "done" for s in tab.dataset.sources)
+    def first_done():
+        return any(s.state == "done" for s in tab.dataset.sources)
+
     qtbot.waitUntil(first_done, timeout=60_000)
     tab.cancel_job()
     started = time.perf_counter()

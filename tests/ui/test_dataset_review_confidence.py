@@ -15,7 +15,12 @@ from voicelab.core.dataset.store import Dataset, NewClip, dataset_folder
 from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.dataset_tab import DatasetTab
 from voicelab.ui.widgets.clip_table import (
-    CONFIDENCE, DOUBTFUL_COLOR, ID, MARKED_ROLE, TEXT, DoubtfulWordsDelegate,
+    CONFIDENCE,
+    DOUBTFUL_COLOR,
+    ID,
+    MARKED_ROLE,
+    TEXT,
+    DoubtfulWordsDelegate,
 )
 from voicelab.ui.workers import JobManager
 

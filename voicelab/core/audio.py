@@ -16,9 +16,10 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Tuple, Union
+from typing import Union
 
 import numpy as np
 
@@ -107,7 +108,7 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 # --------------------------------------------------------------------------- reading
 
 
-def read_audio(path: PathLike, sample_rate: Optional[int] = None) -> Tuple[np.ndarray, int]:
+def read_audio(path: PathLike, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
     """Decode any common audio (or video) file to float32 mono samples.
 
     Returns `(samples, rate)`; `rate` is `sample_rate` when one was asked for (the audio is
@@ -123,7 +124,7 @@ def read_audio(path: PathLike, sample_rate: Optional[int] = None) -> Tuple[np.nd
     return samples, rate
 
 
-def audio_blocks(path: PathLike) -> Tuple[int, Iterator[np.ndarray]]:
+def audio_blocks(path: PathLike) -> tuple[int, Iterator[np.ndarray]]:
     """The file's own rate and an iterator of its float32 mono samples in blocks.
 
     Why blocks: a two-hour recording is 1.3 GB as float32 at 44.1 kHz, twice that in
@@ -221,7 +222,7 @@ _SHORT_DATA_CHUNK = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MU
 _UNKNOWN_LENGTHS = {0, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFFFFFFF - 1}  # streaming writers leave these
 
 
-def _soundfile_blocks(file: Path) -> Tuple[int, Iterator[np.ndarray]]:
+def _soundfile_blocks(file: Path) -> tuple[int, Iterator[np.ndarray]]:
     import soundfile
 
     try:
@@ -317,7 +318,7 @@ def _audio_stream(file: Path, container):
     return streams[0]
 
 
-def _pyav_blocks(file: Path) -> Tuple[int, Iterator[np.ndarray]]:
+def _pyav_blocks(file: Path) -> tuple[int, Iterator[np.ndarray]]:
     container = _open_pyav(file)
     try:
         stream = _audio_stream(file, container)
@@ -366,7 +367,7 @@ def _decode(container, stream) -> Iterator:
         yield from packet.decode()
 
 
-def _declared_seconds(container, stream) -> Optional[float]:
+def _declared_seconds(container, stream) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
@@ -397,7 +398,7 @@ def _info_pyav(file: Path) -> AudioInfo:
 # --------------------------------------------------------------------------- writing
 
 
-def mp3_bitrate_range(sample_rate: int) -> Tuple[int, int]:
+def mp3_bitrate_range(sample_rate: int) -> tuple[int, int]:
     """The lowest and highest MP3 bitrate (kbps) at a sample rate: the MPEG version the rate
     belongs to decides (MPEG-1 from 32 kHz, MPEG-2 from 16 kHz, MPEG-2.5 below), so a
     22050 Hz voice cannot be written at 192 kbps unless it is resampled."""
@@ -409,7 +410,7 @@ def mp3_bitrate_range(sample_rate: int) -> Tuple[int, int]:
 
 
 def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int,
-                format: Optional[str] = None, *, mp3_kbps: Optional[int] = None) -> Path:
+                format: str | None = None, *, mp3_kbps: int | None = None) -> Path:
     """Write mono or (frames, channels) float audio atomically; returns the path.
 
     `format` is one of WRITE_FORMATS (default: from the file name). WAV and FLAC are
@@ -430,8 +431,8 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int,
 
 
 def write_audio_blocks(path: PathLike, blocks: Iterable[np.ndarray], sample_rate: int,
-                       format: Optional[str] = None, *, channels: int = 1,
-                       mp3_kbps: Optional[int] = None) -> Path:
+                       format: str | None = None, *, channels: int = 1,
+                       mp3_kbps: int | None = None) -> Path:
     """`write_audio` for audio that arrives in blocks (a long recording converted as it is
     decoded); the file appears, atomically, only once the last block is written, and not
     at all when the blocks raise or hold no samples."""
@@ -468,7 +469,7 @@ def write_audio_blocks(path: PathLike, blocks: Iterable[np.ndarray], sample_rate
     return target
 
 
-def _mp3_options(target: Path, sample_rate: int, kbps: Optional[int]) -> dict:
+def _mp3_options(target: Path, sample_rate: int, kbps: int | None) -> dict:
     """libsndfile's settings for a constant MP3 bitrate. It takes a "compression level"
     from 0 (the highest bitrate of the rate's MPEG version) to 1 (the lowest), linear in
     between and truncated, so the level is aimed half a kbps below the bitrate asked for."""

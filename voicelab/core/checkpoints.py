@@ -33,10 +33,10 @@ import pickle
 import re
 import threading
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Union
 
 from voicelab.core.errors import CheckpointError, UnsafeCheckpointError
 
@@ -374,14 +374,14 @@ def _format(ckpt: Mapping[str, Any], weights: Mapping[str, Any]) -> str:
     return "other"
 
 
-def _rows(weights: Mapping[str, Any], suffix: str) -> Optional[int]:
+def _rows(weights: Mapping[str, Any], suffix: str) -> int | None:
     for key, value in weights.items():
         if str(key).endswith(suffix) and _is_tensor(value) and len(value.shape) >= 1:
             return int(value.shape[0])
     return None
 
 
-def _speakers_from(weights: Mapping[str, Any]) -> Optional[int]:
+def _speakers_from(weights: Mapping[str, Any]) -> int | None:
     """A VITS generator has a speaker embedding only when it has more than one speaker."""
     speakers = _rows(weights, _SPEAKER_SUFFIX)
     if speakers is not None:
@@ -389,7 +389,7 @@ def _speakers_from(weights: Mapping[str, Any]) -> Optional[int]:
     return 1 if _rows(weights, _EMBEDDING_SUFFIX) is not None else None
 
 
-def _parameter_count(weights: Mapping[str, Any]) -> Optional[int]:
+def _parameter_count(weights: Mapping[str, Any]) -> int | None:
     if not weights:
         return None
     return sum(int(value.numel()) for value in weights.values() if _is_tensor(value))
@@ -403,7 +403,7 @@ def _has_optimizer_state(ckpt: Mapping[str, Any]) -> bool:
     return any(isinstance(state, Mapping) and state.get("state") for state in states)
 
 
-def _as_int(value: Any) -> Optional[int]:
+def _as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -413,7 +413,7 @@ def _as_int(value: Any) -> Optional[int]:
     return None
 
 
-def _as_str(value: Any) -> Optional[str]:
+def _as_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator, Union
+from typing import IO, Union
 
 import yaml
 
@@ -111,7 +112,7 @@ def read_yaml(path: PathLike) -> object:
     A file that loops (an alias inside its own anchor) or nests too deeply to read raises
     `yaml.YAMLError` like any other malformed file, so callers have one error to report.
     """
-    with open(path, "r", encoding="utf-8") as handle:
+    with open(path, encoding="utf-8") as handle:
         try:
             return yaml.load(handle, Loader=_SafeLoader)
         except RecursionError:

@@ -21,7 +21,6 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
 
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.names import inside, safe_file_name
@@ -41,9 +40,9 @@ class InventoryError(VoiceLabError):
 class Users:
     """Who refers to an item: presets that name a voice, runs that name a dataset or base."""
 
-    presets: List[str] = field(default_factory=list)
-    runs: List[str] = field(default_factory=list)
-    running: List[str] = field(default_factory=list)  # runs whose trainer is running now
+    presets: list[str] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)
+    running: list[str] = field(default_factory=list)  # runs whose trainer is running now
 
 
 # --------------------------------------------------------------------------- runs
@@ -53,7 +52,7 @@ def _runs_dir(workspace) -> Path:
     return Path(workspace.root) / "runs"
 
 
-def _same(a: Optional[str], b: Path) -> bool:
+def _same(a: str | None, b: Path) -> bool:
     if not a:
         return False
     try:
@@ -257,7 +256,7 @@ def _remove(*paths: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
 
 
-def _forget(workspace, replace: Optional[str] = None, **fields: str) -> None:
+def _forget(workspace, replace: str | None = None, **fields: str) -> None:
     """Settings that remembered the item now remember its new name, or nothing."""
     settings = workspace.settings
     changed = False

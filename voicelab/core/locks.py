@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from voicelab.core.errors import VoiceLabError
 
@@ -65,7 +65,7 @@ class FileLock:
         self.path = Path(path)
         self.timeout_s = timeout_s
         self.busy_message = busy_message or f"{self.path} is locked by another process."
-        self._handle: Optional[Any] = None
+        self._handle: Any | None = None
 
     @property
     def held(self) -> bool:
@@ -99,7 +99,7 @@ class FileLock:
             finally:
                 handle.close()
 
-    def __enter__(self) -> "FileLock":
+    def __enter__(self) -> FileLock:
         self.acquire()
         return self
 

@@ -22,17 +22,33 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from typing import List, Optional, Sequence
 
 from voicelab.core.errors import DownloadError, VoiceLabError
 from voicelab.core.models_catalog import (
-    KIND_LOCAL, KIND_PIPER, KIND_WHISPER, LOCAL_REGISTRY_FILE, REFRESHED_FILE, ModelEntry,
-    ModelFile, inspect_local_file, load_bundled, piper_entries_from_listing, read_local_registry,
-    read_refreshed, write_local_registry, write_refreshed,
+    KIND_LOCAL,
+    KIND_PIPER,
+    KIND_WHISPER,
+    LOCAL_REGISTRY_FILE,
+    REFRESHED_FILE,
+    ModelEntry,
+    ModelFile,
+    inspect_local_file,
+    load_bundled,
+    piper_entries_from_listing,
+    read_local_registry,
+    read_refreshed,
+    write_local_registry,
+    write_refreshed,
 )
 from voicelab.core.models_hub import (
-    ByteProgress, HubTransfer, delete_cached, host_of, offline_by_env, tune_transfers,
+    ByteProgress,
+    HubTransfer,
+    delete_cached,
+    host_of,
+    offline_by_env,
+    tune_transfers,
 )
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
 from voicelab.core.workspace import Workspace
@@ -55,14 +71,14 @@ class UnknownModelError(VoiceLabError):
 class ModelManager:
     """Catalog, presence, downloads, refresh and local registration of models."""
 
-    def __init__(self, workspace: Workspace, *, endpoint: Optional[str] = None,
+    def __init__(self, workspace: Workspace, *, endpoint: str | None = None,
                  retries: int = 3, retry_wait: float = 1.0, chunk_size: int = 1024 * 1024,
-                 catalog_path: Optional[Path] = None) -> None:
+                 catalog_path: Path | None = None) -> None:
         self.workspace = workspace
         self.retries = retries
         self.retry_wait = retry_wait
         self.chunk_size = chunk_size
-        self.problems: List[str] = []  # filled by catalog(): lists that could not be read
+        self.problems: list[str] = []  # filled by catalog(): lists that could not be read
         self._endpoint = endpoint
         self._catalog_path = catalog_path
 
@@ -92,7 +108,7 @@ class ModelManager:
 
     # --- the catalog ----------------------------------------------------------------
 
-    def catalog(self) -> List[ModelEntry]:
+    def catalog(self) -> list[ModelEntry]:
         """Piper checkpoints (refreshed list when cached, else bundled), Whisper, then local."""
         bundled = load_bundled(self._catalog_path)
         refreshed = read_refreshed(self.workspace.models / REFRESHED_FILE, bundled)
@@ -135,7 +151,7 @@ class ModelManager:
             return DOWNLOADED
         return INCLUDED if self.included_files(entry) is not None else NOT_DOWNLOADED
 
-    def included_files(self, entry: ModelEntry) -> Optional[List[Path]]:
+    def included_files(self, entry: ModelEntry) -> list[Path] | None:
         """The entry's files in the package that ships them with VoiceLab, or None.
 
         `included` is "<package>/<folder>"; the package is found by import machinery, so the
@@ -153,7 +169,7 @@ class ModelManager:
         paths = [root / PurePosixPath(f.path).name for f in entry.files]
         return paths if _all_match(entry.files, paths) else None
 
-    def local_path(self, entry: ModelEntry) -> Optional[Path]:
+    def local_path(self, entry: ModelEntry) -> Path | None:
         """The main file: the .ckpt, the Whisper model folder, or the registered file."""
         files = self._local_files(entry)
         if files is None:
@@ -162,17 +178,17 @@ class ModelManager:
             return files[0].parent
         return next((p for p in files if p.suffix == ".ckpt"), files[0])
 
-    def whisper_model_path(self, size: str) -> Optional[Path]:
+    def whisper_model_path(self, size: str) -> Path | None:
         """A folder faster-whisper can load for `size` ("tiny.en", "large", ...), or None."""
         return self.local_path(self.get(f"{KIND_WHISPER}:{size}"))
 
-    def _local_files(self, entry: ModelEntry) -> Optional[List[Path]]:
+    def _local_files(self, entry: ModelEntry) -> list[Path] | None:
         if entry.kind == KIND_LOCAL:
             paths = [Path(f.path) for f in entry.files]
             return paths if paths and all(p.is_file() for p in paths) else None
         return self._fetched_files(entry) or self.included_files(entry)
 
-    def _fetched_files(self, entry: ModelEntry) -> Optional[List[Path]]:
+    def _fetched_files(self, entry: ModelEntry) -> list[Path] | None:
         """Files downloaded into the Hub cache or put in the manual folder by hand."""
         if not entry.files:
             return None
@@ -188,7 +204,7 @@ class ModelManager:
 
         return self.hub_cache / repo_folder_name(repo_id=entry.repo_id, repo_type=entry.repo_type)
 
-    def _candidate_revisions(self, entry: ModelEntry) -> List[str]:
+    def _candidate_revisions(self, entry: ModelEntry) -> list[str]:
         """The entry's branch first, then every snapshot, newest first.
 
         Why all snapshots: the branch ref moves to the newest commit on every download, so
@@ -201,7 +217,7 @@ class ModelManager:
             revisions += [p.name for p in folders if p.name not in revisions]
         return revisions
 
-    def _from_snapshot(self, entry: ModelEntry, revision: str) -> Optional[List[Path]]:
+    def _from_snapshot(self, entry: ModelEntry, revision: str) -> list[Path] | None:
         from huggingface_hub import try_to_load_from_cache
 
         found = []
@@ -215,8 +231,8 @@ class ModelManager:
 
     # --- download -----------------------------------------------------------------------
 
-    def download(self, entry: ModelEntry, progress: Optional[ProgressCallback] = no_progress,
-                 cancel: Optional[CancelToken] = None) -> Path:
+    def download(self, entry: ModelEntry, progress: ProgressCallback | None = no_progress,
+                 cancel: CancelToken | None = None) -> Path:
         """Make the model present and return `local_path(entry)`.
 
         Already-present models return at once without network. Otherwise every file is
@@ -265,8 +281,8 @@ class ModelManager:
 
     # --- refresh ----------------------------------------------------------------------
 
-    def refresh_piper_checkpoints(self, progress: Optional[ProgressCallback] = None,
-                                  cancel: Optional[CancelToken] = None) -> List[ModelEntry]:
+    def refresh_piper_checkpoints(self, progress: ProgressCallback | None = None,
+                                  cancel: CancelToken | None = None) -> list[ModelEntry]:
         """List the checkpoint repository itself and cache what it holds for offline use.
 
         Returns the refreshed Piper entries. On any failure a `DownloadError` says so and
@@ -349,7 +365,7 @@ class ModelManager:
         shutil.rmtree(self.manual_folder(entry), ignore_errors=True)
 
 
-def whisper_model_path(size: str, workspace: Optional[Workspace] = None) -> Optional[Path]:
+def whisper_model_path(size: str, workspace: Workspace | None = None) -> Path | None:
     """The local folder of a faster-whisper model for the ASR code, or None if not downloaded."""
     return ModelManager(workspace or Workspace.open()).whisper_model_path(size)
 

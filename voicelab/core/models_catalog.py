@@ -20,10 +20,11 @@ import functools
 import json
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any
 
 from voicelab.core.errors import CheckpointError, VoiceLabError
 from voicelab.core.fileio import atomic_write_yaml, read_yaml
@@ -47,8 +48,8 @@ class ModelFile:
     """One file of a model: its path in the repository (or on disk for local models)."""
 
     path: str
-    size: Optional[int] = None  # exact bytes when known (refreshed listing), else None
-    sha256: Optional[str] = None  # when known; otherwise the server's ETag is used
+    size: int | None = None  # exact bytes when known (refreshed listing), else None
+    sha256: str | None = None  # when known; otherwise the server's ETag is used
 
 
 @dataclass
@@ -60,19 +61,19 @@ class ModelEntry:
     name: str
     language: str = ""
     quality: str = ""
-    size_bytes: Optional[int] = None  # approximate unless every file's size is known
+    size_bytes: int | None = None  # approximate unless every file's size is known
     license: str = UNKNOWN_LICENSE
     repo_id: str = ""
     repo_type: str = "model"
-    files: List[ModelFile] = field(default_factory=list)
+    files: list[ModelFile] = field(default_factory=list)
     description: str = ""
-    sample_rate: Optional[int] = None
+    sample_rate: int | None = None
     revision: str = "main"
     source: str = "bundled"  # "bundled" | "refreshed" | "local"
-    problem: Optional[str] = None  # set when a registered file went missing or is unreadable
+    problem: str | None = None  # set when a registered file went missing or is unreadable
     # "<python package>/<folder>" when the files ship inside VoiceLab (a dependency holds
     # them), so the model is there with no download: the first import must work offline.
-    included: Optional[str] = None
+    included: str | None = None
 
     @property
     def short_name(self) -> str:
@@ -84,10 +85,10 @@ class ModelEntry:
 class BundledCatalog:
     """The parsed `resources/models.yaml`."""
 
-    entries: List[ModelEntry]
-    piper_defaults: Dict[str, Any]
-    piper_qualities: Dict[str, Dict[str, int]]
-    whisper_aliases: Dict[str, str]
+    entries: list[ModelEntry]
+    piper_defaults: dict[str, Any]
+    piper_qualities: dict[str, dict[str, int]]
+    whisper_aliases: dict[str, str]
 
 
 def bundled_catalog_path() -> Path:
@@ -97,7 +98,7 @@ def bundled_catalog_path() -> Path:
     return resource_path("models.yaml")
 
 
-def load_bundled(path: Optional[Path] = None) -> BundledCatalog:
+def load_bundled(path: Path | None = None) -> BundledCatalog:
     """A fresh copy of the bundled catalog (callers may change entries freely)."""
     resolved = Path(path) if path is not None else bundled_catalog_path()
     return copy.deepcopy(_load_bundled_cached(str(resolved)))
@@ -123,8 +124,8 @@ def _load_bundled_cached(path: str) -> BundledCatalog:
                           whisper_aliases=dict(raw.get("whisper_aliases") or {}))
 
 
-def _entry_from_bundled(item: Dict[str, Any], defaults: Dict[str, Any],
-                        qualities: Dict[str, Dict[str, int]], path: str) -> ModelEntry:
+def _entry_from_bundled(item: dict[str, Any], defaults: dict[str, Any],
+                        qualities: dict[str, dict[str, int]], path: str) -> ModelEntry:
     if not isinstance(item, dict) or "id" not in item or "kind" not in item:
         raise VoiceLabError(f"The model list {path} has an entry without id or kind: {item!r}")
     merged = {**(defaults.get(item["kind"]) or {}), **item}
@@ -140,7 +141,7 @@ def _model_file(raw: Any) -> ModelFile:
     return ModelFile(path=str(raw["path"]), size=raw.get("size"), sha256=raw.get("sha256"))
 
 
-def entry_from_dict(data: Dict[str, Any]) -> ModelEntry:
+def entry_from_dict(data: dict[str, Any]) -> ModelEntry:
     """Build an entry from YAML data, ignoring keys a newer VoiceLab may have added."""
     known = {name for name in ModelEntry.__dataclass_fields__}
     kwargs = {key: value for key, value in data.items() if key in known}
@@ -149,7 +150,7 @@ def entry_from_dict(data: Dict[str, Any]) -> ModelEntry:
     return ModelEntry(**kwargs)
 
 
-def entry_to_dict(entry: ModelEntry) -> Dict[str, Any]:
+def entry_to_dict(entry: ModelEntry) -> dict[str, Any]:
     data = asdict(entry)
     data["files"] = [{k: v for k, v in f.items() if v is not None} for f in data["files"]]
     return {k: v for k, v in data.items() if v not in (None, "")}
@@ -165,24 +166,24 @@ class ListedFile:
 
     path: str
     size: int
-    sha256: Optional[str] = None  # LFS files only
+    sha256: str | None = None  # LFS files only
 
 
 def piper_entries_from_listing(files: Iterable[ListedFile],
-                               bundled: BundledCatalog) -> List[ModelEntry]:
+                               bundled: BundledCatalog) -> list[ModelEntry]:
     """Every `<lang>/<locale>/<voice>/<quality>/*.ckpt` that has a config.json beside it.
 
     A folder holding several checkpoints gives the highest step the plain id and the
     others `<id>@<file stem>`, so ids stay stable when an older checkpoint lingers.
     """
     by_path = {f.path: f for f in files}
-    groups: Dict[Tuple[str, str, str, str], List[ListedFile]] = {}
+    groups: dict[tuple[str, str, str, str], list[ListedFile]] = {}
     for listed in by_path.values():
         match = _CKPT_PATH.match(listed.path)
         if match:
             key = (match["lang"], match["locale"], match["voice"], match["quality"])
             groups.setdefault(key, []).append(listed)
-    entries: List[ModelEntry] = []
+    entries: list[ModelEntry] = []
     for (lang, locale, voice, quality), ckpts in sorted(groups.items()):
         config = by_path.get(f"{lang}/{locale}/{voice}/{quality}/config.json")
         if config is None:
@@ -202,7 +203,7 @@ def _step_of(path: str) -> int:
     return int(match.group(1)) if match else -1
 
 
-def _piper_entry(locale: str, voice: str, quality: str, files: List[ListedFile],
+def _piper_entry(locale: str, voice: str, quality: str, files: list[ListedFile],
                  bundled: BundledCatalog) -> ModelEntry:
     """A refreshed entry, keeping the bundled name, license and description of the voice.
 
@@ -229,7 +230,7 @@ def _piper_entry(locale: str, voice: str, quality: str, files: List[ListedFile],
     )
 
 
-def write_refreshed(path: Path, entries: List[ModelEntry], revision: str, endpoint: str) -> None:
+def write_refreshed(path: Path, entries: list[ModelEntry], revision: str, endpoint: str) -> None:
     """Cache a successful listing atomically: a crash mid-write keeps the previous list.
 
     The commit and endpoint are recorded for the user's information only.
@@ -238,14 +239,14 @@ def write_refreshed(path: Path, entries: List[ModelEntry], revision: str, endpoi
     atomic_write_yaml(path, {
         "schema_version": SCHEMA_VERSION,
         "revision": revision,
-        "refreshed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "refreshed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "endpoint": endpoint,
         "files": [{"path": f.path, "size": f.size, **({"sha256": f.sha256} if f.sha256 else {})}
                   for f in files.values()],
     })
 
 
-def read_refreshed(path: Path, bundled: BundledCatalog) -> Optional[List[ModelEntry]]:
+def read_refreshed(path: Path, bundled: BundledCatalog) -> list[ModelEntry] | None:
     """The cached listing as entries, or None when there is none or it cannot be used.
 
     Only the listed files are cached; entries are rebuilt from them so that a corrected
@@ -338,7 +339,7 @@ def _check_onnx(path: Path) -> None:
                               "it is empty. Pick the .onnx file exported by Piper.")
 
 
-def _read_voice_config(path: Path, required: bool = False) -> Dict[str, Any]:
+def _read_voice_config(path: Path, required: bool = False) -> dict[str, Any]:
     """Language, quality and sample rate from a Piper voice config; validates its shape."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -357,7 +358,7 @@ def _read_voice_config(path: Path, required: bool = False) -> Dict[str, Any]:
             "language": code or ""}
 
 
-def read_local_registry(path: Path) -> Tuple[List[ModelEntry], Optional[str]]:
+def read_local_registry(path: Path) -> tuple[list[ModelEntry], str | None]:
     """Registered entries, each with `problem` set when its file is gone; and a file problem."""
     if not path.is_file():
         return [], None
@@ -376,7 +377,7 @@ def read_local_registry(path: Path) -> Tuple[List[ModelEntry], Optional[str]]:
     return entries, None
 
 
-def write_local_registry(path: Path, entries: List[ModelEntry]) -> None:
+def write_local_registry(path: Path, entries: list[ModelEntry]) -> None:
     """Save the registry atomically; the per-session `problem` is not saved."""
     items = []
     for entry in entries:

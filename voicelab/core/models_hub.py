@@ -32,9 +32,10 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, List, Optional, Tuple, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from voicelab.core.errors import Cancelled, DownloadError
@@ -53,14 +54,14 @@ class Remote:
 
     file: ModelFile
     url: str
-    size: Optional[int]
-    etag: Optional[str]
+    size: int | None
+    etag: str | None
 
 
 class ByteProgress:
     """Adds up bytes across all files of one model and polls the cancel token on each chunk."""
 
-    def __init__(self, progress: ProgressCallback, total: int, cancel: Optional[CancelToken]):
+    def __init__(self, progress: ProgressCallback, total: int, cancel: CancelToken | None):
         self._progress, self._total, self._cancel = progress, total, cancel
         self._file_start = 0
         self.done = 0
@@ -80,7 +81,7 @@ class ByteProgress:
         self.done += int(count)
         self._progress(self.done, self._total, self.message)
 
-    def finish_file(self, size: Optional[int]) -> None:
+    def finish_file(self, size: int | None) -> None:
         if size is not None:  # bytes that were already in the cache count as done too
             self.done = self._file_start + size
 
@@ -115,7 +116,7 @@ class HubBar:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "HubBar":
+    def __enter__(self) -> HubBar:
         return self
 
     def __exit__(self, *exc_info: Any) -> bool:
@@ -140,7 +141,7 @@ class HubTransfer:
                           revision=entry.revision, endpoint=self.endpoint)
 
     def fetch_metadata(self, entry: ModelEntry, file: ModelFile,
-                       cancel: Optional[CancelToken]) -> Remote:
+                       cancel: CancelToken | None) -> Remote:
         """HEAD the file without back-off, so an unreachable server fails in seconds."""
         from huggingface_hub import constants, get_hf_file_metadata
 
@@ -152,7 +153,7 @@ class HubTransfer:
         return Remote(file=file, url=url, size=meta.size, etag=meta.etag)
 
     def fetch_file(self, entry: ModelEntry, remote: Remote, sink: ByteProgress,
-                   cancel: Optional[CancelToken]) -> Path:
+                   cancel: CancelToken | None) -> Path:
         """The file's path in the cache; downloads it unless its bytes are already there."""
         from huggingface_hub import hf_hub_download
 
@@ -185,7 +186,7 @@ class HubTransfer:
             partial.unlink(missing_ok=True)
 
     def _with_retries(self, action: Callable[[], T], entry: ModelEntry, file: ModelFile,
-                      url: str, cancel: Optional[CancelToken]) -> T:
+                      url: str, cancel: CancelToken | None) -> T:
         """Run `action`, retrying connection problems a few times with a growing wait."""
         for attempt in range(self.retries):
             try:
@@ -235,7 +236,10 @@ class HubTransfer:
     def failure_message(self, entry: ModelEntry, file: ModelFile, url: str,
                         exc: Exception) -> str:
         from huggingface_hub.errors import (
-            EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError,
+            EntryNotFoundError,
+            HfHubHTTPError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
         )
 
         name = PurePosixPath(file.path).name
@@ -259,7 +263,7 @@ class HubTransfer:
     # --- listing a repository ---------------------------------------------------------
 
     def repo_commit(self, repo_id: str, repo_type: str, revision: str,
-                    cancel: Optional[CancelToken], on_error: Callable[[str], str]) -> str:
+                    cancel: CancelToken | None, on_error: Callable[[str], str]) -> str:
         """The commit the branch points at, asked without back-off: offline fails fast."""
         from huggingface_hub import HfApi, constants
 
@@ -276,13 +280,13 @@ class HubTransfer:
         raise AssertionError("unreachable")
 
     def list_files(self, repo_id: str, repo_type: str, commit: str,
-                   progress: ProgressCallback, cancel: Optional[CancelToken],
-                   on_error: Callable[[str], str]) -> List[ListedFile]:
+                   progress: ProgressCallback, cancel: CancelToken | None,
+                   on_error: Callable[[str], str]) -> list[ListedFile]:
         """Every file of the repository at `commit`, with size and LFS sha256."""
         from huggingface_hub import HfApi
         from huggingface_hub.hf_api import RepoFile
 
-        listed: List[ListedFile] = []
+        listed: list[ListedFile] = []
         try:  # expand=False: sizes and LFS sha256 are in the plain listing, 20x fewer pages
             for item in HfApi(endpoint=self.endpoint).list_repo_tree(
                     repo_id, repo_type=repo_type, revision=commit, recursive=True, expand=False):
@@ -299,7 +303,7 @@ class HubTransfer:
         return listed
 
 
-def _mismatch(remote: Remote, path: Path) -> Optional[str]:
+def _mismatch(remote: Remote, path: Path) -> str | None:
     """Why the file at `path` is not the one described, or None when it is."""
     expected_size = remote.size if remote.size is not None else remote.file.size
     actual_size = path.stat().st_size
@@ -337,9 +341,9 @@ def tune_transfers(chunk_size: int) -> None:
         constants.DOWNLOAD_CHUNK_SIZE = chunk_size
 
 
-def _transport_errors() -> Tuple[type, ...]:
+def _transport_errors() -> tuple[type, ...]:
     """Connection-level exception types of the HTTP client huggingface_hub uses."""
-    found: List[type] = [ConnectionError, TimeoutError]
+    found: list[type] = [ConnectionError, TimeoutError]
     for module in ("httpx2", "httpx"):
         try:
             found.append(__import__(module).TransportError)
@@ -357,7 +361,7 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and "Consistency check failed" in str(exc)
 
 
-def sleep(seconds: float, cancel: Optional[CancelToken]) -> None:
+def sleep(seconds: float, cancel: CancelToken | None) -> None:
     """Wait, but give up at once when the user cancels."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -373,7 +377,7 @@ def file_digest(path: Path, digest: Any) -> str:
     return digest.hexdigest()
 
 
-def delete_cached(pointer: Path, keep_shared: Optional[Path] = None) -> None:
+def delete_cached(pointer: Path, keep_shared: Path | None = None) -> None:
     """Delete a cache file and its blob; with `keep_shared`, keep blobs still linked there."""
     blob = Path(os.path.realpath(pointer)) if pointer.is_symlink() else None
     pointer.unlink(missing_ok=True)

@@ -13,7 +13,6 @@ into an error that names the command to run. Presence is read from disk only (no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
 
 from voicelab.core.models import INCLUDED, UnknownModelError
 from voicelab.core.models_catalog import KIND_WHISPER, ModelEntry
@@ -34,7 +33,7 @@ class ModelChoice:
 
     model: str
     label: str  # what its button says
-    download: Optional[ModelEntry] = None
+    download: ModelEntry | None = None
 
 
 @dataclass(frozen=True)
@@ -43,15 +42,15 @@ class WhisperAdvice:
 
     text: str = ""
     blocking: bool = False  # the choice cannot transcribe: an import must not start
-    choices: Tuple[ModelChoice, ...] = ()
+    choices: tuple[ModelChoice, ...] = ()
 
 
-def wants_english(language: Optional[str]) -> bool:
+def wants_english(language: str | None) -> bool:
     """True for English and for "detect" (an English-only model then simply hears English)."""
     return (language or "auto").strip().lower() in ("", "auto", "en")
 
 
-def advise(manager, model: str, language: Optional[str]) -> WhisperAdvice:
+def advise(manager, model: str, language: str | None) -> WhisperAdvice:
     """Advice for transcribing `language` ("auto", "en", "de", …) with the Whisper `model`.
 
     `manager` is a `ModelManager`; only its catalog and the disk are read.
@@ -99,7 +98,7 @@ def _download(entry: ModelEntry, label: str) -> ModelChoice:
     return ModelChoice(entry.short_name, label, download=entry)
 
 
-def _included_choice(manager, language: Optional[str]) -> Tuple[ModelChoice, ...]:
+def _included_choice(manager, language: str | None) -> tuple[ModelChoice, ...]:
     """"Use tiny.en (included)" where it can transcribe the language."""
     if not wants_english(language):
         return ()
@@ -110,9 +109,9 @@ def _included_choice(manager, language: Optional[str]) -> Tuple[ModelChoice, ...
     return ()
 
 
-def _multilingual_choices(manager, name: str) -> Tuple[ModelChoice, ...]:
+def _multilingual_choices(manager, name: str) -> tuple[ModelChoice, ...]:
     """A downloaded multilingual model to use, else the one to download."""
-    present: List[str] = [size for size in MULTILINGUAL_ORDER
+    present: list[str] = [size for size in MULTILINGUAL_ORDER
                           if manager.is_present(manager.get(f"{KIND_WHISPER}:{size}"))]
     if present:
         return (ModelChoice(present[0], f"Use {present[0]} (downloaded)"),)

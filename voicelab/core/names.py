@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Callable, List, Optional, Union
 
 from voicelab.core.errors import VoiceLabError
 
@@ -54,7 +54,7 @@ def check_name(name: object, what: str) -> str:
     return text
 
 
-def _problem(text: str) -> Optional[str]:
+def _problem(text: str) -> str | None:
     if _CONTROL.search(text):
         return "it holds a line break or another control character"
     bad = next((ch for ch in text if ch in _FORBIDDEN), None)
@@ -70,7 +70,7 @@ def _problem(text: str) -> Optional[str]:
     return None
 
 
-def inside(folder: Union[str, os.PathLike], name: object, what: str) -> Path:
+def inside(folder: str | os.PathLike, name: object, what: str) -> Path:
     """`folder / name` for a plain name (see `check_name`) that stays inside `folder`.
 
     The path returned is not resolved (a rename or delete acts on the entry in `folder`),
@@ -80,7 +80,7 @@ def inside(folder: Union[str, os.PathLike], name: object, what: str) -> Path:
     return _contained(Path(folder), Path(folder) / name, name, what)
 
 
-def within(folder: Union[str, os.PathLike], relative: str, what: str, *,
+def within(folder: str | os.PathLike, relative: str, what: str, *,
            file_link_ok: bool = False) -> Path:
     """`folder / relative` for a relative path (sub-folders allowed) that stays inside
     `folder`, links followed; else `BadName`. For paths a file names, such as a manifest's
@@ -112,8 +112,8 @@ def _contained(folder: Path, path: Path, value: str, what: str, *, file_link_ok:
     return path
 
 
-def name_or_folder(folder: Union[str, os.PathLike], value: Union[str, os.PathLike], what: str,
-                   is_one: Callable[[Path], bool]) -> Optional[Path]:
+def name_or_folder(folder: str | os.PathLike, value: str | os.PathLike, what: str,
+                   is_one: Callable[[Path], bool]) -> Path | None:
     """What an argument that takes "a name or a folder" means, resolved; None when neither.
 
     A plain name is looked up in `folder` (and must stay inside it); anything else is a
@@ -160,7 +160,7 @@ def clip_stem(text: str) -> str:
     ("café" → "cafe", "Grüße" → "grusse"), because such names are typed and shared often.
     Punctuation, symbols and spaces only separate words, so nothing that could make a path
     survives; a name Windows keeps for a device ("con") gets "-clip" after it."""
-    kept: List[str] = []
+    kept: list[str] = []
     for char in unicodedata.normalize("NFKD", str(text or "").casefold()):
         if unicodedata.combining(char) and kept and kept[-1].isascii():
             continue  # an accent on a Latin letter

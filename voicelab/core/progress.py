@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from voicelab.core.errors import Cancelled
 
@@ -45,14 +45,14 @@ class EtaEstimator:
         self._clock = clock
         self._start = clock()
 
-    def eta(self, done: float, total: float) -> Optional[float]:
+    def eta(self, done: float, total: float) -> float | None:
         if done <= 0 or total <= 0 or done > total:
             return None
         elapsed = self._clock() - self._start
         return elapsed * (total - done) / done
 
 
-def format_duration(seconds: Optional[float]) -> str:
+def format_duration(seconds: float | None) -> str:
     """'1:05:03', '4:07' or '0:09' for a duration; '–' when unknown."""
     if seconds is None:
         return "–"

@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import filecmp
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 import yaml
 
@@ -40,7 +41,7 @@ THEMES = ("system", "light", "dark")
 # Each migration takes the raw mapping of version N and returns the mapping of version N+1.
 # A newer VoiceLab that changes the file's shape bumps SCHEMA_VERSION and adds an entry here,
 # so older files are upgraded instead of dropped.
-MIGRATIONS: Dict[int, Callable[[Dict[str, Any]], Dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 @dataclass
@@ -48,19 +49,19 @@ class Settings:
     """Everything the user can set; defaults are what a first launch uses."""
 
     schema_version: int = SCHEMA_VERSION
-    workspace: Optional[str] = None  # data folder; None = the platform's user data folder
+    workspace: str | None = None  # data folder; None = the platform's user data folder
     # tiny.en ships with VoiceLab (models.yaml, `included`), so a first import works offline;
     # the Dataset tab offers base.en, which makes fewer errors, in one click.
     asr_model: str = "tiny.en"
     asr_language: str = "auto"  # "auto" or an ISO 639-1 code such as "en"
     device: str = "auto"
     theme: str = "system"
-    last_dataset: Optional[str] = None
-    last_run: Optional[str] = None
-    last_preset: Optional[str] = None
-    extra: Dict[str, Any] = field(default_factory=dict)  # unknown keys, kept so nothing is lost
+    last_dataset: str | None = None
+    last_run: str | None = None
+    last_preset: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept so nothing is lost
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         # Field by field, not dataclasses.asdict: that deep-copies `extra`, whose values are
         # whatever the file held (YAML aliases can make a small file a huge tree to copy).
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
@@ -91,7 +92,7 @@ def _language_ok(value: Any) -> bool:
     return isinstance(value, str) and (value == "auto" or value in WHISPER_LANGUAGES)
 
 
-_VALIDATORS: Dict[str, tuple] = {
+_VALIDATORS: dict[str, tuple] = {
     "workspace": (_is_optional_str, "a folder path"),
     "asr_model": (lambda v: v in ASR_MODELS, "one of " + ", ".join(ASR_MODELS)),
     "asr_language": (_language_ok, "'auto' or a language code Whisper knows, such as 'en' or 'de'"),
@@ -106,7 +107,7 @@ _VALIDATORS: Dict[str, tuple] = {
 SETTING_NAMES = tuple(_VALIDATORS)
 
 
-def check_setting(key: str, value: Any) -> Optional[str]:
+def check_setting(key: str, value: Any) -> str | None:
     """None when `value` is valid for setting `key`, else what it must be (for a message).
 
     The one rule book for a value: loading a file, the CLI and the Settings dialog all ask here.
@@ -124,8 +125,8 @@ class SettingsLoad:
     """What loading produced: the settings to use, and what the user should be told."""
 
     settings: Settings
-    problems: List[str] = field(default_factory=list)
-    backup: Optional[Path] = None
+    problems: list[str] = field(default_factory=list)
+    backup: Path | None = None
 
 
 def backup_path(path: Path) -> Path:
@@ -138,7 +139,7 @@ def backup_path(path: Path) -> Path:
     return candidate
 
 
-def migrate(data: Dict[str, Any], to_version: Optional[int] = None) -> Dict[str, Any]:
+def migrate(data: dict[str, Any], to_version: int | None = None) -> dict[str, Any]:
     """Upgrade a raw settings mapping step by step to `to_version` (default: current)."""
     to_version = SCHEMA_VERSION if to_version is None else to_version
     version = data.get("schema_version", 1)

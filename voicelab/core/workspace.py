@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
 
 import platformdirs
 
@@ -27,11 +26,11 @@ class Workspace:
     root: Path
     config_dir: Path
     settings: Settings = field(default_factory=Settings)
-    problems: List[str] = field(default_factory=list)
-    settings_backup: Optional[Path] = None
+    problems: list[str] = field(default_factory=list)
+    settings_backup: Path | None = None
 
     @classmethod
-    def open(cls, home: Optional[os.PathLike] = None) -> "Workspace":
+    def open(cls, home: os.PathLike | None = None) -> Workspace:
         """Resolve the folders, load settings (never failing on a bad file) and create folders."""
         env_home = home or os.environ.get(ENV_HOME)
         if env_home:

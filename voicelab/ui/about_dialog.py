@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
-from typing import Dict, Optional
 
 import PySide6
 from PySide6.QtCore import Qt, qVersion
@@ -20,7 +19,7 @@ COMPONENTS = ("piper-tts", "torch", "lightning", "faster-whisper", "ctranslate2"
               "huggingface_hub", "numpy", "soundfile", "av", "pyqtgraph")
 
 
-def component_versions() -> Dict[str, str]:
+def component_versions() -> dict[str, str]:
     versions = {"Python": platform.python_version(), "Qt": qVersion(), "PySide6": PySide6.__version__}
     for name in COMPONENTS:
         try:
@@ -31,7 +30,7 @@ def component_versions() -> Dict[str, str]:
 
 
 class AboutDialog(QDialog):
-    def __init__(self, workspace: Workspace, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"About {APP_NAME}")
         layout = QVBoxLayout(self)

@@ -14,7 +14,6 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
 
 _T0 = time.perf_counter()
 
@@ -23,7 +22,7 @@ HEAVY_MODULES = ("torch", "lightning", "piper.train", "faster_whisper", "ctransl
 log = logging.getLogger("voicelab")
 
 
-def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="voicelab", description="VoiceLab desktop app")
     parser.add_argument("--screenshot", metavar="PNG", type=Path,
                         help="save a screenshot of the main window once it is shown, then quit")
@@ -37,7 +36,7 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     return args
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     from voicelab import __version__
 

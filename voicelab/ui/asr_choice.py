@@ -15,7 +15,6 @@ a download runs as a job (progress and Cancel in the status bar), then becomes t
 from __future__ import annotations
 
 import logging
-from typing import Optional, Set
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 
@@ -41,13 +40,13 @@ class AsrChoice(QObject):
     """Ties the panel's model and language to the settings and to the advice row."""
 
     def __init__(self, workspace: Workspace, jobs: JobManager, panel: PreparePanel,
-                 parent: Optional[QObject] = None) -> None:
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.jobs = jobs
         self.panel = panel
-        self.download_job: Optional[Job] = None
-        self._reads: Set[Job] = set()
+        self.download_job: Job | None = None
+        self._reads: set[Job] = set()
         self._shown = False
         panel.model_combo.currentTextChanged.connect(self._picked)
         panel.language_combo.currentIndexChanged.connect(self._picked)
@@ -111,7 +110,7 @@ class AsrChoice(QObject):
         return advice
 
     # -- one click ------------------------------------------------------------------------
-    def take(self, choice: ModelChoice) -> Optional[Job]:
+    def take(self, choice: ModelChoice) -> Job | None:
         """Use the choice's model, downloading it first when it needs that."""
         if choice.download is None:
             self.panel.model_combo.setCurrentText(choice.model)  # saved and advised by _picked

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Callable, Deque, List, Optional, Tuple
+from collections.abc import Callable
 
 import numpy as np
 
@@ -83,7 +83,7 @@ class PlaybackQueue:
 
     def __init__(self, sample_rate: int) -> None:
         self.sample_rate = int(sample_rate)
-        self._chunks: Deque[np.ndarray] = deque()
+        self._chunks: deque[np.ndarray] = deque()
         self._offset = 0  # frames of the first chunk already read
         self._played = 0  # frames of audio read (silence not counted)
         self._finished = False
@@ -130,13 +130,13 @@ class PlaybackQueue:
 class SoundDeviceOutput(AudioOutput):
     """Plays mono float32 audio on the default output device with a callback stream."""
 
-    def __init__(self, device: Optional[int] = None) -> None:
+    def __init__(self, device: int | None = None) -> None:
         self.device = device
         self.available = False
         self.unavailable_reason = ""
         self._sd = None
         self._stream = None
-        self._queue: Optional[PlaybackQueue] = None
+        self._queue: PlaybackQueue | None = None
         self._probe()
 
     def _probe(self) -> None:
@@ -219,8 +219,8 @@ class FakeAudioOutput(AudioOutput):
         self.unavailable_reason = unavailable_reason if not available else ""
         self.speed = speed
         self.clock = clock
-        self.played: List[Tuple[np.ndarray, int]] = []  # per stream: all its audio, and the rate
-        self.log: List[Tuple[str, float, int]] = []  # (call, clock time, frames appended)
+        self.played: list[tuple[np.ndarray, int]] = []  # per stream: all its audio, and the rate
+        self.log: list[tuple[str, float, int]] = []  # (call, clock time, frames appended)
         self.stops = 0
         self._open = False
         self._finished = False

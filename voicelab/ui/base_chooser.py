@@ -13,8 +13,9 @@ the name the list gives it; the technical facts go behind the form's Details but
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QWidget
@@ -28,8 +29,8 @@ SCRATCH_NOTE = ("From scratch: needs hours of speech and days of GPU time. A bas
                 "there with minutes of speech.")
 
 
-def find_bases_and_voices(workspace: Workspace, dataset: Optional[Path] = None, *, progress: Any,
-                          cancel: Any) -> Tuple[list, list, Optional[Path], Dict[str, str]]:
+def find_bases_and_voices(workspace: Workspace, dataset: Path | None = None, *, progress: Any,
+                          cancel: Any) -> tuple[list, list, Path | None, dict[str, str]]:
     """Downloaded checkpoints, then every voice of the workspace (joe, downloaded, exported):
     a voice's .onnx is rebuilt into a trainable model when it is chosen. Then the base a new
     run on `dataset` starts from unless the user picks another (`default_base`), and the
@@ -52,9 +53,9 @@ class BaseChooser(QObject):
         self.form = form
         self._quietly = run_quietly
         self._window = parent
-        self.infos: Dict[str, Any] = {}  # checkpoint path -> BaseInfo
-        self.names: Dict[str, str] = {}  # checkpoint path -> what the list calls it
-        self._select: Optional[Path] = None  # choose this base once the list is read again
+        self.infos: dict[str, Any] = {}  # checkpoint path -> BaseInfo
+        self.names: dict[str, str] = {}  # checkpoint path -> what the list calls it
+        self._select: Path | None = None  # choose this base once the list is read again
         form.dataset_combo.currentIndexChanged.connect(lambda _index: form.base_explicit or self.reload())
         form.baseChanged.connect(self._changed)
         form.qualityChanged.connect(lambda _q: self.check())
@@ -65,7 +66,7 @@ class BaseChooser(QObject):
     def reload(self) -> None:
         self._quietly(find_bases_and_voices, self.workspace, self.form.dataset_path(), then=self._found)
 
-    def _found(self, found: Tuple[list, list, Optional[Path], Dict[str, str]]) -> None:
+    def _found(self, found: tuple[list, list, Path | None, dict[str, str]]) -> None:
         present, missing, default, names = found
         self.names.update(names)
         self.form.set_bases(present, missing)
@@ -92,7 +93,7 @@ class BaseChooser(QObject):
         dialog.finished.connect(lambda _r: self.reload())
         dialog.show()
 
-    def _changed(self, path: Optional[Path]) -> None:
+    def _changed(self, path: Path | None) -> None:
         if path is None:
             self.form.set_base_status(SCRATCH_NOTE)
             return

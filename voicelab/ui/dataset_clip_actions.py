@@ -8,8 +8,6 @@ the table. It uses the tab's table, proxy, model, review panel, editor and banne
 
 from __future__ import annotations
 
-from typing import List
-
 from PySide6.QtCore import QItemSelectionModel
 
 from voicelab.core.errors import VoiceLabError
@@ -33,7 +31,7 @@ class ClipActions:
     """Clip-level actions of the Dataset tab (see the module docstring)."""
 
     # -- selection, playback ----------------------------------------------------------------
-    def selected_ids(self) -> List[str]:
+    def selected_ids(self) -> list[str]:
         rows = self.table.selectionModel().selectedRows()
         if not rows and self.table.currentIndex().isValid():
             rows = [self.table.currentIndex()]

@@ -9,17 +9,17 @@ undo never takes back clips the transcription added in the meantime.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, List, Optional
+from collections.abc import Callable, Iterable
 
-from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtCore import QObject
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from voicelab.core.dataset.store import Dataset
 
 
 class _ClipEdit(QUndoCommand):
-    def __init__(self, dataset: Dataset, label: str, before_ids: List[str], before: List[dict],
-                 after_ids: List[str], after: List[dict]) -> None:
+    def __init__(self, dataset: Dataset, label: str, before_ids: list[str], before: list[dict],
+                 after_ids: list[str], after: list[dict]) -> None:
         super().__init__(label)
         self.dataset = dataset
         self.before_ids, self.before = before_ids, before
@@ -39,12 +39,12 @@ class _ClipEdit(QUndoCommand):
 class DatasetEditor(QObject):
     """Runs edits on one dataset and records them on its undo stack."""
 
-    def __init__(self, parent: Optional[QObject] = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.stack = QUndoStack(self)
-        self.dataset: Optional[Dataset] = None
+        self.dataset: Dataset | None = None
 
-    def set_dataset(self, dataset: Optional[Dataset]) -> None:
+    def set_dataset(self, dataset: Dataset | None) -> None:
         self.dataset = dataset
         self.stack.clear()  # undo history belongs to one dataset
 
@@ -77,14 +77,14 @@ class DatasetEditor(QObject):
         touched = [clip_id] + ([following.id] if following else [])
         self.apply("Merge clips", touched, lambda: (self.dataset.merge_with_next(clip_id).id,))
 
-    def set_excluded(self, clip_ids: List[str], excluded: bool) -> None:
+    def set_excluded(self, clip_ids: list[str], excluded: bool) -> None:
         label = "Exclude clips" if excluded else "Include clips"
         self.apply(label, clip_ids, lambda: (self.dataset.set_excluded(clip_ids, excluded), clip_ids)[1])
 
-    def delete(self, clip_ids: List[str]) -> None:
+    def delete(self, clip_ids: list[str]) -> None:
         self.apply("Delete clips", clip_ids, lambda: (self.dataset.delete_clips(clip_ids), [])[1])
 
-    def record_retranscription(self, clip_id: str, before: List[dict]) -> None:
+    def record_retranscription(self, clip_id: str, before: list[dict]) -> None:
         """Put a finished re-transcription (done in a worker) on the stack."""
         self.stack.push(_ClipEdit(self.dataset, "Re-transcribe clip", [clip_id], before,
                                   [clip_id], self.dataset.capture([clip_id])))

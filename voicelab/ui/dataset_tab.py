@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import List, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
-    QLineEdit, QPushButton, QSplitter, QStackedWidget, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 
 from voicelab.core.dataset.store import Dataset, dataset_folder, list_datasets, summarize
@@ -30,19 +41,23 @@ from voicelab.ui.dataset_clip_actions import ClipActions
 from voicelab.ui.dataset_edits import DatasetEditor
 from voicelab.ui.error_dialog import show_error
 from voicelab.ui.guide import GuidePage
-from voicelab.ui.widgets.clip_table import (
-    FILTERS, TEXT, ClipFilterProxy, ClipTableModel, DoubtfulWordsDelegate,
-)
-from voicelab.ui.widgets.prepare_panel import PreparePanel
 from voicelab.ui.widgets.clip_review import ClipReviewPanel
+from voicelab.ui.widgets.clip_table import (
+    FILTERS,
+    TEXT,
+    ClipFilterProxy,
+    ClipTableModel,
+    DoubtfulWordsDelegate,
+)
 from voicelab.ui.widgets.item_menu import DatasetMenu
 from voicelab.ui.widgets.name_prompt import ask_name
+from voicelab.ui.widgets.prepare_panel import PreparePanel
 from voicelab.ui.workers import Job, JobManager
 
 log = logging.getLogger(__name__)
 
 
-def local_paths(mime) -> List[Path]:
+def local_paths(mime) -> list[Path]:
     """The local files and folders in a drop."""
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
 
@@ -51,14 +66,14 @@ class DatasetTab(ClipActions, QWidget):
     datasetChanged = Signal(str)  # name of the dataset now shown ("" for none)
     datasetsChanged = Signal()  # made, renamed, deleted or its clips changed: others list them
 
-    def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: Optional[AudioOutput] = None,
-                 parent: Optional[QWidget] = None) -> None:
+    def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: AudioOutput | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.jobs = jobs
         self.output = audio_output if audio_output is not None else default_output()
-        self.dataset: Optional[Dataset] = None
-        self.job: Optional[Job] = None
+        self.dataset: Dataset | None = None
+        self.job: Job | None = None
         self.editor = DatasetEditor(self)
         self.model = ClipTableModel(self)
         self.model.text_editor = lambda clip_id, text: self._edit(self.editor.set_text, clip_id, text)
@@ -207,7 +222,7 @@ class DatasetTab(ClipActions, QWidget):
             shortcut.activated.connect(slot)
 
     # -- datasets ---------------------------------------------------------------------------
-    def reload_datasets(self, select: Optional[str] = None) -> None:
+    def reload_datasets(self, select: str | None = None) -> None:
         names = [info.name for info in list_datasets(self.workspace)]
         current = select if select in names else (self.dataset.name if self.dataset else None)
         self.dataset_combo.blockSignals(True)
@@ -231,7 +246,7 @@ class DatasetTab(ClipActions, QWidget):
         except VoiceLabError as exc:
             show_error(self, "Cannot open dataset", str(exc))
 
-    def _show_dataset(self, dataset: Optional[Dataset]) -> None:
+    def _show_dataset(self, dataset: Dataset | None) -> None:
         self.stop_playback()
         if self.dataset is not None:
             self.dataset.remove_listener(self._on_store_change)
@@ -249,7 +264,7 @@ class DatasetTab(ClipActions, QWidget):
         self._update_buttons()
         self.datasetChanged.emit(dataset.name if dataset else "")
 
-    def new_dataset(self, name: Optional[str] = None) -> Optional[Dataset]:
+    def new_dataset(self, name: str | None = None) -> Dataset | None:
         if name is None:
             name, ok = QInputDialog.getText(self, "New dataset", "Name of the new dataset:",
                                             text=self._free_name("My voice"))
@@ -290,7 +305,7 @@ class DatasetTab(ClipActions, QWidget):
         if files:
             self.add_paths([Path(f) for f in files])
 
-    def add_paths(self, paths: List[Path]) -> Optional[Job]:
+    def add_paths(self, paths: list[Path]) -> Job | None:
         """Import recordings (none: continue unfinished ones) into the shown dataset.
 
         Nothing is made before it can work and is wanted: a Whisper model that cannot
@@ -323,7 +338,7 @@ class DatasetTab(ClipActions, QWidget):
         job.finished.connect(self._prepared)
         return job
 
-    def ask_dataset_name(self, paths: List[Path]) -> QInputDialog:
+    def ask_dataset_name(self, paths: list[Path]) -> QInputDialog:
         """Propose a name from the recordings; the dataset is made only when the user accepts,
         and then the import goes on (a drop returns at once: see `name_prompt`)."""
         if self.name_dialog is not None and self.name_dialog.isVisible():
@@ -336,7 +351,7 @@ class DatasetTab(ClipActions, QWidget):
         self.name_dialog = dialog
         return dialog
 
-    def _named(self, name: str, paths: List[Path]) -> None:
+    def _named(self, name: str, paths: list[Path]) -> None:
         if self.new_dataset(name) is not None:  # a bad name was said in an error box
             self.add_paths(paths)
 
@@ -376,7 +391,7 @@ class DatasetTab(ClipActions, QWidget):
         self.show_banner(f"Dataset '{old}' renamed to '{new}'." if new else f"Dataset '{old}' deleted.")
         self.datasetsChanged.emit()
 
-    def _dataset_holder(self, name: str) -> Optional[str]:
+    def _dataset_holder(self, name: str) -> str | None:
         job = self.jobs.holder("dataset", name)
         return job.title if job is not None else None
 
@@ -430,7 +445,7 @@ class DatasetTab(ClipActions, QWidget):
         if folder:
             self.import_from(Path(folder))
 
-    def import_from(self, folder: Path) -> Optional[Job]:
+    def import_from(self, folder: Path) -> Job | None:
         from voicelab.core.dataset.ljspeech import import_ljspeech
 
         name = self._free_name(folder.name)

@@ -11,7 +11,6 @@ import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Optional
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
@@ -19,8 +18,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 log = logging.getLogger("voicelab.crash")
 
 
-def show_error(parent: Optional[QWidget], title: str, message: str, details: str = "",
-               log_file: Optional[Path] = None) -> QMessageBox:
+def show_error(parent: QWidget | None, title: str, message: str, details: str = "",
+               log_file: Path | None = None) -> QMessageBox:
     """Show a non-modal error box (returns it so tests and callers can find it)."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Critical)
@@ -42,11 +41,11 @@ class _Reporter(QObject):
 
     report = Signal(str, str)
 
-    def __init__(self, log_file: Optional[Path]) -> None:
+    def __init__(self, log_file: Path | None) -> None:
         super().__init__()
         self.log_file = log_file
         self.report.connect(self._show, Qt.QueuedConnection)
-        self.last_dialog: Optional[QMessageBox] = None
+        self.last_dialog: QMessageBox | None = None
 
     @Slot(str, str)
     def _show(self, summary: str, details: str) -> None:
@@ -58,10 +57,10 @@ class _Reporter(QObject):
             details, self.log_file)
 
 
-_reporter: Optional[_Reporter] = None
+_reporter: _Reporter | None = None
 
 
-def install_excepthook(log_file: Optional[Path]) -> _Reporter:
+def install_excepthook(log_file: Path | None) -> _Reporter:
     """Install the hooks; returns the reporter (its `last_dialog` helps tests)."""
     global _reporter
     _reporter = _Reporter(log_file)

@@ -12,13 +12,22 @@ from __future__ import annotations
 import dataclasses
 import io
 from pathlib import Path
-from typing import Optional, Tuple
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit,
-                               QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from voicelab.core.audio import read_audio
 from voicelab.core.errors import VoiceLabError
@@ -37,7 +46,7 @@ from voicelab.ui.workers import Job, JobManager
 
 
 def _generate(workspace: Workspace, text: str, preset: Preset, history: History, *,
-              progress, cancel, emit) -> Tuple[HistoryEntry, np.ndarray, int]:
+              progress, cancel, emit) -> tuple[HistoryEntry, np.ndarray, int]:
     """Worker side: emit each sentence as it is made (as the history will keep it), then
     read the clip back, so the UI thread never touches the disk."""
     from voicelab.core.synthesis.generate import generate_clip  # piper/onnxruntime: not at start-up
@@ -75,7 +84,7 @@ def _export(entry: HistoryEntry, choice: ExportChoice, *, progress, cancel) -> P
     return result
 
 
-def _dropped_model(mime) -> Optional[Path]:
+def _dropped_model(mime) -> Path | None:
     """The one local `.onnx` file a drag carries, or None (anything else is refused)."""
     if mime is None or not mime.hasUrls():
         return None
@@ -92,19 +101,19 @@ class GenerateTab(QWidget):
     clip_generated = Signal(object)  # HistoryEntry
     voicesChanged = Signal()  # imported, renamed or deleted here: other tabs list voices too
 
-    def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: Optional[AudioOutput] = None,
-                 parent: Optional[QWidget] = None) -> None:
+    def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: AudioOutput | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.jobs = jobs
         self.output = audio_output if audio_output is not None else default_output()
         self.presets = PresetStore.open(workspace)
         self.history = History.open(workspace)
-        self.current_entry: Optional[HistoryEntry] = None  # the saved clip shown, if any
-        self.generate_job: Optional[Job] = None
-        self.export_job: Optional[Job] = None
+        self.current_entry: HistoryEntry | None = None  # the saved clip shown, if any
+        self.generate_job: Job | None = None
+        self.export_job: Job | None = None
         self.export_folder = Path.home()  # where the export dialog opens: the last folder used
-        self.import_job: Optional[Job] = None
+        self.import_job: Job | None = None
 
         self._build()
         self.preset_panel.load()
@@ -206,7 +215,7 @@ class GenerateTab(QWidget):
         event.acceptProposedAction()
         self.import_dropped(model)
 
-    def import_voice_dialog(self) -> Optional[Job]:
+    def import_voice_dialog(self) -> Job | None:
         """Ask for a Piper voice file (its `.onnx.json` must lie beside it) and import it."""
         from PySide6.QtWidgets import QFileDialog
 
@@ -246,7 +255,7 @@ class GenerateTab(QWidget):
         self.set_status(f"New voice '{name}' is ready: preset '{preset.name}' speaks with it.")
         self.voicesChanged.emit()
 
-    def voice_holder(self, voice_id: str) -> Optional[str]:
+    def voice_holder(self, voice_id: str) -> str | None:
         """The title of this window's job that uses `voice_id`, if any."""
         job = self.jobs.holder("voice", voice_id)
         return job.title if job is not None else None
@@ -264,7 +273,7 @@ class GenerateTab(QWidget):
             return
         self.generate()
 
-    def generate(self) -> Optional[Job]:
+    def generate(self) -> Job | None:
         text = self.text_edit.toPlainText().strip()
         if not text:
             self.set_status("Type some text to speak first.")
@@ -357,7 +366,7 @@ class GenerateTab(QWidget):
             return
         self.player.toggle()
 
-    def play_entry(self, entry: Optional[HistoryEntry]) -> bool:
+    def play_entry(self, entry: HistoryEntry | None) -> bool:
         if entry is None:
             return False
         if not self._load_entry(entry):
@@ -376,7 +385,7 @@ class GenerateTab(QWidget):
         return True
 
     # -- export --------------------------------------------------------------------------------
-    def export_clip(self, path: Optional[Path] = None, entry: Optional[HistoryEntry] = None) -> Optional[Job]:
+    def export_clip(self, path: Path | None = None, entry: HistoryEntry | None = None) -> Job | None:
         """Export a clip (default: the current one). Without a `path`, the export dialog asks
         for the file (named after the text), its rate and an MP3's bitrate; with one, the
         format comes from its ending and the rate from the preset (None = the clip's)."""
@@ -400,7 +409,7 @@ class GenerateTab(QWidget):
         return job
 
     # -- history -------------------------------------------------------------------------------
-    def delete_entry(self, entry: Optional[HistoryEntry], confirm: bool = True) -> bool:
+    def delete_entry(self, entry: HistoryEntry | None, confirm: bool = True) -> bool:
         if entry is None:
             return False
         holder = self.jobs.holder("clip", entry.id)
@@ -408,7 +417,8 @@ class GenerateTab(QWidget):
             self.set_status(f"“{holder.title}” is using this clip; delete it when that is done.", error=True)
             return False
         if confirm:
-            answer = QMessageBox.question(self, "Delete clip", f"Delete this clip from the history?\n\n{entry.text[:200]}")
+            answer = QMessageBox.question(self, "Delete clip",
+                                          f"Delete this clip from the history?\n\n{entry.text[:200]}")
             if answer != QMessageBox.Yes:
                 return False
         if self.current_entry is not None and self.current_entry.id == entry.id:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional, Tuple
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -12,8 +12,8 @@ class GuidePage(QWidget):
     """A heading, numbered steps and optional action buttons, centred in the tab."""
 
     def __init__(self, heading: str, intro: str, steps: Iterable[str],
-                 actions: Iterable[Tuple[str, Callable[[], None]]] = (),
-                 parent: Optional[QWidget] = None) -> None:
+                 actions: Iterable[tuple[str, Callable[[], None]]] = (),
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         outer = QVBoxLayout(self)
         outer.addStretch(1)

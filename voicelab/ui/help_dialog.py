@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from html import escape
 from string import Template
-from typing import Optional
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
@@ -27,7 +26,7 @@ def guide_html(workspace: Workspace) -> str:
 
 
 class UserGuideDialog(QDialog):
-    def __init__(self, workspace: Workspace, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("VoiceLab guide")
         self.resize(760, 680)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
@@ -25,8 +24,8 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, workspace: Workspace, parent: Optional[QWidget] = None,
-                 audio_output: Optional[AudioOutput] = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None,
+                 audio_output: AudioOutput | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.jobs = JobManager(self)
@@ -139,8 +138,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _settings_saved(self, dialog: SettingsDialog) -> None:
-        from voicelab.ui.theme import apply_theme
         from PySide6.QtWidgets import QApplication
+
+        from voicelab.ui.theme import apply_theme
 
         apply_theme(QApplication.instance(), self.workspace.settings.theme)
         self.dataset_tab.asr_choice.show_settings()  # one Whisper setting, shown the same there

@@ -8,13 +8,22 @@ voice is listed beside the checkpoints a run can start from, and the list reads 
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFileDialog, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.models import DOWNLOADED, INCLUDED, NOT_DOWNLOADED, ModelManager
@@ -58,7 +67,7 @@ class ModelTableModel(QAbstractTableModel):
     def __init__(self, manager: ModelManager) -> None:
         super().__init__()
         self.manager = manager
-        self.entries: List[ModelEntry] = []
+        self.entries: list[ModelEntry] = []
         self.presence: dict = {}  # id -> the manager's word: downloaded, included, …
         self.busy: dict = {}  # id -> "downloading…" while a job runs
 
@@ -113,7 +122,7 @@ class ModelTableModel(QAbstractTableModel):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
 
-    def set_busy(self, entry_id: str, text: Optional[str]) -> None:
+    def set_busy(self, entry_id: str, text: str | None) -> None:
         if text is None:
             self.busy.pop(entry_id, None)
         else:
@@ -124,7 +133,7 @@ class ModelTableModel(QAbstractTableModel):
 
 
 class ModelsDialog(QDialog):
-    def __init__(self, workspace: Workspace, jobs: JobManager, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, workspace: Workspace, jobs: JobManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models and base voices")
         self.resize(980, 560)
@@ -189,7 +198,7 @@ class ModelsDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.details)
         layout.addLayout(buttons)
-        self.last_error: Optional[str] = None
+        self.last_error: str | None = None
         self.reload()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -210,7 +219,7 @@ class ModelsDialog(QDialog):
                 self.table.setRowHidden(source.row(), hidden)
         self._update_buttons()
 
-    def selected(self) -> Optional[ModelEntry]:
+    def selected(self) -> ModelEntry | None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
@@ -247,7 +256,7 @@ class ModelsDialog(QDialog):
         show_error(self, title, message)
 
     # -- actions ---------------------------------------------------------------------------
-    def download_selected(self) -> Optional[Job]:
+    def download_selected(self) -> Job | None:
         entry = self.selected()
         if entry is None or not self.download_button.isEnabled():
             return None
@@ -283,7 +292,7 @@ class ModelsDialog(QDialog):
         job.failed.connect(lambda message, _d: (done(), self._error("Refresh failed", message)))
         return job
 
-    def add_local(self, path: Optional[str] = None) -> Optional[ModelEntry]:
+    def add_local(self, path: str | None = None) -> ModelEntry | None:
         if not path:
             path, _ = QFileDialog.getOpenFileName(self, "Add a checkpoint or voice", "",
                                                   "Checkpoints and voices (*.ckpt *.onnx);;All files (*)")

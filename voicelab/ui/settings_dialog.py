@@ -6,11 +6,20 @@ recordings (`ui.asr_choice`), from the same lists, so the two never disagree.
 
 from __future__ import annotations
 
-from typing import Optional
-
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from voicelab.core.settings import ASR_MODELS, DEVICES, THEMES, check_setting
 from voicelab.core.workspace import Workspace
@@ -19,7 +28,7 @@ from voicelab.ui.widgets.language_combo import chosen_language, fill_languages
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, workspace: Workspace, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.setWindowTitle("Settings")

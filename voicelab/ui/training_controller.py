@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
@@ -43,7 +44,7 @@ TRAINER_NICENESS = 10
 _MAX_EVENTS_PER_DRAIN = 500  # keep the worker's loop responsive after a burst
 
 
-def _lower_priority(pid: Optional[int]) -> None:
+def _lower_priority(pid: int | None) -> None:
     """Let the window win the CPU over the trainer (and the workers it starts later).
 
     Training on the CPU keeps every core busy; at the same priority the window would wait
@@ -65,8 +66,8 @@ class _TrainerWorker(QObject):
     stuck = Signal(bool)
     done = Signal(int)  # exit code, just before the thread quits
 
-    def __init__(self, run_dir: Path, env: Optional[Mapping[str, str]],
-                 command: Optional[Sequence[str]], drain_ms: int, stuck_poll_s: float,
+    def __init__(self, run_dir: Path, env: Mapping[str, str] | None,
+                 command: Sequence[str] | None, drain_ms: int, stuck_poll_s: float,
                  stuck_after_s: float, stop_grace_s: float, term_grace_s: float) -> None:
         super().__init__()
         self.run_dir = run_dir
@@ -77,7 +78,7 @@ class _TrainerWorker(QObject):
         self.stuck_after_s = stuck_after_s
         self.stop_grace_s = stop_grace_s
         self.term_grace_s = term_grace_s
-        self.process: Optional[TrainerProcess] = None
+        self.process: TrainerProcess | None = None
         self.shutting_down = False  # set by the UI thread before it quits this thread
         self._stuck = False
         self._finished = False
@@ -200,14 +201,14 @@ class TrainingController(QObject):
     _stop_requested = Signal()
     _halt_requested = Signal()
 
-    def __init__(self, run_dir: os.PathLike | str, *, env: Optional[Mapping[str, str]] = None,
-                 command: Optional[Sequence[str]] = None, drain_ms: int = DRAIN_MS, stuck_poll_s: float = STUCK_POLL_S,
+    def __init__(self, run_dir: os.PathLike | str, *, env: Mapping[str, str] | None = None,
+                 command: Sequence[str] | None = None, drain_ms: int = DRAIN_MS, stuck_poll_s: float = STUCK_POLL_S,
                  stuck_after_s: float = STUCK_AFTER_S, stop_grace_s: float = STOP_GRACE_S,
-                 term_grace_s: float = TERM_GRACE_S, parent: Optional[QObject] = None) -> None:
+                 term_grace_s: float = TERM_GRACE_S, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.run_dir = Path(run_dir)
-        self.exit_code: Optional[int] = None
-        self.final_event: Optional[Dict[str, Any]] = None
+        self.exit_code: int | None = None
+        self.final_event: dict[str, Any] | None = None
         self.stop_requested = False
         self._thread = QThread()
         self._thread.setObjectName(f"trainer: {self.run_dir.name}")
@@ -225,7 +226,7 @@ class TrainingController(QObject):
         self._ended = False
 
     # -- control (UI thread) ---------------------------------------------------------------
-    def start(self) -> "TrainingController":
+    def start(self) -> TrainingController:
         if self._started:
             raise RuntimeError("a TrainingController runs one trainer; make a new one")
         self._started = True
@@ -243,7 +244,7 @@ class TrainingController(QObject):
         return self._started and not self._ended
 
     @property
-    def pid(self) -> Optional[int]:
+    def pid(self) -> int | None:
         process = self._worker.process
         return process.pid if process is not None else None
 
@@ -277,7 +278,7 @@ class TrainingController(QObject):
 
     # -- from the worker ---------------------------------------------------------------------
     @Slot(object)
-    def _on_event(self, event: Dict[str, Any]) -> None:
+    def _on_event(self, event: dict[str, Any]) -> None:
         if event.get("type") in ev.TERMINAL_TYPES:
             self.final_event = event
         self.event.emit(event)

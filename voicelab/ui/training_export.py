@@ -11,7 +11,7 @@ run started from, is exported only when the user answers "Export anyway" (the CL
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from PySide6.QtWidgets import QMessageBox
 
@@ -25,7 +25,7 @@ KEEP_TRAINING, EXPORT_ANYWAY = "Keep training", "Export anyway"
 class VoiceExport:
     """Export part of the Training tab (see the module docstring)."""
 
-    def export_voice(self, checkpoint: Path, name: str) -> Optional[Job]:
+    def export_voice(self, checkpoint: Path, name: str) -> Job | None:
         """Check `checkpoint`'s preview scores, then (asking first if they say it is not
         ready) export it as the voice `name`. Returns the check's job."""
         if self.shown_run is None or self.checkpoints.busy:

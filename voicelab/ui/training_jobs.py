@@ -9,7 +9,7 @@ bar entry); the rest are jobs the user sees.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 
 from voicelab.core.training import events as ev
 from voicelab.core.workspace import Workspace
@@ -28,10 +28,10 @@ def run_ranking(run_dir: Path, *, progress=None, cancel=None) -> list:
     return ranking.current_ranking(run_dir)
 
 
-EMPTY_RUN: Dict[str, Any] = {"events": [], "previews": [], "chart": None, "lines": [], "ranking": []}
+EMPTY_RUN: dict[str, Any] = {"events": [], "previews": [], "chart": None, "lines": [], "ranking": []}
 
 
-def read_run(run_dir: Path, *, progress, cancel) -> Dict[str, Any]:
+def read_run(run_dir: Path, *, progress, cancel) -> dict[str, Any]:
     """Everything a run's view shows, prepared here: a long run's log is tens of MB."""
     from voicelab.ui.widgets.loss_chart import history_columns
     from voicelab.ui.widgets.train_log import history_lines
@@ -42,7 +42,7 @@ def read_run(run_dir: Path, *, progress, cancel) -> Dict[str, Any]:
             "lines": history_lines(events), "ranking": run_ranking(run_dir)}
 
 
-def find_bases(workspace: Workspace, *, progress, cancel) -> Tuple[list, list]:
+def find_bases(workspace: Workspace, *, progress, cancel) -> tuple[list, list]:
     """(label, checkpoint, name) of every downloaded or registered base; catalog entries to
     download."""
     from voicelab.core.models import ModelManager
@@ -77,7 +77,7 @@ def inspect_base(path: Path, *, progress, cancel) -> Any:
     return base.inspect_base(path, progress=progress, cancel=cancel)
 
 
-def create_run(runs_dir: Path, config: Any, name: Optional[str], *, progress, cancel) -> Path:
+def create_run(runs_dir: Path, config: Any, name: str | None, *, progress, cancel) -> Path:
     from voicelab.core.training import runs
 
     progress(0, 0, "Checking the dataset and the base")
@@ -98,7 +98,7 @@ def export_voice(run_dir: Path, checkpoint: Path, voices: Path, name: str, *, pr
     return export_run_voice(run_dir, checkpoint, voices, name, progress=progress, cancel=cancel)
 
 
-def suggest_batch(settings: Dict[str, Any], *, progress, cancel) -> Dict[str, Any]:
+def suggest_batch(settings: dict[str, Any], *, progress, cancel) -> dict[str, Any]:
     """The largest batch the GPU holds, tried in a child process (`--cli train suggest-batch`)
     so the probe's CUDA memory never stays in the GUI; returns its JSON answer."""
     import json

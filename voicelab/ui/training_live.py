@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 from PySide6.QtCore import QTimer
 
@@ -24,7 +24,7 @@ from voicelab.ui.workers import ExternalJob, Job
 _FINAL_STATUS = {"finished": "finished", "stopped": "stopped", "error": "failed"}
 
 
-def event_key(event: Dict[str, Any]) -> tuple:
+def event_key(event: dict[str, Any]) -> tuple:
     """What tells one event from another, to skip live events the file already had."""
     return event.get("type"), event.get("time"), event.get("step")
 
@@ -33,7 +33,7 @@ class LiveTraining:
     """Training-now part of the Training tab (see the module docstring)."""
 
     # -- training -----------------------------------------------------------------------------
-    def train(self) -> Optional[Job]:
+    def train(self) -> Job | None:
         """Create a run from the form and start training it."""
         config = self.form.check()
         if config is None or self.is_training() or self._creating is not None:
@@ -83,7 +83,7 @@ class LiveTraining:
             self.controller.stop()
             self._update_buttons()
 
-    def _status_event(self, event: Dict[str, Any]) -> None:
+    def _status_event(self, event: dict[str, Any]) -> None:
         """The live run's line in the status bar: preparing, then steps of the total."""
         job, kind = self.status_job, event.get("type")
         if job is None:
@@ -120,7 +120,7 @@ class LiveTraining:
             request_stop(info.path)
             QTimer.singleShot(3000, self, lambda: self.refresh_runs())
 
-    def _on_live_event(self, event: Dict[str, Any]) -> None:
+    def _on_live_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "heartbeat" or self.live_run is None:
             return
@@ -140,7 +140,7 @@ class LiveTraining:
             else:
                 self._apply(event)
 
-    def _apply(self, event: Dict[str, Any]) -> None:
+    def _apply(self, event: dict[str, Any]) -> None:
         """One live event of the shown run into the chart, progress, log, previews, ranking."""
         if event_key(event) in self._loaded_keys:
             return

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
@@ -56,27 +56,27 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
     stuck_after_s = 300.0
     stuck_poll_s = 5.0
 
-    def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: Optional[AudioOutput] = None,
-                 parent: Optional[QWidget] = None) -> None:
+    def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: AudioOutput | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.jobs = jobs
         self.output = audio_output if audio_output is not None else default_output()
-        self.trainer_env: Optional[Dict[str, str]] = None  # the trainer's environment (default: ours)
-        self.trainer_command: Optional[List[str]] = None  # default: `python -m voicelab --run-trainer`
-        self.controller: Optional[TrainingController] = None
-        self.status_job: Optional[ExternalJob] = None  # the live run in the status bar
-        self._live_total: Optional[int] = None
-        self.live_run: Optional[Path] = None
+        self.trainer_env: dict[str, str] | None = None  # the trainer's environment (default: ours)
+        self.trainer_command: list[str] | None = None  # default: `python -m voicelab --run-trainer`
+        self.controller: TrainingController | None = None
+        self.status_job: ExternalJob | None = None  # the live run in the status bar
+        self._live_total: int | None = None
+        self.live_run: Path | None = None
         self._live_since = 0.0
-        self.shown_run: Optional[Path] = None
-        self.shown_events: List[Dict[str, Any]] = []
-        self._pending_live: Optional[List[Dict[str, Any]]] = None
+        self.shown_run: Path | None = None
+        self.shown_events: list[dict[str, Any]] = []
+        self._pending_live: list[dict[str, Any]] | None = None
         self._loaded_keys: set = set()
         self._serial = 0
         self._quiet: set = set()
-        self._select_run: Optional[str] = None
-        self._creating: Optional[Job] = None
+        self._select_run: str | None = None
+        self._creating: Job | None = None
         self._closed = False
         self._ranking_timer = QTimer(self, singleShot=True, interval=1000)
         self._ranking_timer.timeout.connect(self._reload_ranking)
@@ -189,7 +189,7 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
                                select=self.workspace.settings.last_dataset or None)
         self._update_page(bool(datasets))
 
-    def _update_page(self, has_datasets: Optional[bool] = None) -> None:
+    def _update_page(self, has_datasets: bool | None = None) -> None:
         if has_datasets is None:
             has_datasets = self.form.dataset_combo.count() > 0
         self.pages.setCurrentIndex(1 if has_datasets or self.run_model.rowCount() else 0)
@@ -206,19 +206,19 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
         job.ended.connect(lambda: self.form.suggest_button.setEnabled(True))
         return job
 
-    def _batch_suggested(self, answer: Dict[str, Any]) -> None:
+    def _batch_suggested(self, answer: dict[str, Any]) -> None:
         size = answer.get("batch_size")
         if size:
             self.form.batch_spin.setValue(int(size))
         self.form.set_batch_status(str(answer.get("message") or ""), ok=True if size else None)
 
     # -- runs ---------------------------------------------------------------------------------
-    def refresh_runs(self, select: Optional[str] = None) -> None:
+    def refresh_runs(self, select: str | None = None) -> None:
         if select:
             self._select_run = select
         self._quietly(tj.list_runs, self.workspace.root / "runs", then=self._runs_listed)
 
-    def _run_holder(self, name: str) -> Optional[str]:
+    def _run_holder(self, name: str) -> str | None:
         job = self.jobs.holder("run", name)
         return job.title if job is not None else None
 
@@ -250,7 +250,7 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
         self._update_page()
         self._update_buttons()
 
-    def selected_run(self) -> Optional[Any]:
+    def selected_run(self) -> Any | None:
         return self.runs_panel.selected()
 
     def _run_selected(self) -> None:
@@ -288,7 +288,7 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
         status = "running" if self._is_live_shown() else (info.status if info else "")
         return f"<b>{self.shown_run.name}</b>" + (f" — {status}" if status else "")
 
-    def _history_read(self, serial: int, result: Dict[str, Any]) -> None:
+    def _history_read(self, serial: int, result: dict[str, Any]) -> None:
         if serial != self._serial:
             return  # another run was selected meanwhile
         events = result["events"]

@@ -16,8 +16,6 @@ widget, and wait on any worker thread that holds the GIL.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QSlider, QWidget
 
@@ -34,7 +32,7 @@ class _WheelGuard(QObject):
         return False
 
 
-_guard: Optional[_WheelGuard] = None  # made on first use, on the UI thread, like the fields
+_guard: _WheelGuard | None = None  # made on first use, on the UI thread, like the fields
 
 
 def guard_wheel(window: QWidget) -> None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from typing import Any, Callable, Iterable, List, Optional, Tuple, Union
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -108,7 +109,7 @@ class Job(QObject):
         self.done_units = 0.0
         self.total_units = 0.0
         self.message = ""
-        self.outcome: Optional[str] = None
+        self.outcome: str | None = None
         self.result: Any = None
         self._eta = EtaEstimator()
         self._thread = QThread()
@@ -120,9 +121,9 @@ class Job(QObject):
         self._runner.partial.connect(self._on_partial)
         self._runner.done.connect(self._on_done)
         self._thread.finished.connect(self._on_thread_finished)
-        self._pending: Optional[tuple] = None
+        self._pending: tuple | None = None
 
-    def start(self) -> "Job":
+    def start(self) -> Job:
         self._eta = EtaEstimator()
         self._thread.start()
         return self
@@ -139,12 +140,12 @@ class Job(QObject):
         """Block until the thread has stopped (used at shutdown and in tests)."""
         return self._thread.wait(timeout_ms)
 
-    def fraction(self) -> Optional[float]:
+    def fraction(self) -> float | None:
         if self.total_units <= 0:
             return None
         return min(1.0, self.done_units / self.total_units)
 
-    def eta_seconds(self) -> Optional[float]:
+    def eta_seconds(self) -> float | None:
         return self._eta.eta(self.done_units, self.total_units)
 
     @Slot(float, float, str)
@@ -188,7 +189,7 @@ class ExternalJob(QObject):
     ended = Signal()
 
     def __init__(self, title: str, on_cancel: Callable[[], None],
-                 holds: Iterable[Tuple[str, str]] = ()) -> None:
+                 holds: Iterable[tuple[str, str]] = ()) -> None:
         super().__init__()
         self.title = title
         self.cancellable = True
@@ -197,11 +198,11 @@ class ExternalJob(QObject):
         self.done_units = 0.0
         self.total_units = 0.0
         self.message = ""
-        self._eta_s: Optional[float] = None
+        self._eta_s: float | None = None
         self._on_cancel = on_cancel
         self._running = True
 
-    def update(self, done: float, total: float, message: str = "", eta_s: Optional[float] = None) -> None:
+    def update(self, done: float, total: float, message: str = "", eta_s: float | None = None) -> None:
         self.done_units, self.total_units, self._eta_s = float(done), float(total), eta_s
         if message:
             self.message = message
@@ -223,14 +224,14 @@ class ExternalJob(QObject):
     def wait(self, timeout_ms: int = 0) -> bool:
         return True
 
-    def fraction(self) -> Optional[float]:
+    def fraction(self) -> float | None:
         return min(1.0, self.done_units / self.total_units) if self.total_units > 0 else None
 
-    def eta_seconds(self) -> Optional[float]:
+    def eta_seconds(self) -> float | None:
         return self._eta_s
 
 
-AnyJob = Union[Job, ExternalJob]
+AnyJob = Job | ExternalJob
 
 
 class JobManager(QObject):
@@ -239,15 +240,15 @@ class JobManager(QObject):
     job_added = Signal(object)
     job_removed = Signal(object)
 
-    def __init__(self, parent: Optional[QObject] = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._jobs: List[AnyJob] = []
+        self._jobs: list[AnyJob] = []
 
-    def jobs(self) -> List[AnyJob]:
+    def jobs(self) -> list[AnyJob]:
         return list(self._jobs)
 
     def run(self, title: str, func: Callable[..., Any], *args: Any, cancellable: bool = True,
-            emits: bool = False, holds: Iterable[Tuple[str, str]] = (), **kwargs: Any) -> Job:
+            emits: bool = False, holds: Iterable[tuple[str, str]] = (), **kwargs: Any) -> Job:
         """Create, register and start a job; connect to its signals before control returns
         to the event loop (signals are queued, so none is missed)."""
         job = Job(title, func, *args, cancellable=cancellable, emits=emits, **kwargs)
@@ -265,7 +266,7 @@ class JobManager(QObject):
         job.ended.connect(lambda: self._remove(job))
         self.job_added.emit(job)
 
-    def holder(self, kind: str, name: str) -> Optional[AnyJob]:
+    def holder(self, kind: str, name: str) -> AnyJob | None:
         """The running job that holds this item, if any (see the module docstring)."""
         return next((job for job in self._jobs if (kind, name) in job.holds and job.is_running()), None)
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 import dataclasses
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Protocol, Tuple
+from typing import Protocol
 
 import numpy as np
 
@@ -59,27 +60,27 @@ class Segment:
     text: str
     start: float
     end: float
-    words: List[Word] = field(default_factory=list)
-    avg_logprob: Optional[float] = None
-    no_speech_prob: Optional[float] = None
+    words: list[Word] = field(default_factory=list)
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
 
 
 @dataclass
 class Transcript:
-    segments: List[Segment]
-    language: Optional[str]
-    language_probability: Optional[float]
+    segments: list[Segment]
+    language: str | None
+    language_probability: float | None
     duration: float  # seconds of audio transcribed
 
     @property
-    def words(self) -> List[Word]:
+    def words(self) -> list[Word]:
         return [word for segment in self.segments for word in segment.words]
 
     @property
     def text(self) -> str:
         return " ".join(s.text.strip() for s in self.segments if s.text.strip())
 
-    def shifted(self, offset: float) -> "Transcript":
+    def shifted(self, offset: float) -> Transcript:
         """The same transcript with every time moved by `offset` seconds."""
         return Transcript([_shift_segment(s, offset) for s in self.segments], self.language,
                           self.language_probability, self.duration)
@@ -94,9 +95,9 @@ def _shift_segment(segment: Segment, offset: float) -> Segment:
 class Transcriber(Protocol):
     """What the dataset code needs from a speech recognizer."""
 
-    def transcribe(self, samples: np.ndarray, *, language: Optional[str] = None,
-                   cancel: Optional[CancelToken] = None,
-                   progress: Optional[ProgressCallback] = None) -> Transcript:
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None,
+                   cancel: CancelToken | None = None,
+                   progress: ProgressCallback | None = None) -> Transcript:
         """Words with times for float32 mono 16 kHz `samples`.
 
         `language`: an ISO code, "auto" to detect, or None for the transcriber's default.
@@ -127,22 +128,22 @@ class ASROptions:
     model: str = "base.en"
     language: str = "auto"
     device: str = "auto"  # "auto" | "cpu" | "cuda"
-    compute_type: Optional[str] = None  # None: int8 on CPU, float16 on CUDA
+    compute_type: str | None = None  # None: int8 on CPU, float16 on CUDA
     batched: bool = True
-    batch_size: Optional[int] = None  # chunks per batched call; None: by device
+    batch_size: int | None = None  # chunks per batched call; None: by device
     beam_size: int = 5
-    model_path: Optional[str] = None
+    model_path: str | None = None
 
-    def to_dict(self) -> Dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Dict[str, object]) -> "ASROptions":
+    def from_dict(cls, data: dict[str, object]) -> ASROptions:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in (data or {}).items() if k in names})
 
     @classmethod
-    def from_settings(cls, settings, **changes) -> "ASROptions":
+    def from_settings(cls, settings, **changes) -> ASROptions:
         """The options the user chose in settings (model size, language, device)."""
         options = cls(model=getattr(settings, "asr_model", None) or cls.model,
                       language=getattr(settings, "asr_language", None) or cls.language,
@@ -151,7 +152,7 @@ class ASROptions:
         return dataclasses.replace(options, **changes)
 
 
-def language_arg(language: Optional[str]) -> Optional[str]:
+def language_arg(language: str | None) -> str | None:
     """The engine's `language` argument: None means detect."""
     if language is None:
         return None
@@ -161,7 +162,7 @@ def language_arg(language: Optional[str]) -> Optional[str]:
 
 # --------------------------------------------------------------------------- loading
 
-_CACHE: Dict[Tuple, Transcriber] = {}
+_CACHE: dict[tuple, Transcriber] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -243,7 +244,7 @@ def _openai_weights(model: str, workspace) -> Path:
 # --------------------------------------------------------------------------- running
 
 
-def pull_cancellable(make_items: Callable[[], Iterator], cancel: Optional[CancelToken],
+def pull_cancellable(make_items: Callable[[], Iterator], cancel: CancelToken | None,
                      poll: float = 0.05, name: str = "voicelab-asr") -> Iterator:
     """Yield what `make_items()` yields, computed in a worker thread, stopping on cancel.
 
@@ -256,7 +257,7 @@ def pull_cancellable(make_items: Callable[[], Iterator], cancel: Optional[Cancel
         yield from make_items()
         return
     cancel.raise_if_cancelled()
-    results: "queue.Queue[Tuple[str, object]]" = queue.Queue()
+    results: queue.Queue[tuple[str, object]] = queue.Queue()
     stop = threading.Event()
 
     def work() -> None:
@@ -293,7 +294,7 @@ def pull_cancellable(make_items: Callable[[], Iterator], cancel: Optional[Cancel
 
 
 def quiet_pieces(samples: np.ndarray, rate: int = ASR_RATE, max_seconds: float = 600.0,
-                 search_seconds: float = 30.0) -> List[Tuple[int, int]]:
+                 search_seconds: float = 30.0) -> list[tuple[int, int]]:
     """(start, end) sample ranges of at most `max_seconds`, cut at the quietest 0.1 s.
 
     A cut falls within the last `search_seconds` before each limit, where the level is
@@ -312,7 +313,7 @@ def quiet_pieces(samples: np.ndarray, rate: int = ASR_RATE, max_seconds: float =
 
 
 def speech_windows(path: Path, max_seconds: float = 600.0, search_seconds: float = 30.0,
-                   ) -> Iterator[Tuple[float, np.ndarray]]:
+                   ) -> Iterator[tuple[float, np.ndarray]]:
     """(offset in seconds, 16 kHz samples) windows of an audio file, cut as `quiet_pieces`
     cuts, read and resampled a block at a time.
 
@@ -324,7 +325,7 @@ def speech_windows(path: Path, max_seconds: float = 600.0, search_seconds: float
 
     rate, blocks = audio_blocks(path)
     limit = int(max_seconds * ASR_RATE)
-    held: List[np.ndarray] = []
+    held: list[np.ndarray] = []
     count = 0
     offset = 0
     for block in resample_blocks(blocks, rate, ASR_RATE):
@@ -361,6 +362,6 @@ def check_samples(samples: np.ndarray) -> np.ndarray:
     return audio
 
 
-def raise_if_cancelled(cancel: Optional[CancelToken]) -> None:
+def raise_if_cancelled(cancel: CancelToken | None) -> None:
     if cancel is not None and cancel.cancelled:
         raise Cancelled()

@@ -25,14 +25,23 @@ that got no words (`coverage.listen_again`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, List, Optional
 
 import numpy as np
 
 from voicelab.core.dataset.asr import (
-    ASR_RATE, ASRError, ASROptions, Segment, Transcript, Word, check_samples, language_arg,
-    pull_cancellable, quiet_pieces, raise_if_cancelled,
+    ASR_RATE,
+    ASRError,
+    ASROptions,
+    Segment,
+    Transcript,
+    Word,
+    check_samples,
+    language_arg,
+    pull_cancellable,
+    quiet_pieces,
+    raise_if_cancelled,
 )
 from voicelab.core.progress import CancelToken, ProgressCallback
 
@@ -52,7 +61,7 @@ def pick_device(device: str) -> str:
         return "cpu"
 
 
-def pick_compute_type(device: str, compute_type: Optional[str]) -> str:
+def pick_compute_type(device: str, compute_type: str | None) -> str:
     if compute_type:
         return compute_type
     return "float16" if device == "cuda" else "int8"
@@ -85,20 +94,20 @@ class FasterWhisperTranscriber:
     def multilingual(self) -> bool:
         return bool(self.model.model.is_multilingual)
 
-    def transcribe(self, samples: np.ndarray, *, language: Optional[str] = None,
-                   cancel: Optional[CancelToken] = None,
-                   progress: Optional[ProgressCallback] = None) -> Transcript:
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None,
+                   cancel: CancelToken | None = None,
+                   progress: ProgressCallback | None = None) -> Transcript:
         audio = check_samples(samples)
         duration = audio.shape[0] / ASR_RATE
         wanted = language_arg(self.options.language if language is None else language)
-        segments: List[Segment] = []
+        segments: list[Segment] = []
         detected, probability = wanted, 1.0 if wanted else None
         for start, end in quiet_pieces(audio):
             raise_if_cancelled(cancel)
             offset = start / ASR_RATE
             piece = audio[start:end]
             info_box: list = []
-            items = pull_cancellable(lambda: self._run(piece, detected, info_box), cancel)
+            items = pull_cancellable(lambda p=piece, d=detected, box=info_box: self._run(p, d, box), cancel)
             for segment in items:
                 segments.append(_segment(segment, offset))
                 if progress is not None:
@@ -109,7 +118,7 @@ class FasterWhisperTranscriber:
                 progress(end / ASR_RATE, duration, "Transcribing")
         return Transcript(segments, detected, probability, duration)
 
-    def _run(self, audio: np.ndarray, language: Optional[str], info_box: list) -> Iterator:
+    def _run(self, audio: np.ndarray, language: str | None, info_box: list) -> Iterator:
         """The engine's segments for one piece (runs in the worker thread when cancellable)."""
         if audio.shape[0] < ASR_RATE // 10:
             return  # nothing to hear in under 0.1 s; the engine would only pad it with silence

@@ -12,14 +12,23 @@ the previous text, beam search at temperature 0 with the usual fallbacks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, List, Optional
 
 import numpy as np
 
 from voicelab.core.dataset.asr import (
-    ASR_RATE, ASRError, ASROptions, Segment, Transcript, Word, check_samples, language_arg,
-    pull_cancellable, quiet_pieces, raise_if_cancelled,
+    ASR_RATE,
+    ASRError,
+    ASROptions,
+    Segment,
+    Transcript,
+    Word,
+    check_samples,
+    language_arg,
+    pull_cancellable,
+    quiet_pieces,
+    raise_if_cancelled,
 )
 from voicelab.core.progress import CancelToken, ProgressCallback
 
@@ -37,7 +46,7 @@ def _torch_device(device: str) -> str:
 class OpenAIWhisperTranscriber:
     """A loaded openai-whisper model behind the `Transcriber` interface."""
 
-    def __init__(self, model_path: Optional[Path], options: ASROptions, model=None) -> None:
+    def __init__(self, model_path: Path | None, options: ASROptions, model=None) -> None:
         import tqdm
 
         tqdm.tqdm.monitor_interval = 0  # whisper's (disabled) bars would start tqdm's monitor thread
@@ -61,24 +70,24 @@ class OpenAIWhisperTranscriber:
 
     @classmethod
     def from_model(cls, model, options: ASROptions = ASROptions(backend="openai-whisper")
-                   ) -> "OpenAIWhisperTranscriber":
+                   ) -> OpenAIWhisperTranscriber:
         """Wrap an already built `whisper.model.Whisper` (tests, notebooks)."""
         return cls(None, options, model=model)
 
-    def transcribe(self, samples: np.ndarray, *, language: Optional[str] = None,
-                   cancel: Optional[CancelToken] = None,
-                   progress: Optional[ProgressCallback] = None) -> Transcript:
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None,
+                   cancel: CancelToken | None = None,
+                   progress: ProgressCallback | None = None) -> Transcript:
         audio = check_samples(samples)
         duration = audio.shape[0] / ASR_RATE
         detected = language_arg(self.options.language if language is None else language)
         if detected is None and not self.model.is_multilingual:
             detected = "en"
-        segments: List[Segment] = []
+        segments: list[Segment] = []
         for start, end in quiet_pieces(audio, max_seconds=PIECE_SECONDS, search_seconds=10.0):
             raise_if_cancelled(cancel)
             piece = audio[start:end]
             offset = start / ASR_RATE
-            for result in pull_cancellable(lambda: self._run(piece, detected), cancel):
+            for result in pull_cancellable(lambda p=piece, d=detected: self._run(p, d), cancel):
                 if detected is None:  # the first piece decides the language for the rest
                     detected = result.get("language") or None
                 segments.extend(_segments(result, offset, end / ASR_RATE))
@@ -86,7 +95,7 @@ class OpenAIWhisperTranscriber:
                 progress(end / ASR_RATE, duration, "Transcribing")
         return Transcript(segments, detected, None, duration)
 
-    def _run(self, piece: np.ndarray, language: Optional[str]) -> Iterator[dict]:
+    def _run(self, piece: np.ndarray, language: str | None) -> Iterator[dict]:
         import whisper
 
         if piece.shape[0] < ASR_RATE // 10:
@@ -102,7 +111,7 @@ class OpenAIWhisperTranscriber:
                            f"({str(exc).splitlines()[0] if str(exc) else exc!r}).") from None
 
 
-def _segments(result: dict, offset: float, limit: float) -> List[Segment]:
+def _segments(result: dict, offset: float, limit: float) -> list[Segment]:
     """openai-whisper's result dict as our segments, times moved into the whole recording."""
 
     def clamp(value) -> float:

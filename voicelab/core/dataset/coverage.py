@@ -18,14 +18,14 @@ activity detection (`vad.speech_regions`) says independently where the speech is
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
 from voicelab.core.dataset.asr import ASR_RATE, Segment, Transcriber, Transcript, Word
 from voicelab.core.progress import CancelToken
 
-Span = Tuple[float, float]
+Span = tuple[float, float]
 
 #: Clips holding less than this share of a recording's voiced speech get a warning…
 LOW_COVERAGE = 0.8
@@ -42,9 +42,9 @@ _MARGIN = 0.5  # audio kept around an unheard stretch when it is transcribed aga
 # --------------------------------------------------------------------------- spans
 
 
-def merged(spans: Sequence[Span]) -> List[Span]:
+def merged(spans: Sequence[Span]) -> list[Span]:
     """The union of (start, end) spans, sorted, with touching ones joined."""
-    result: List[Span] = []
+    result: list[Span] = []
     for start, end in sorted((float(a), float(b)) for a, b in spans if b > a):
         if result and start <= result[-1][1]:
             result[-1] = (result[-1][0], max(result[-1][1], end))
@@ -67,10 +67,10 @@ def covered_seconds(regions: Sequence[Span], spans: Sequence[Span]) -> float:
     return total
 
 
-def _outside(regions: Sequence[Span], spans: Sequence[Span]) -> List[Span]:
+def _outside(regions: Sequence[Span], spans: Sequence[Span]) -> list[Span]:
     """The parts of `regions` outside every one of `spans`."""
     cover = merged(spans)
-    pieces: List[Span] = []
+    pieces: list[Span] = []
     for start, end in merged(regions):
         at = start
         for a, b in cover:
@@ -87,10 +87,10 @@ def _outside(regions: Sequence[Span], spans: Sequence[Span]) -> List[Span]:
 
 
 def unheard(voiced: Sequence[Span], words: Sequence[Word],
-            shortest: float = UNHEARD_SECONDS) -> List[Span]:
+            shortest: float = UNHEARD_SECONDS) -> list[Span]:
     """Stretches of voiced speech at least `shortest` seconds long with no word near them."""
     pieces = _outside(voiced, [(w.start - _REACH, w.end + _REACH) for w in words])
-    stretches: List[Span] = []
+    stretches: list[Span] = []
     for start, end in pieces:
         if stretches and start - stretches[-1][1] < _BRIDGE:
             stretches[-1] = (stretches[-1][0], end)
@@ -103,19 +103,20 @@ def unheard(voiced: Sequence[Span], words: Sequence[Word],
 
 
 def listen_again(transcript: Transcript, samples: np.ndarray, voiced: Sequence[Span],
-                 transcriber: Transcriber, *, language: Optional[str] = None,
-                 cancel: Optional[CancelToken] = None) -> Transcript:
+                 transcriber: Transcriber, *, language: str | None = None,
+                 cancel: CancelToken | None = None) -> Transcript:
     """`transcript` of 16 kHz `samples` with the speech it skipped transcribed again.
 
     Only words that land inside a skipped stretch (or within the reach of word times of
-    it) are taken, so a word the first pass heard is never added twice; the transcript is returned unchanged when nothing was
-    skipped (the usual case), or when the second listen hears nothing either.
+    it) are taken, so a word the first pass heard is never added twice; the transcript is
+    returned unchanged when nothing was skipped (the usual case), or when the second listen
+    hears nothing either.
     """
     stretches = unheard(voiced, transcript.words)
     if not stretches:
         return transcript
     duration = samples.shape[0] / ASR_RATE
-    found: List[Segment] = []
+    found: list[Segment] = []
     for start, end in stretches:
         lo, hi = max(0.0, start - _MARGIN), min(duration, end + _MARGIN)
         piece = samples[int(lo * ASR_RATE):int(hi * ASR_RATE)]
@@ -131,12 +132,12 @@ def listen_again(transcript: Transcript, samples: np.ndarray, voiced: Sequence[S
     return dataclasses.replace(transcript, segments=_in_time_order(list(transcript.segments) + found))
 
 
-def _in_time_order(segments: Sequence[Segment]) -> List[Segment]:
+def _in_time_order(segments: Sequence[Segment]) -> list[Segment]:
     """Segments regrouped so their words run in time order: a segment whose words lie on
     both sides of a stretch heard later is split around it (the slicer reads words in
     segment order)."""
     pairs = sorted(((w, s) for s in segments for w in s.words), key=lambda pair: pair[0].start)
-    runs: List[Tuple[Segment, List[Word]]] = []
+    runs: list[tuple[Segment, list[Word]]] = []
     for word, segment in pairs:
         if runs and runs[-1][0] is segment:
             runs[-1][1].append(word)
@@ -151,7 +152,7 @@ def _in_time_order(segments: Sequence[Segment]) -> List[Segment]:
 # --------------------------------------------------------------------------- the figure
 
 
-def coverage_of(source) -> Optional[float]:
+def coverage_of(source) -> float | None:
     """Share (0..1) of a source's voiced speech inside its clips; None before it is known."""
     voiced = getattr(source, "voiced", None)
     covered = getattr(source, "covered", None)
@@ -160,7 +161,7 @@ def coverage_of(source) -> Optional[float]:
     return 1.0 if voiced <= 0 else max(0.0, min(1.0, covered / voiced))
 
 
-def coverage_warning(source) -> Optional[str]:
+def coverage_warning(source) -> str | None:
     """A sentence for the user when a recording's clips hold much less than its speech."""
     share = coverage_of(source)
     if share is None or share >= LOW_COVERAGE:
@@ -174,7 +175,7 @@ def coverage_warning(source) -> Optional[str]:
             "clips: a larger Whisper model (Settings) may hear what this one missed.")
 
 
-def coverage_summary(sources: Sequence) -> Optional[str]:
+def coverage_summary(sources: Sequence) -> str | None:
     """"Speech in clips: 97 % of 12 min found" over the sources measured; None if none was."""
     known = [s for s in sources if coverage_of(s) is not None]
     voiced = sum(s.voiced for s in known)

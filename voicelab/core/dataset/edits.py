@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Iterable, List, Optional, Sequence, Tuple
+from collections.abc import Iterable, Sequence
 
 from voicelab.core.dataset.records import (
-    Change, Clip, DatasetError, clip_from_dict, word_rows, _min_or_none, _split_text, confidence_of,
+    Change,
+    Clip,
+    DatasetError,
+    _min_or_none,
+    _split_text,
+    clip_from_dict,
+    confidence_of,
+    word_rows,
 )
 from voicelab.core.dataset.textclean import clean_text
 
@@ -71,7 +78,7 @@ class ClipEditing:
         self._notify(Change("clips", (clip_id,)))
         return changed
 
-    def split_clip(self, clip_id: str, at: float) -> Tuple[Clip, Clip]:
+    def split_clip(self, clip_id: str, at: float) -> tuple[Clip, Clip]:
         """Split at `at` seconds into the source; the text splits at the nearest word gap."""
         with self._lock:
             clip = self.clip(clip_id)
@@ -123,8 +130,8 @@ class ClipEditing:
         return merged
 
     def update_transcript(self, clip_id: str, text: str, words: Sequence[Sequence], *,
-                          avg_logprob: Optional[float], no_speech_prob: Optional[float],
-                          language: Optional[str] = None) -> Clip:
+                          avg_logprob: float | None, no_speech_prob: float | None,
+                          language: str | None = None) -> Clip:
         """A clip transcribed again on request: new text and confidence, marked edited."""
         with self._lock:
             clip = self.clip(clip_id)
@@ -146,7 +153,7 @@ class ClipEditing:
         self.clips.append(clip)
 
     # -- undo -------------------------------------------------------------------------------
-    def capture(self, clip_ids: Iterable[str]) -> List[dict]:
+    def capture(self, clip_ids: Iterable[str]) -> list[dict]:
         """Copies of these clips as they are now (ids that do not exist are left out).
 
         Undo keeps the clips an edit touched before and after it, not the whole dataset, so

@@ -16,13 +16,13 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
 
 from voicelab.core.dataset.textclean import needs_spelling_out
 
 # Worst first: the order the table sorts by and the order flags are listed in.
-FLAG_LABELS: Dict[str, str] = {
+FLAG_LABELS: dict[str, str] = {
     "hallucination": "likely Whisper hallucination",
     "low_confidence": "low transcription confidence",
     "no_text": "no transcript",
@@ -57,10 +57,10 @@ STOCK_PHRASES = (
 class FlagContext:
     min_seconds: float = 1.0
     max_seconds: float = 12.0
-    language: Optional[str] = None  # the chosen language; None = auto
+    language: str | None = None  # the chosen language; None = auto
 
 
-def _words(text: str) -> List[str]:
+def _words(text: str) -> list[str]:
     return re.findall(r"[\w']+", text.lower())
 
 
@@ -78,17 +78,17 @@ def _repeats(words: Sequence[str]) -> bool:
     return False
 
 
-def _rate(clip) -> Optional[float]:
+def _rate(clip) -> float | None:
     letters = len(re.sub(r"\W", "", clip.text))
     return letters / clip.duration if clip.duration > 0.2 and letters else None
 
 
-def compute_flags(clips: Sequence, context: FlagContext) -> List[List[str]]:
+def compute_flags(clips: Sequence, context: FlagContext) -> list[list[str]]:
     """The flags of each clip, in `FLAG_ORDER`, as a list parallel to `clips`."""
     rates = [r for r in (_rate(c) for c in clips) if r is not None]
     median_rate = statistics.median(rates) if len(rates) >= 5 else None
     texts = Counter(" ".join(_words(c.text)) for c in clips if not c.excluded and c.text.strip())
-    result: List[List[str]] = []
+    result: list[list[str]] = []
     for clip in clips:
         found = set()
         text = clip.text.strip()
@@ -120,7 +120,7 @@ def compute_flags(clips: Sequence, context: FlagContext) -> List[List[str]]:
     return result
 
 
-def doubtful_words(clip) -> List[Tuple[int, str, float]]:
+def doubtful_words(clip) -> list[tuple[int, str, float]]:
     """(index in `clip.words`, text, probability) of the words Whisper was least sure of.
 
     Word rows carry a probability as their fourth value (clips made before that have none,

@@ -14,14 +14,19 @@ a two-hour file is over a gigabyte as float samples, and nothing downstream need
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from voicelab.core.audio import (
-    READ_EXTENSIONS, AudioError, audio_blocks, info, resample_blocks, write_audio_blocks,
+    READ_EXTENSIONS,
+    AudioError,
+    audio_blocks,
+    info,
+    resample_blocks,
+    write_audio_blocks,
 )
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.fileio import sha256_file
@@ -55,14 +60,14 @@ class Decoded:
     peak: float  # loudest sample, 0..1
 
 
-def find_audio(paths: Iterable[os.PathLike]) -> Tuple[List[Path], List[FileProblem]]:
+def find_audio(paths: Iterable[os.PathLike]) -> tuple[list[Path], list[FileProblem]]:
     """The files to import from files and folders (searched recursively), in a stable order.
 
     Inside folders only known audio/video endings are taken and hidden files are skipped;
     a file named directly is always tried, so "not audio" is reported rather than ignored.
     """
-    found: List[Path] = []
-    problems: List[FileProblem] = []
+    found: list[Path] = []
+    problems: list[FileProblem] = []
     seen = set()
     for raw in paths:
         path = Path(raw).expanduser()
@@ -85,7 +90,7 @@ def find_audio(paths: Iterable[os.PathLike]) -> Tuple[List[Path], List[FileProbl
     return found, problems
 
 
-def _audio_in_folder(folder: Path) -> List[Path]:
+def _audio_in_folder(folder: Path) -> list[Path]:
     files = []
     for root, dirs, names in os.walk(folder, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -95,7 +100,7 @@ def _audio_in_folder(folder: Path) -> List[Path]:
     return files
 
 
-def header_seconds(path: Path) -> Optional[float]:
+def header_seconds(path: Path) -> float | None:
     """The duration a file's header promises, for progress totals; None if unknown.
 
     Raises `AudioError` for a file that cannot be audio at all (empty, unreadable, not
@@ -106,7 +111,7 @@ def header_seconds(path: Path) -> Optional[float]:
 
 
 def decode_to(path: Path, target: Path, rate: int,
-              cancel: Optional[CancelToken] = None) -> Decoded:
+              cancel: CancelToken | None = None) -> Decoded:
     """Decode a whole file into `target` (mono 16-bit WAV at `rate`), a block at a time.
 
     `AudioError` says why a file is unusable (damaged, truncated, too short, silent); then

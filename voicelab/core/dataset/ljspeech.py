@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import List, Optional, Tuple
 
 from voicelab.core.dataset.ingest import FileProblem
 from voicelab.core.dataset.store import Dataset, DatasetError, NewClip
@@ -27,8 +26,8 @@ METADATA = "metadata.csv"
 
 
 def export_ljspeech(dataset: Dataset, folder: Path, *, normalized: bool = False,
-                    overwrite: bool = False, progress: Optional[ProgressCallback] = None,
-                    cancel: Optional[CancelToken] = None) -> Path:
+                    overwrite: bool = False, progress: ProgressCallback | None = None,
+                    cancel: CancelToken | None = None) -> Path:
     """Copy the dataset's usable clips (not excluded, with text) to an LJSpeech folder.
 
     metadata.csv is written last and atomically, so a cancelled or failed export never
@@ -73,7 +72,7 @@ def export_ljspeech(dataset: Dataset, folder: Path, *, normalized: bool = False,
     return folder
 
 
-def read_metadata(folder: Path) -> Tuple[List[Tuple[str, str]], List[FileProblem]]:
+def read_metadata(folder: Path) -> tuple[list[tuple[str, str]], list[FileProblem]]:
     """(id, text) rows of an LJSpeech folder's metadata.csv; bad lines become problems."""
     file = Path(folder) / METADATA
     if not file.is_file():
@@ -106,9 +105,9 @@ def read_metadata(folder: Path) -> Tuple[List[Tuple[str, str]], List[FileProblem
     return rows, problems
 
 
-def import_ljspeech(folder: Path, target: Path, name: Optional[str] = None, *,
-                    sample_rate: Optional[int] = None, progress: Optional[ProgressCallback] = None,
-                    cancel: Optional[CancelToken] = None) -> Tuple[Dataset, List[FileProblem]]:
+def import_ljspeech(folder: Path, target: Path, name: str | None = None, *,
+                    sample_rate: int | None = None, progress: ProgressCallback | None = None,
+                    cancel: CancelToken | None = None) -> tuple[Dataset, list[FileProblem]]:
     """A new dataset at `target` with one clip per row of `folder`'s metadata.csv.
 
     Each wav becomes a source (copied; the folder is not changed) holding one clip that
@@ -131,7 +130,7 @@ def import_ljspeech(folder: Path, target: Path, name: Optional[str] = None, *,
     return dataset, problems
 
 
-def _wavs_inside(folder: Path, rows, problems: List[FileProblem]) -> List[Tuple[Path, str]]:
+def _wavs_inside(folder: Path, rows, problems: list[FileProblem]) -> list[tuple[Path, str]]:
     """(wav, text) of the rows whose wav is inside the imported folder, in its wavs/; a
     row that reaches out (`../../secret`, an absolute path, a link out) is a problem, so a
     crafted manifest cannot copy a file from elsewhere into the dataset."""
@@ -168,7 +167,7 @@ def _import_rows(rows, dataset, rate, problems, progress, cancel) -> None:
         dataset.replace_source_clips(source.id, [NewClip(0.0, len(samples) / rate, text)], state="done")
 
 
-def _first_rate(rows) -> Optional[int]:
+def _first_rate(rows) -> int | None:
     import soundfile
 
     for wav, _ in rows[:20]:

@@ -19,8 +19,9 @@ import os
 import threading
 import uuid
 import weakref
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 from voicelab.core.dataset.records import DatasetError
 from voicelab.core.locks import FileLock, try_lock, unlock
@@ -97,7 +98,7 @@ class DatasetLock:
         if last:
             _call(self._on_leave)
 
-    def __enter__(self) -> "DatasetLock":
+    def __enter__(self) -> DatasetLock:
         self.acquire()
         return self
 
@@ -105,7 +106,7 @@ class DatasetLock:
         self.release()
 
     @contextlib.contextmanager
-    def hold(self, refresh: bool = True) -> Iterator["DatasetLock"]:
+    def hold(self, refresh: bool = True) -> Iterator[DatasetLock]:
         self.acquire(refresh)
         try:
             yield self
@@ -140,8 +141,8 @@ class OpenMark:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder) / OPEN_DIR
-        self.path: Optional[Path] = None
-        self._finalizer: Optional[weakref.finalize] = None
+        self.path: Path | None = None
+        self._finalizer: weakref.finalize | None = None
 
     def place(self) -> bool:
         """Put the mark; False when the folder cannot be written (a reader then)."""
@@ -187,7 +188,7 @@ class OpenMark:
         return alive
 
 
-def _call(method: "weakref.WeakMethod") -> None:
+def _call(method: weakref.WeakMethod) -> None:
     function = method()
     if function is not None:
         function()

@@ -30,23 +30,39 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from voicelab.core.audio import resample
 from voicelab.core.dataset.asr import (
-    ASR_RATE, ASROptions, Transcriber, load_transcriber, pull_cancellable, speech_windows,
+    ASR_RATE,
+    ASROptions,
+    Transcriber,
+    load_transcriber,
+    pull_cancellable,
+    speech_windows,
 )
-from voicelab.core.dataset.coverage import covered_seconds, coverage_warning, listen_again, merged
+from voicelab.core.dataset.coverage import coverage_warning, covered_seconds, listen_again, merged
 from voicelab.core.dataset.ingest import (
-    Decoded, FileProblem, decode_to, file_sha256, find_audio, header_seconds, problem_from,
+    Decoded,
+    FileProblem,
+    decode_to,
+    file_sha256,
+    find_audio,
+    header_seconds,
+    problem_from,
 )
 from voicelab.core.dataset.records import _reviewed
 from voicelab.core.dataset.slicing import (
-    Cut, SliceOptions, confidence_figures, join_words, slice_regions, slice_transcript,
+    Cut,
+    SliceOptions,
+    confidence_figures,
+    join_words,
+    slice_regions,
+    slice_transcript,
 )
 from voicelab.core.dataset.store import Clip, Dataset, NewClip, Source
 from voicelab.core.errors import Cancelled, VoiceLabError
@@ -67,14 +83,14 @@ class PipelineOptions:
     asr: ASROptions = ASROptions()
     slicing: SliceOptions = SliceOptions()
     mode: str = "transcribe"  # or "vad": cut at pauses only, no text
-    loudness_db: Optional[float] = None
+    loudness_db: float | None = None
 
-    def to_dict(self) -> Dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return {"asr": self.asr.to_dict(), "slicing": dataclasses.asdict(self.slicing),
                 "mode": self.mode, "loudness_db": self.loudness_db}
 
     @classmethod
-    def from_dict(cls, data: Dict[str, object]) -> "PipelineOptions":
+    def from_dict(cls, data: dict[str, object]) -> PipelineOptions:
         data = dict(data or {})
         names = {f.name for f in dataclasses.fields(SliceOptions)}
         slicing = {k: v for k, v in dict(data.get("slicing") or {}).items() if k in names}
@@ -88,10 +104,10 @@ class PipelineOptions:
 @dataclass
 class AddReport:
     files_added: int = 0
-    files_skipped: List[FileProblem] = field(default_factory=list)
+    files_skipped: list[FileProblem] = field(default_factory=list)
     clips_added: int = 0
     seconds_processed: float = 0.0
-    warnings: List[str] = field(default_factory=list)  # e.g. clips that hold too little speech
+    warnings: list[str] = field(default_factory=list)  # e.g. clips that hold too little speech
 
 
 class AddCancelled(Cancelled):
@@ -109,8 +125,8 @@ class _Job:
 
     name: str
     seconds: float  # estimate for progress, from the header
-    path: Optional[Path] = None
-    source: Optional[Source] = None
+    path: Path | None = None
+    source: Source | None = None
 
 
 # --------------------------------------------------------------------------- entry points
@@ -118,9 +134,9 @@ class _Job:
 
 def add_recordings(dataset: Dataset, paths: Iterable[os.PathLike],
                    options: PipelineOptions = PipelineOptions(), *, workspace=None,
-                   transcriber: Optional[Transcriber] = None,
-                   progress: Optional[ProgressCallback] = None,
-                   cancel: Optional[CancelToken] = None) -> AddReport:
+                   transcriber: Transcriber | None = None,
+                   progress: ProgressCallback | None = None,
+                   cancel: CancelToken | None = None) -> AddReport:
     """Add files and folders to `dataset` and turn them into clips.
 
     Recordings already in the dataset are skipped (by content); sources left "pending" by
@@ -146,10 +162,10 @@ def add_recordings(dataset: Dataset, paths: Iterable[os.PathLike],
     return _run(dataset, jobs, options, report, workspace, transcriber, progress, cancel)
 
 
-def process_pending(dataset: Dataset, options: Optional[PipelineOptions] = None, *,
-                    workspace=None, transcriber: Optional[Transcriber] = None,
-                    progress: Optional[ProgressCallback] = None,
-                    cancel: Optional[CancelToken] = None, retry_failed: bool = True) -> AddReport:
+def process_pending(dataset: Dataset, options: PipelineOptions | None = None, *,
+                    workspace=None, transcriber: Transcriber | None = None,
+                    progress: ProgressCallback | None = None,
+                    cancel: CancelToken | None = None, retry_failed: bool = True) -> AddReport:
     """(Re)process every source not "done": resume after a cancel, crash or kill.
 
     `options` default to the ones the dataset was last processed with.
@@ -162,8 +178,8 @@ def process_pending(dataset: Dataset, options: Optional[PipelineOptions] = None,
 
 
 def retranscribe_clip(dataset: Dataset, clip_id: str, transcriber: Transcriber, *,
-                      language: Optional[str] = None,
-                      cancel: Optional[CancelToken] = None) -> Clip:
+                      language: str | None = None,
+                      cancel: CancelToken | None = None) -> Clip:
     """Transcribe one clip's audio again (the tab's "re-transcribe this clip").
 
     The clip keeps its bounds; its text, words and confidence are replaced and it counts
@@ -184,9 +200,9 @@ def retranscribe_clip(dataset: Dataset, clip_id: str, transcriber: Transcriber, 
 # --------------------------------------------------------------------------- the work
 
 
-def _run(dataset: Dataset, jobs: List[_Job], options: PipelineOptions, report: AddReport,
-         workspace, transcriber: Optional[Transcriber], progress: Optional[ProgressCallback],
-         cancel: Optional[CancelToken]) -> AddReport:
+def _run(dataset: Dataset, jobs: list[_Job], options: PipelineOptions, report: AddReport,
+         workspace, transcriber: Transcriber | None, progress: ProgressCallback | None,
+         cancel: CancelToken | None) -> AddReport:
     progress = progress or no_progress
     if options.mode not in MODES:
         raise VoiceLabError(f"Unknown slicing mode '{options.mode}'; use one of {', '.join(MODES)}.")
@@ -226,8 +242,8 @@ def _run(dataset: Dataset, jobs: List[_Job], options: PipelineOptions, report: A
 
 
 def _do_job(dataset: Dataset, job: _Job, options: PipelineOptions,
-            transcriber: Optional[Transcriber], report: AddReport,
-            step: Callable[[float, str], None], cancel: Optional[CancelToken]) -> Optional[int]:
+            transcriber: Transcriber | None, report: AddReport,
+            step: Callable[[float, str], None], cancel: CancelToken | None) -> int | None:
     """Process one job; returns the clips added, or None when the file was skipped."""
     source = job.source
     if source is None:
@@ -301,12 +317,12 @@ def _header_or_zero(path: Path) -> float:
 
 
 def _process_source(dataset: Dataset, source: Source, decoded: Decoded, options: PipelineOptions,
-                    transcriber: Optional[Transcriber], step: Callable[[float, str], None],
-                    cancel: Optional[CancelToken]) -> int:
+                    transcriber: Transcriber | None, step: Callable[[float, str], None],
+                    cancel: CancelToken | None) -> int:
     """Working copy → windows → cuts → clips saved → source "done"; returns the clip count."""
-    language: Optional[str] = None  # the first window's, when the options say "auto"
-    cuts: List[Cut] = []
-    voiced: List[Tuple[float, float]] = []
+    language: str | None = None  # the first window's, when the options say "auto"
+    cuts: list[Cut] = []
+    voiced: list[tuple[float, float]] = []
     for offset, window in speech_windows(decoded.work):
         _raise_if_cancelled(cancel)
 
@@ -330,9 +346,9 @@ def _process_source(dataset: Dataset, source: Source, decoded: Decoded, options:
     return len(clips)
 
 
-def _window_cuts(window: np.ndarray, options: PipelineOptions, transcriber: Optional[Transcriber],
-                 language: Optional[str], progress: ProgressCallback,
-                 cancel: Optional[CancelToken]) -> Tuple[List[Cut], List[Tuple[float, float]], Optional[str]]:
+def _window_cuts(window: np.ndarray, options: PipelineOptions, transcriber: Transcriber | None,
+                 language: str | None, progress: ProgressCallback,
+                 cancel: CancelToken | None) -> tuple[list[Cut], list[tuple[float, float]], str | None]:
     """One window's cuts, its voiced regions and the language heard (times in the window)."""
     from voicelab.core.dataset.vad import speech_regions
 
@@ -357,13 +373,13 @@ def _new_clip(cut: Cut) -> NewClip:
                    language=cut.language)
 
 
-def _word_rows(words: Sequence) -> List[list]:
+def _word_rows(words: Sequence) -> list[list]:
     """(text, start, end, probability) rows: the probability lets review show doubtful words."""
     return [[w.text.strip(), round(float(w.start), 3), round(float(w.end), 3),
              round(float(w.probability), 3)] for w in words]
 
 
-def _call_cancellable(function: Callable, cancel: Optional[CancelToken]):
+def _call_cancellable(function: Callable, cancel: CancelToken | None):
     """`function()` in a worker thread, so a long decode does not hold up Cancel."""
     for value in pull_cancellable(lambda: (function() for _ in range(1)), cancel,
                                   name="voicelab-decode"):
@@ -371,6 +387,6 @@ def _call_cancellable(function: Callable, cancel: Optional[CancelToken]):
     raise RuntimeError("unreachable: the worker produced no value")
 
 
-def _raise_if_cancelled(cancel: Optional[CancelToken]) -> None:
+def _raise_if_cancelled(cancel: CancelToken | None) -> None:
     if cancel is not None:
         cancel.raise_if_cancelled()

@@ -14,8 +14,8 @@ A mixin of `Dataset` (store.py), like `ClipEditing`: it relies on the store's lo
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 class RecordingQueue:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -41,11 +41,11 @@ class Source:
     sha256: str
     duration: float = 0.0
     state: str = "pending"  # pending → done | failed
-    error: Optional[str] = None
-    language: Optional[str] = None
+    error: str | None = None
+    language: str | None = None
     next_clip: int = 1  # numbering of this source's clips; ids are never reused
-    voiced: Optional[float] = None  # seconds of speech voice activity detection found in it
-    covered: Optional[float] = None  # how many of those seconds lie inside clips (coverage.py)
+    voiced: float | None = None  # seconds of speech voice activity detection found in it
+    covered: float | None = None  # how many of those seconds lie inside clips (coverage.py)
 
 
 @dataclass
@@ -57,15 +57,15 @@ class Clip:
     start: float  # seconds in the source
     end: float
     text: str = ""
-    words: List[tuple] = field(default_factory=list)  # (text, start, end[, probability]), source seconds
-    confidence: Optional[float] = None  # 0..1: its words' mean probability (geometric), less no-speech
-    avg_logprob: Optional[float] = None
-    no_speech_prob: Optional[float] = None
-    language: Optional[str] = None
-    peak: Optional[float] = None  # of the clip's audio, 0..1
-    rms_db: Optional[float] = None  # dBFS
-    clipped: Optional[float] = None  # share of samples at full scale
-    flags: List[str] = field(default_factory=list)
+    words: list[tuple] = field(default_factory=list)  # (text, start, end[, probability]), source seconds
+    confidence: float | None = None  # 0..1: its words' mean probability (geometric), less no-speech
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    language: str | None = None
+    peak: float | None = None  # of the clip's audio, 0..1
+    rms_db: float | None = None  # dBFS
+    clipped: float | None = None  # share of samples at full scale
+    flags: list[str] = field(default_factory=list)
     edited: bool = False  # the user changed text or boundaries: a re-run keeps it
     excluded: bool = False
 
@@ -81,10 +81,10 @@ class NewClip:
     start: float
     end: float
     text: str = ""
-    words: List[list] = field(default_factory=list)
-    avg_logprob: Optional[float] = None
-    no_speech_prob: Optional[float] = None
-    language: Optional[str] = None
+    words: list[list] = field(default_factory=list)
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    language: str | None = None
 
 
 @dataclass
@@ -92,7 +92,7 @@ class Change:
     """What a listener is told after an edit: `kind` and the clip ids it touched."""
 
     kind: str  # "clips" (added/removed/reordered), "clip" (fields changed), "sources", "reset"
-    clip_ids: Tuple[str, ...] = ()
+    clip_ids: tuple[str, ...] = ()
 
 
 @dataclass
@@ -111,10 +111,10 @@ class DatasetInfo:
     path: Path
     clips: int
     usable_seconds: float
-    problem: Optional[str] = None  # why it cannot be opened, and how to recover; None if it can
+    problem: str | None = None  # why it cannot be opened, and how to recover; None if it can
 
 
-def confidence_of(avg_logprob: Optional[float], no_speech_prob: Optional[float]) -> Optional[float]:
+def confidence_of(avg_logprob: float | None, no_speech_prob: float | None) -> float | None:
     """One 0..1 number from Whisper's two: the mean token probability, discounted by the
     chance the segment is not speech at all."""
     if avg_logprob is None:
@@ -132,7 +132,7 @@ def clip_from_dict(data: dict) -> Clip:
     return clip
 
 
-def word_rows(words) -> List[tuple]:
+def word_rows(words) -> list[tuple]:
     """Word timings as (text, start, end) tuples: tuples of plain values drop out of the
     cyclic garbage collector's scans, and a big dataset holds hundreds of thousands of them
     (as lists they made full collections, and so the window, stall)."""
@@ -171,7 +171,7 @@ def data_hint(seconds: float, clips: int) -> str:
     return f"{minutes:.1f} minutes of usable speech: a good amount for a fine-tune."
 
 
-def split_rows(rows: Sequence[str], share: float, seed: int) -> Tuple[List[str], List[str]]:
+def split_rows(rows: Sequence[str], share: float, seed: int) -> tuple[list[str], list[str]]:
     """Split manifest rows into train and validation, fixed by `seed`.
 
     Each row's place comes from a hash of the seed and its id, not from shuffling the list,
@@ -194,11 +194,11 @@ def _reviewed(clip: Clip) -> bool:
     return clip.edited or clip.excluded
 
 
-def _language_option(value: object) -> Optional[str]:
+def _language_option(value: object) -> str | None:
     return value if isinstance(value, str) and value not in ("", "auto") else None
 
 
-def _min_or_none(a: Optional[float], b: Optional[float]) -> Optional[float]:
+def _min_or_none(a: float | None, b: float | None) -> float | None:
     values = [v for v in (a, b) if v is not None]
     return min(values) if values else None
 
@@ -213,7 +213,7 @@ def _normalize_level(samples: np.ndarray, target_db: float, ceiling: float = 0.8
     return (samples * gain).astype(np.float32)
 
 
-def _split_text(clip: Clip, at: float) -> Tuple[str, str, List[list], List[list]]:
+def _split_text(clip: Clip, at: float) -> tuple[str, str, list[list], list[list]]:
     """Divide a clip's words at a time; without word timings, divide the text by length."""
     if clip.words:
         first = [w for w in clip.words if (w[1] + w[2]) / 2 < at]

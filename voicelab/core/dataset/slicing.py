@@ -28,8 +28,8 @@ import bisect
 import dataclasses
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -52,16 +52,16 @@ class Cut:
     start: float
     end: float
     text: str = ""
-    words: List[Word] = field(default_factory=list)
-    avg_logprob: Optional[float] = None
-    no_speech_prob: Optional[float] = None
-    language: Optional[str] = None
+    words: list[Word] = field(default_factory=list)
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    language: str | None = None
 
     @property
     def duration(self) -> float:
         return self.end - self.start
 
-    def shifted(self, offset: float) -> "Cut":
+    def shifted(self, offset: float) -> Cut:
         """The same cut with every time moved by `offset` seconds (a window's cut placed in
         its recording)."""
         return dataclasses.replace(
@@ -83,8 +83,8 @@ class QuietMap:
         frames = len(samples) // hop
         self.duration = len(samples) / rate if rate else 0.0
         if frames == 0:
-            self.runs: List[Tuple[float, float]] = []
-            self._starts: List[float] = []
+            self.runs: list[tuple[float, float]] = []
+            self._starts: list[float] = []
             return
         blocks = np.asarray(samples[: frames * hop], dtype=np.float32).reshape(frames, hop)
         level = 10 * np.log10(np.mean(np.square(blocks, dtype=np.float64), axis=1) + 1e-12)
@@ -98,7 +98,7 @@ class QuietMap:
         self.runs = _runs(quiet, _FRAME, self.duration)
         self._starts = [r[0] for r in self.runs]
 
-    def within(self, lo: float, hi: float) -> List[Tuple[float, float]]:
+    def within(self, lo: float, hi: float) -> list[tuple[float, float]]:
         """Quiet runs overlapping [lo, hi] (whole runs, not clipped)."""
         index = max(0, bisect.bisect_right(self._starts, lo) - 1)
         found = []
@@ -110,7 +110,7 @@ class QuietMap:
         return found
 
 
-def _runs(mask: np.ndarray, step: float, duration: float) -> List[Tuple[float, float]]:
+def _runs(mask: np.ndarray, step: float, duration: float) -> list[tuple[float, float]]:
     runs = []
     padded = np.concatenate(([False], mask, [False]))
     edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
@@ -143,12 +143,12 @@ def is_sentence_end(word: str) -> bool:
 
 @dataclass
 class _Bounds:
-    starts: List[float]  # where a clip beginning at word i starts
-    ends: List[float]  # where a clip ending at word i ends
-    gaps: List[float]  # the pause after word i (len n-1)
+    starts: list[float]  # where a clip beginning at word i starts
+    ends: list[float]  # where a clip ending at word i ends
+    gaps: list[float]  # the pause after word i (len n-1)
 
 
-def _bounds(words: Sequence[Word], duration: float, quiet: Optional[QuietMap],
+def _bounds(words: Sequence[Word], duration: float, quiet: QuietMap | None,
             padding: float) -> _Bounds:
     n = len(words)
     starts, ends, gaps = [0.0] * n, [0.0] * n, [0.0] * max(0, n - 1)
@@ -194,7 +194,7 @@ def _inner_end(word: Word) -> float:
     return max((word.start + word.end) / 2, word.end - _REACH)
 
 
-def _silence_between(a: Word, b: Word, quiet: Optional[QuietMap]) -> Optional[Tuple[float, float]]:
+def _silence_between(a: Word, b: Word, quiet: QuietMap | None) -> tuple[float, float] | None:
     """The longest quiet run that touches the stretch between the two words (reaching a
     little into each, since their times may be off), trimmed to `a`'s start … `b`'s end."""
     if quiet is None:
@@ -211,7 +211,7 @@ def _silence_between(a: Word, b: Word, quiet: Optional[QuietMap]) -> Optional[Tu
     return best
 
 
-def _leading_silence(word: Word, quiet: Optional[QuietMap]) -> Optional[Tuple[float, float]]:
+def _leading_silence(word: Word, quiet: QuietMap | None) -> tuple[float, float] | None:
     if quiet is None:
         return None
     runs = [(s, min(e, word.end)) for s, e in quiet.within(0.0, _inner_start(word))]
@@ -220,7 +220,7 @@ def _leading_silence(word: Word, quiet: Optional[QuietMap]) -> Optional[Tuple[fl
 
 
 def _trailing_silence(word: Word, duration: float,
-                      quiet: Optional[QuietMap]) -> Optional[Tuple[float, float]]:
+                      quiet: QuietMap | None) -> tuple[float, float] | None:
     if quiet is None:
         return None
     runs = [(max(s, word.start), e) for s, e in quiet.within(_inner_end(word), duration)]
@@ -232,27 +232,27 @@ def _trailing_silence(word: Word, duration: float,
 
 
 def _group(words: Sequence[Word], bounds: _Bounds, options: SliceOptions,
-           sentence_ends: Sequence[bool]) -> List[Tuple[int, int]]:
+           sentence_ends: Sequence[bool]) -> list[tuple[int, int]]:
     """Index ranges (first word, last word) of the clips, after all four steps."""
 
     def length(i: int, j: int) -> float:
         return bounds.ends[j] - bounds.starts[i]
 
-    pieces: List[Tuple[int, int]] = []
+    pieces: list[tuple[int, int]] = []
     first = 0
     for k in range(len(words)):
         if k == len(words) - 1 or sentence_ends[k] or bounds.gaps[k] >= options.pause_seconds:
             pieces.append((first, k))
             first = k + 1
 
-    def split(i: int, j: int) -> List[Tuple[int, int]]:
+    def split(i: int, j: int) -> list[tuple[int, int]]:
         if i == j or length(i, j) <= options.max_seconds:
             return [(i, j)]
         choices = range(i, j)
         balanced = [k for k in choices if length(i, k) >= options.min_seconds
                     and length(k + 1, j) >= options.min_seconds]
 
-        def score(k: int) -> Tuple[float, float]:
+        def score(k: int) -> tuple[float, float]:
             bonus = 0.08 if _CLAUSE_END.search(words[k].text.strip()) or sentence_ends[k] else 0.0
             return round(bounds.gaps[k] + bonus, 3), -abs(length(i, k) - length(k + 1, j))
 
@@ -264,8 +264,8 @@ def _group(words: Sequence[Word], bounds: _Bounds, options: SliceOptions,
     return [(i, j) for i, j in pieces if options.min_seconds <= length(i, j) <= options.max_seconds]
 
 
-def _merge_short(pieces: List[Tuple[int, int]], length, gaps: Sequence[float],
-                 options: SliceOptions) -> List[Tuple[int, int]]:
+def _merge_short(pieces: list[tuple[int, int]], length, gaps: Sequence[float],
+                 options: SliceOptions) -> list[tuple[int, int]]:
     pieces = list(pieces)
     changed = True
     while changed:
@@ -294,8 +294,8 @@ def _merge_short(pieces: List[Tuple[int, int]], length, gaps: Sequence[float],
 # --------------------------------------------------------------------------- entry points
 
 
-def slice_transcript(transcript: Transcript, samples: Optional[np.ndarray] = None,
-                     rate: int = 16000, options: SliceOptions = SliceOptions()) -> List[Cut]:
+def slice_transcript(transcript: Transcript, samples: np.ndarray | None = None,
+                     rate: int = 16000, options: SliceOptions = SliceOptions()) -> list[Cut]:
     """Clips for a transcript of `samples` (float mono at `rate`; None: word times only)."""
     indexed = [(w, s) for s, segment in enumerate(transcript.segments) for w in segment.words]
     duration = transcript.duration
@@ -321,9 +321,9 @@ def slice_transcript(transcript: Transcript, samples: Optional[np.ndarray] = Non
     return cuts
 
 
-def slice_regions(regions: Sequence[Tuple[float, float]], duration: float,
-                  samples: Optional[np.ndarray] = None, rate: int = 16000,
-                  options: SliceOptions = SliceOptions()) -> List[Cut]:
+def slice_regions(regions: Sequence[tuple[float, float]], duration: float,
+                  samples: np.ndarray | None = None, rate: int = 16000,
+                  options: SliceOptions = SliceOptions()) -> list[Cut]:
     """Clips (with empty text) from speech regions found by voice activity detection.
 
     Regions longer than the maximum should already be split (see `vad.speech_regions`);
@@ -376,7 +376,7 @@ def _clean_words(indexed, duration: float):
     return cleaned
 
 
-def _words_logprob(words: Sequence[Word]) -> Optional[float]:
+def _words_logprob(words: Sequence[Word]) -> float | None:
     """The mean log-probability of the words: a clip's own confidence.
 
     Whisper's `avg_logprob` belongs to a whole decoded segment (in batched decoding, a 30 s
@@ -390,7 +390,7 @@ def _words_logprob(words: Sequence[Word]) -> Optional[float]:
 
 
 def confidence_figures(words: Sequence[Word], segments: Sequence[Segment]
-                       ) -> Tuple[Optional[float], Optional[float]]:
+                       ) -> tuple[float | None, float | None]:
     """A clip's (avg_logprob, no_speech_prob): its words' mean log-probability (the
     segments' when it has no words) and the worst no-speech probability of the segments
     they came from."""

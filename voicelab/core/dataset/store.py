@@ -36,8 +36,8 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -45,9 +45,25 @@ from voicelab.core.dataset.edits import ClipEditing
 from voicelab.core.dataset.lock import DatasetLock, OpenMark, unwritable
 from voicelab.core.dataset.queue import RecordingQueue
 from voicelab.core.dataset.records import (  # noqa: F401  (re-exported: the store's records)
-    SOURCE_STATES, Change, Clip, DatasetDamaged, DatasetError, DatasetInfo, NewClip, Source, Summary,
-    _language_option, _lines, _normalize_level, _reviewed, clip_from_dict, confidence_of,
-    source_from_dict, split_rows, summarize, word_rows,
+    SOURCE_STATES,
+    Change,
+    Clip,
+    DatasetDamaged,
+    DatasetError,
+    DatasetInfo,
+    NewClip,
+    Source,
+    Summary,
+    _language_option,
+    _lines,
+    _normalize_level,
+    _reviewed,
+    clip_from_dict,
+    confidence_of,
+    source_from_dict,
+    split_rows,
+    summarize,
+    word_rows,
 )
 from voicelab.core.dataset.textclean import clean_text
 from voicelab.core.fileio import atomic_open, atomic_write_text, sha256_file
@@ -64,11 +80,11 @@ def dataset_folder(workspace, name: str) -> Path:
     return inside(Path(workspace.root) / "datasets", name, "dataset")
 
 
-def list_datasets(workspace) -> List[DatasetInfo]:
+def list_datasets(workspace) -> list[DatasetInfo]:
     """Every dataset in the workspace, by name; a damaged one is listed with its `problem`
     (what is wrong and how to recover), never left out as if it were not there."""
     root = Path(workspace.root) / "datasets"
-    found: List[DatasetInfo] = []
+    found: list[DatasetInfo] = []
     for folder in sorted(root.iterdir() if root.is_dir() else [], key=lambda p: p.name.lower()):
         file = folder / DATASET_FILE
         if folder.name.startswith(".") or not file.is_file():
@@ -121,9 +137,9 @@ class Dataset(ClipEditing, RecordingQueue):
         self._take(data)
         self._lock = DatasetLock(self.path, self._catch_up, self._after_change)
         self._mark = OpenMark(self.path)
-        self._seen: Optional[tuple] = None  # dataset.json as this object last read or wrote it
+        self._seen: tuple | None = None  # dataset.json as this object last read or wrote it
         self._reread = False
-        self._listeners: List[Callable[[Change], None]] = []
+        self._listeners: list[Callable[[Change], None]] = []
         self._batch_depth = 0
         self._batch_dirty = False
 
@@ -134,15 +150,15 @@ class Dataset(ClipEditing, RecordingQueue):
             self.validation_share: float = float(data.get("validation_share", 0.1))
             self.seed: int = int(data.get("seed", 1234))
             self.created: str = data.get("created", "")
-            self.options: Dict[str, object] = dict(data.get("options") or {})
-            self.queued: List[str] = [str(p) for p in data.get("queued") or []]
-            self.sources: List[Source] = [source_from_dict(s) for s in data.get("sources", [])]
-            self.clips: List[Clip] = [clip_from_dict(c) for c in data.get("clips", [])]
+            self.options: dict[str, object] = dict(data.get("options") or {})
+            self.queued: list[str] = [str(p) for p in data.get("queued") or []]
+            self.sources: list[Source] = [source_from_dict(s) for s in data.get("sources", [])]
+            self.clips: list[Clip] = [clip_from_dict(c) for c in data.get("clips", [])]
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise DatasetDamaged(_damaged(self.path / DATASET_FILE, error)) from None
 
     # -- other processes --------------------------------------------------------------------
-    def _signature(self) -> Optional[tuple]:
+    def _signature(self) -> tuple | None:
         try:
             stat = os.stat(self.path / DATASET_FILE)
         except FileNotFoundError:
@@ -169,8 +185,8 @@ class Dataset(ClipEditing, RecordingQueue):
 
     # -- creating and opening ---------------------------------------------------------------
     @classmethod
-    def create(cls, folder: Path, name: Optional[str] = None, *, sample_rate: int = DEFAULT_SAMPLE_RATE,
-               validation_share: float = 0.1, seed: int = 1234) -> "Dataset":
+    def create(cls, folder: Path, name: str | None = None, *, sample_rate: int = DEFAULT_SAMPLE_RATE,
+               validation_share: float = 0.1, seed: int = 1234) -> Dataset:
         folder = Path(folder)
         name = check_name(name or folder.name, "dataset")
         if (folder / DATASET_FILE).exists():
@@ -193,7 +209,7 @@ class Dataset(ClipEditing, RecordingQueue):
         return dataset
 
     @classmethod
-    def open(cls, folder: Path) -> "Dataset":
+    def open(cls, folder: Path) -> Dataset:
         folder = Path(folder)
         file = folder / DATASET_FILE
         if not file.is_file():
@@ -243,15 +259,15 @@ class Dataset(ClipEditing, RecordingQueue):
         if not self.sources:
             return
         named = {f"{c.id}.wav" for c in self.clips}
-        ours = re.compile(r"^\.?(%s)_\d{4,}\.wav(\..*\.tmp)?$"
-                          % "|".join(re.escape(s.id) for s in self.sources))
+        ids = "|".join(re.escape(s.id) for s in self.sources)
+        ours = re.compile(rf"^\.?({ids})_\d{{4,}}\.wav(\..*\.tmp)?$")
         saved = (self.path / DATASET_FILE).stat().st_mtime
         for wav in (self.path / "wavs").iterdir():
             if wav.name not in named and ours.match(wav.name) and wav.stat().st_mtime >= saved - 1.0:
                 wav.unlink(missing_ok=True)
 
     @contextlib.contextmanager
-    def batch(self) -> Iterator["Dataset"]:
+    def batch(self) -> Iterator[Dataset]:
         """Many changes, one save at the end (importing thousands of clips would otherwise
         rewrite the JSON once per clip). Listeners hear one "reset" at the end."""
         with self._lock:  # held throughout: unsaved changes must not meet another's save
@@ -303,7 +319,7 @@ class Dataset(ClipEditing, RecordingQueue):
     def source_path(self, source: Source) -> Path:
         return self.path / source.file
 
-    def next_clip(self, clip_id: str) -> Optional[Clip]:
+    def next_clip(self, clip_id: str) -> Clip | None:
         """The clip that follows `clip_id` in the same recording, if any."""
         with self._lock.local:
             clip = self.clip(clip_id)
@@ -311,12 +327,12 @@ class Dataset(ClipEditing, RecordingQueue):
                      and c.start >= clip.end - 1e-6]
             return min(later, key=lambda c: c.start) if later else None
 
-    def usable_clips(self) -> List[Clip]:
+    def usable_clips(self) -> list[Clip]:
         """The clips that go into the manifests: not excluded, with text."""
         return [c for c in self.clips if not c.excluded and clean_text(c.text)]
 
     # -- sources ----------------------------------------------------------------------------
-    def add_source(self, original: Path, sha256: Optional[str] = None) -> Tuple[Source, bool]:
+    def add_source(self, original: Path, sha256: str | None = None) -> tuple[Source, bool]:
         """Copy a recording into `sources/`; the same content twice gives the same Source.
 
         `sha256`: the file's hash when the caller already computed it (saves a second read).
@@ -355,7 +371,7 @@ class Dataset(ClipEditing, RecordingQueue):
         self._notify(Change("sources"))
         return source, True
 
-    def _holding(self, digest: str, original: Path) -> Optional[Source]:
+    def _holding(self, digest: str, original: Path) -> Source | None:
         """The source with this content, if the dataset has it (its file leaves the queue)."""
         for source in self.sources:
             if source.sha256 == digest:
@@ -375,8 +391,8 @@ class Dataset(ClipEditing, RecordingQueue):
             self.save()
         return path
 
-    def read_work_audio(self, source: Source, start: Optional[float] = None,
-                        end: Optional[float] = None) -> np.ndarray:
+    def read_work_audio(self, source: Source, start: float | None = None,
+                        end: float | None = None) -> np.ndarray:
         import soundfile
 
         path = self.work_audio_path(source)
@@ -389,8 +405,8 @@ class Dataset(ClipEditing, RecordingQueue):
             handle.seek(min(first, handle.frames))
             return handle.read(max(0, last - first), dtype="float32", always_2d=False)
 
-    def mark_source(self, source_id: str, state: str, error: Optional[str] = None,
-                    language: Optional[str] = None) -> None:
+    def mark_source(self, source_id: str, state: str, error: str | None = None,
+                    language: str | None = None) -> None:
         if state not in SOURCE_STATES:
             raise ValueError(state)
         with self._lock:
@@ -403,8 +419,8 @@ class Dataset(ClipEditing, RecordingQueue):
 
     # -- clips from the pipeline ------------------------------------------------------------
     def replace_source_clips(self, source_id: str, cuts: Sequence[NewClip], *,
-                             state: Optional[str] = None, language: Optional[str] = None,
-                             facts: Optional[Dict[str, object]] = None) -> List[Clip]:
+                             state: str | None = None, language: str | None = None,
+                             facts: dict[str, object] | None = None) -> list[Clip]:
         """Put a (re)processed source's clips in place of its old, untouched ones.
 
         Clips the user edited or excluded stay as they are; a new cut overlapping one of
@@ -417,7 +433,7 @@ class Dataset(ClipEditing, RecordingQueue):
         with self._lock:
             source = self.source(source_id)
             kept = [c for c in self.clips if c.source == source_id and _reviewed(c)]
-            fresh: List[Clip] = []
+            fresh: list[Clip] = []
             for cut in cuts:
                 if _overlaps(cut, kept):
                     continue

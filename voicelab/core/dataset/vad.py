@@ -18,7 +18,6 @@ recording is scored.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -39,8 +38,8 @@ class VADOptions:
     min_silence: float = 0.25
 
 
-def speech_probabilities(samples: np.ndarray, cancel: Optional[CancelToken] = None,
-                         progress: Optional[ProgressCallback] = None) -> np.ndarray:
+def speech_probabilities(samples: np.ndarray, cancel: CancelToken | None = None,
+                         progress: ProgressCallback | None = None) -> np.ndarray:
     """Silero's speech probability for each 32 ms frame of float mono 16 kHz audio."""
     from faster_whisper.vad import get_vad_model
 
@@ -61,25 +60,25 @@ def speech_probabilities(samples: np.ndarray, cancel: Optional[CancelToken] = No
 
 
 def speech_regions(samples: np.ndarray, *, max_seconds: float = 12.0, padding: float = 0.15,
-                   options: VADOptions = VADOptions(), cancel: Optional[CancelToken] = None,
-                   progress: Optional[ProgressCallback] = None) -> List[Tuple[float, float]]:
+                   options: VADOptions = VADOptions(), cancel: CancelToken | None = None,
+                   progress: ProgressCallback | None = None) -> list[tuple[float, float]]:
     """(start, end) seconds of speech, none longer than `max_seconds` minus both paddings."""
     duration = len(samples) / ASR_RATE
     probabilities = speech_probabilities(samples, cancel, progress)
     regions = _hysteresis(probabilities, options)
     longest = max(_STEP * 4, max_seconds - 2 * padding - _STEP)
-    result: List[Tuple[float, float]] = []
+    result: list[tuple[float, float]] = []
     for first, last in regions:
         for a, b in _split_long(probabilities, first, last, int(longest / _STEP)):
             result.append((round(a * _STEP, 3), round(min(duration, b * _STEP), 3)))
     return result
 
 
-def _hysteresis(probabilities: np.ndarray, options: VADOptions) -> List[Tuple[int, int]]:
+def _hysteresis(probabilities: np.ndarray, options: VADOptions) -> list[tuple[int, int]]:
     """Frame ranges [first, last) of speech."""
     regions = []
     quiet_needed = max(1, int(round(options.min_silence / _STEP)))
-    start: Optional[int] = None
+    start: int | None = None
     quiet = 0
     for index, p in enumerate(probabilities):
         if start is None:
@@ -97,7 +96,7 @@ def _hysteresis(probabilities: np.ndarray, options: VADOptions) -> List[Tuple[in
 
 
 def _split_long(probabilities: np.ndarray, first: int, last: int,
-                longest: int) -> List[Tuple[int, int]]:
+                longest: int) -> list[tuple[int, int]]:
     """Split [first, last) at its least speech-like frame until no part exceeds `longest`."""
     if last - first <= longest:
         return [(first, last)]
@@ -109,8 +108,8 @@ def _split_long(probabilities: np.ndarray, first: int, last: int,
 
 
 def vad_cuts(samples: np.ndarray, options: SliceOptions = SliceOptions(),
-             vad: VADOptions = VADOptions(), cancel: Optional[CancelToken] = None,
-             progress: Optional[ProgressCallback] = None) -> List[Cut]:
+             vad: VADOptions = VADOptions(), cancel: CancelToken | None = None,
+             progress: ProgressCallback | None = None) -> list[Cut]:
     """Clips (without text) for float mono 16 kHz audio, cut in its pauses."""
     regions = speech_regions(samples, max_seconds=options.max_seconds, padding=options.padding,
                              options=vad, cancel=cancel, progress=progress)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Deque, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -55,15 +55,15 @@ class AudioInput:
     unavailable_reason: str = ""
     overflows: int = 0
 
-    def devices(self) -> List[InputDevice]:  # pragma: no cover - interface
+    def devices(self) -> list[InputDevice]:  # pragma: no cover - interface
         """The devices that can record, the system's default first."""
         raise NotImplementedError
 
-    def rates(self, device: Optional[int]) -> List[int]:  # pragma: no cover - interface
+    def rates(self, device: int | None) -> list[int]:  # pragma: no cover - interface
         """The rates of COMMON_RATES the device accepts, best first."""
         raise NotImplementedError
 
-    def start(self, sink: Sink, device: Optional[int], sample_rate: int) -> None:  # pragma: no cover
+    def start(self, sink: Sink, device: int | None, sample_rate: int) -> None:  # pragma: no cover
         """Open the device (None: the default) and hand every block to `sink` until `stop`."""
         raise NotImplementedError
 
@@ -84,7 +84,7 @@ class SoundDeviceInput(AudioInput):
         self.overflows = 0
         self._sd = None
         self._stream = None
-        self._sink: Optional[Sink] = None
+        self._sink: Sink | None = None
         self._probe()
 
     def _probe(self) -> None:
@@ -105,7 +105,7 @@ class SoundDeviceInput(AudioInput):
             return
         self.available = True
 
-    def devices(self) -> List[InputDevice]:
+    def devices(self) -> list[InputDevice]:
         if self._sd is None:
             return []
         try:
@@ -118,12 +118,12 @@ class SoundDeviceInput(AudioInput):
                    for i, d in enumerate(found) if int(d.get("max_input_channels", 0)) > 0]
         return sorted(devices, key=lambda d: not d.is_default)
 
-    def rates(self, device: Optional[int]) -> List[int]:
+    def rates(self, device: int | None) -> list[int]:
         if self._sd is None:
             return []
         return [rate for rate in COMMON_RATES if self._channels(device, rate)]
 
-    def _channels(self, device: Optional[int], rate: int) -> int:
+    def _channels(self, device: int | None, rate: int) -> int:
         """1 where the device records mono at `rate`, else 2 (mixed down), else 0: not at all."""
         for channels in (1, 2):
             try:
@@ -143,7 +143,7 @@ class SoundDeviceInput(AudioInput):
             block = indata[:frames, 0] if indata.shape[1] == 1 else indata[:frames].mean(axis=1)
             sink(np.array(block, dtype=np.float32))
 
-    def start(self, sink: Sink, device: Optional[int], sample_rate: int) -> None:
+    def start(self, sink: Sink, device: int | None, sample_rate: int) -> None:
         if not self.available:
             raise AudioInputError(self.unavailable_reason)
         self.stop()
@@ -200,22 +200,22 @@ class FakeAudioInput(AudioInput):
                                                         "Recording is unavailable: no input device.")
         self.overflows = 0
         self.rate = 0
-        self.device: Optional[int] = None
+        self.device: int | None = None
         self.blocks_sent = 0
         self._rng = np.random.default_rng(seed)
-        self._fed: Deque[np.ndarray] = deque()
+        self._fed: deque[np.ndarray] = deque()
         self._pending = 0
         self._lock = threading.Lock()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def devices(self) -> List[InputDevice]:
+    def devices(self) -> list[InputDevice]:
         return list(self._devices) if self.available else []
 
-    def rates(self, device: Optional[int]) -> List[int]:
+    def rates(self, device: int | None) -> list[int]:
         return list(self._rates) if self.available else []
 
-    def feed(self, samples: np.ndarray, rate: Optional[int] = None) -> None:
+    def feed(self, samples: np.ndarray, rate: int | None = None) -> None:
         """Say `samples` into the microphone after what was fed before."""
         data = np.asarray(samples, dtype=np.float32).reshape(-1)
         if rate is not None and self.rate and rate != self.rate:
@@ -231,7 +231,7 @@ class FakeAudioInput(AudioInput):
         with self._lock:
             return self._pending / self.rate if self.rate else 0.0
 
-    def _next_block(self, frames: int) -> Tuple[np.ndarray, int]:
+    def _next_block(self, frames: int) -> tuple[np.ndarray, int]:
         """The next block, and how many of its frames are fed audio (the rest is floor)."""
         block = (self._rng.standard_normal(frames) * self.floor).astype(np.float32)
         filled = 0
@@ -257,7 +257,7 @@ class FakeAudioInput(AudioInput):
                 self._pending -= fed  # counted once the sink has the block
             due += self.block_s / self.speed
 
-    def start(self, sink: Sink, device: Optional[int], sample_rate: int) -> None:
+    def start(self, sink: Sink, device: int | None, sample_rate: int) -> None:
         if not self.available:
             raise AudioInputError(self.unavailable_reason)
         if int(sample_rate) not in self._rates:

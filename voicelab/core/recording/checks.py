@@ -17,7 +17,6 @@ in a little silence, as Piper's training data does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
 
 import numpy as np
 
@@ -62,15 +61,15 @@ class TakeCheck:
     """What was measured in a take and what is wrong with it."""
 
     duration: float
-    speech_start: Optional[float] = None  # seconds into the take; None: no speech heard
-    speech_end: Optional[float] = None
+    speech_start: float | None = None  # seconds into the take; None: no speech heard
+    speech_end: float | None = None
     keep_start: float = 0.0  # the span kept as the clip: speech with PADDING
     keep_end: float = 0.0
     speech_db: float = SILENT_DB
     peak_db: float = SILENT_DB
     noise_db: float = SILENT_DB
     clipped_samples: int = 0
-    problems: List[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def snr_db(self) -> float:
@@ -84,7 +83,7 @@ class TakeCheck:
     def flagged(self) -> bool:
         return any(not p.refuses for p in self.problems)
 
-    def codes(self) -> List[str]:
+    def codes(self) -> list[str]:
         return [p.code for p in self.problems]
 
     def figures(self) -> str:
@@ -138,7 +137,7 @@ def judge_room(samples: np.ndarray, rate: int) -> RoomCheck:
     return RoomCheck(noise, loudest, f"Quiet room ({noise:.0f} dBFS): good.", True)
 
 
-def _runs(mask: np.ndarray, minimum: int) -> List[tuple]:
+def _runs(mask: np.ndarray, minimum: int) -> list[tuple]:
     """(first, last+1) of each run of True at least `minimum` long."""
     runs, start = [], None
     for index, value in enumerate(np.append(mask, False)):
@@ -151,7 +150,7 @@ def _runs(mask: np.ndarray, minimum: int) -> List[tuple]:
     return runs
 
 
-def _extent(levels: np.ndarray, runs: List[tuple], soft: float) -> tuple:
+def _extent(levels: np.ndarray, runs: list[tuple], soft: float) -> tuple:
     """First and last frame of the speech: the loud runs, reaching out to softer sounds (an
     "s", a breathy "h", a word's fading end) that lie above `soft` within `GAP_S` of them."""
     gap = int(GAP_S / FRAME_S)
@@ -170,7 +169,7 @@ def _mean_db(levels: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(10 ** (levels / 10)))) if len(levels) else SILENT_DB
 
 
-def check_take(samples: np.ndarray, rate: int, room_noise_db: Optional[float] = None) -> TakeCheck:
+def check_take(samples: np.ndarray, rate: int, room_noise_db: float | None = None) -> TakeCheck:
     """Measure a take and list its problems (see the module docstring)."""
     audio = np.asarray(samples, dtype=np.float32).reshape(-1)
     duration = len(audio) / rate if rate else 0.0

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 from voicelab.core.dataset.textclean import clean_text
 from voicelab.core.errors import VoiceLabError
@@ -34,18 +33,18 @@ class PromptError(VoiceLabError):
 class PromptSet:
     id: str  # "en", "de", … for a bundled set; CUSTOM for a person's file
     name: str
-    language: Optional[str]  # ISO code; None: not known (Whisper detects it)
-    prompts: Tuple[str, ...]
+    language: str | None  # ISO code; None: not known (Whisper detects it)
+    prompts: tuple[str, ...]
     source: str = ""
 
     def __len__(self) -> int:
         return len(self.prompts)
 
 
-def parse_prompts(text: str) -> Tuple[List[str], Dict[str, str]]:
+def parse_prompts(text: str) -> tuple[list[str], dict[str, str]]:
     """(prompts, header) of a prompt file's text (see the module docstring)."""
-    prompts: List[str] = []
-    header: Dict[str, str] = {}
+    prompts: list[str] = []
+    header: dict[str, str] = {}
     seen = set()
     for line in text.splitlines():
         stripped = line.strip()
@@ -67,7 +66,7 @@ def _folder() -> Path:
     return resource_path(PROMPTS_FOLDER)
 
 
-def bundled_sets() -> List[PromptSet]:
+def bundled_sets() -> list[PromptSet]:
     """Every bundled set, English first, then by name."""
     folder = _folder()
     found = []
@@ -88,7 +87,7 @@ def bundled_set(set_id: str) -> PromptSet:
                       "file, one prompt a line.")
 
 
-def set_for_language(language: Optional[str]) -> PromptSet:
+def set_for_language(language: str | None) -> PromptSet:
     """The bundled set for a language code ("de", "de_DE"), else English."""
     sets = bundled_sets()
     if not sets:
@@ -98,7 +97,7 @@ def set_for_language(language: Optional[str]) -> PromptSet:
     return next((s for s in sets if s.language == code), sets[0])
 
 
-def read_prompt_file(path: Path, language: Optional[str] = None, name: Optional[str] = None) -> PromptSet:
+def read_prompt_file(path: Path, language: str | None = None, name: str | None = None) -> PromptSet:
     """A person's prompts: one a line (see the module docstring)."""
     file = Path(path).expanduser()
     try:

@@ -19,7 +19,6 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Deque, List, Optional
 
 import numpy as np
 
@@ -52,14 +51,14 @@ class Take:
 
     samples: np.ndarray
     rate: int
-    writer: Optional[TakeWriter] = None
+    writer: TakeWriter | None = None
     dropped: int = 0  # blocks the input lost while it recorded (overflows): the take has gaps
 
     @property
     def duration(self) -> float:
         return len(self.samples) / self.rate if self.rate else 0.0
 
-    def commit(self) -> Optional[Path]:
+    def commit(self) -> Path | None:
         """The take's file, written and renamed into place (blocks: call it off the UI thread)."""
         return self.writer.finish() if self.writer is not None else None
 
@@ -71,11 +70,11 @@ class Capture:
         self.rate = int(rate)
         self._pre_roll = int(pre_roll_s * rate)
         self._lock = threading.Lock()
-        self._ring: Deque[np.ndarray] = deque()
+        self._ring: deque[np.ndarray] = deque()
         self._ring_frames = 0
-        self._take: Optional[List[np.ndarray]] = None
+        self._take: list[np.ndarray] | None = None
         self._take_frames = 0
-        self._writer: Optional[TakeWriter] = None
+        self._writer: TakeWriter | None = None
         self._peak = 0.0
         self._squares = 0.0
         self._count = 0
@@ -111,7 +110,7 @@ class Capture:
             return Level()
         return Level(to_db(math.sqrt(squares / count)), to_db(peak), clipped)
 
-    def start_take(self, writer: Optional[TakeWriter] = None, pre_roll: bool = True) -> None:
+    def start_take(self, writer: TakeWriter | None = None, pre_roll: bool = True) -> None:
         with self._lock:
             self._take = list(self._ring) if pre_roll else []
             self._take_frames = sum(len(b) for b in self._take)
@@ -141,8 +140,8 @@ class Recorder:
 
     def __init__(self, audio_input: AudioInput) -> None:
         self.input = audio_input
-        self.capture: Optional[Capture] = None
-        self.device: Optional[int] = None
+        self.capture: Capture | None = None
+        self.device: int | None = None
         self._overflows = 0
 
     @property
@@ -161,7 +160,7 @@ class Recorder:
     def is_open(self) -> bool:
         return self.capture is not None
 
-    def open(self, device: Optional[int], rate: int) -> None:
+    def open(self, device: int | None, rate: int) -> None:
         """Start listening on `device` at `rate` (a take in progress is thrown away)."""
         self.close()
         capture = Capture(rate)
@@ -187,7 +186,7 @@ class Recorder:
     def recorded_s(self) -> float:
         return self.capture.recorded_s() if self.capture is not None else 0.0
 
-    def start_take(self, target: Optional[Path] = None, pre_roll: bool = True) -> None:
+    def start_take(self, target: Path | None = None, pre_roll: bool = True) -> None:
         """Record from now (and the pre-roll); with `target`, into that file when it stops."""
         if self.capture is None:
             raise AudioInputError(self.unavailable_reason or "The microphone is not open.")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
 
 import numpy as np
 
@@ -31,8 +30,8 @@ class TakeResult:
     samples: np.ndarray
     rate: int
     check: TakeCheck
-    words: Optional[WordCheck] = None
-    path: Optional[Path] = None  # the take's file in takes/ (None: a test recording)
+    words: WordCheck | None = None
+    path: Path | None = None  # the take's file in takes/ (None: a test recording)
 
     @property
     def refused(self) -> bool:
@@ -46,7 +45,7 @@ class TakeResult:
     def flagged(self) -> bool:
         return self.check.flagged or self.mismatched
 
-    def messages(self) -> List[str]:
+    def messages(self) -> list[str]:
         """What to fix, worst first: refusals, then flags, then the word check."""
         found = [p.message for p in self.check.problems if p.refuses]
         found += [p.message for p in self.check.problems if not p.refuses]
@@ -99,8 +98,8 @@ class Hearing:
             return f"Words will not be checked: {exc}"
         return ""
 
-    def check(self, prompt: str, samples: np.ndarray, rate: int, language: Optional[str],
-              cancel: Optional[CancelToken] = None) -> WordCheck:
+    def check(self, prompt: str, samples: np.ndarray, rate: int, language: str | None,
+              cancel: CancelToken | None = None) -> WordCheck:
         from voicelab.core.dataset.asr import ASRError
 
         try:
@@ -118,9 +117,9 @@ class Hearing:
         return compare_words(prompt, heard, language)
 
 
-def review_take(take: Take, prompt: str, *, room_noise_db: Optional[float] = None,
-                hearing: Optional[Hearing] = None, language: Optional[str] = None,
-                progress=None, cancel: Optional[CancelToken] = None) -> TakeResult:
+def review_take(take: Take, prompt: str, *, room_noise_db: float | None = None,
+                hearing: Hearing | None = None, language: str | None = None,
+                progress=None, cancel: CancelToken | None = None) -> TakeResult:
     """Commit the take's file, check its level, and (if not refused) hear its words.
 
     `progress` and `cancel` make it a worker job; `Cancelled` leaves the take's file kept.
@@ -139,9 +138,9 @@ def review_take(take: Take, prompt: str, *, room_noise_db: Optional[float] = Non
     return result
 
 
-def review_file(path: Path, prompt: str, *, room_noise_db: Optional[float] = None,
-                hearing: Optional[Hearing] = None, language: Optional[str] = None,
-                progress=None, cancel: Optional[CancelToken] = None) -> TakeResult:
+def review_file(path: Path, prompt: str, *, room_noise_db: float | None = None,
+                hearing: Hearing | None = None, language: str | None = None,
+                progress=None, cancel: CancelToken | None = None) -> TakeResult:
     """Review a take already on disk (one left from an earlier session)."""
     samples, rate = read_take(path)
     result = review_take(Take(samples, rate), prompt, room_noise_db=room_noise_db,

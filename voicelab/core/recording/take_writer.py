@@ -14,7 +14,6 @@ from __future__ import annotations
 import queue
 import threading
 from pathlib import Path
-from typing import Optional, Tuple
 
 import numpy as np
 
@@ -40,8 +39,8 @@ class TakeWriter:
         self.path = Path(path)
         self.rate = int(rate)
         self.frames = 0
-        self._queue: "queue.SimpleQueue[object]" = queue.SimpleQueue()
-        self._error: Optional[BaseException] = None
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._error: BaseException | None = None
         self._done = False
         self._thread = threading.Thread(target=self._run, name=f"take-writer {self.path.name}",
                                         daemon=True)
@@ -100,7 +99,7 @@ class TakeWriter:
         return self._thread.is_alive()
 
 
-def read_take(path: Path) -> Tuple[np.ndarray, int]:
+def read_take(path: Path) -> tuple[np.ndarray, int]:
     """A take file's samples (float32 mono) and rate."""
     import soundfile
 

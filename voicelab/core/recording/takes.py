@@ -27,7 +27,6 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
 
 from voicelab.core.dataset.records import GOOD_MINUTES, Clip, NewClip, summarize
 from voicelab.core.dataset.textclean import clean_text
@@ -35,7 +34,12 @@ from voicelab.core.fileio import atomic_write_text, sha256_file
 from voicelab.core.progress import format_duration
 from voicelab.core.recording.checks import RoomCheck, TakeCheck, judge_room
 from voicelab.core.recording.prompts import (
-    CUSTOM, PromptError, PromptSet, bundled_set, read_prompt_file, set_for_language,
+    CUSTOM,
+    PromptError,
+    PromptSet,
+    bundled_set,
+    read_prompt_file,
+    set_for_language,
 )
 from voicelab.core.recording.take_writer import TakeError
 
@@ -54,7 +58,7 @@ def prompt_key(prompt: str) -> str:
     return "take_" + hashlib.sha1(clean_text(prompt).encode("utf-8")).hexdigest()[:10]
 
 
-def key_of_source(source_id: str) -> Optional[str]:
+def key_of_source(source_id: str) -> str | None:
     """The prompt key of a take's source id (`take_<key>`, `take_<key>_2`, …), else None."""
     found = _TAKE_SOURCE.match(source_id)
     return f"take_{found.group(1)}" if found else None
@@ -131,7 +135,7 @@ class TakeFolder:
         self.save_settings(prompts=chosen.id)
         return chosen
 
-    def use_file(self, path: Path, language: Optional[str] = None) -> PromptSet:
+    def use_file(self, path: Path, language: str | None = None) -> PromptSet:
         """Read a person's prompt file and keep a copy with the dataset, so it can move."""
         chosen = read_prompt_file(path, language)
         atomic_write_text(self.dataset.path / CUSTOM_FILE, "".join(f"{p}\n" for p in chosen.prompts))
@@ -142,21 +146,21 @@ class TakeFolder:
     def take_path(self, prompt: str) -> Path:
         return self.folder / f"{prompt_key(prompt)}.wav"
 
-    def pending(self, prompt: str) -> Optional[Path]:
+    def pending(self, prompt: str) -> Path | None:
         """The take of `prompt` that stopped but was not kept (or thrown away), if any."""
         path = self.take_path(prompt)
         return path if path.is_file() else None
 
-    def kept(self) -> Dict[str, Clip]:
+    def kept(self) -> dict[str, Clip]:
         """Prompt key → the clip of its latest kept take (excluded ones do not count)."""
-        found: Dict[str, Clip] = {}
+        found: dict[str, Clip] = {}
         for clip in list(self.dataset.clips):
             key = key_of_source(clip.source)
             if key is not None and not clip.excluded:
                 found[key] = clip
         return found
 
-    def kept_clip(self, prompt: str) -> Optional[Clip]:
+    def kept_clip(self, prompt: str) -> Clip | None:
         return self.kept().get(prompt_key(prompt))
 
     def first_unrecorded(self, prompts) -> int:
@@ -175,7 +179,7 @@ class TakeFolder:
         return Progress(len(clips), len(prompts), sum(c.duration for c in clips),
                         summarize(list(self.dataset.clips)).usable_seconds)
 
-    def keep(self, prompt: str, check: TakeCheck, language: Optional[str] = None,
+    def keep(self, prompt: str, check: TakeCheck, language: str | None = None,
              progress=None, cancel=None) -> Clip:
         """Put the pending take of `prompt` into the dataset as one clip with the prompt as text.
 
@@ -213,7 +217,7 @@ class TakeFolder:
         """Throw away the pending take of `prompt`."""
         self.take_path(prompt).unlink(missing_ok=True)
 
-    def clean(self) -> List[Path]:
+    def clean(self) -> list[Path]:
         """Remove what a killed recording left: temporary take files no process still writes,
         and takes already kept (a crash between keeping one and removing its file). A take
         whose source was added but whose clip was not (a crash inside `keep`) stays, so the

@@ -19,7 +19,6 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -35,9 +34,9 @@ class WordCheck:
     """The prompt's words against what was heard."""
 
     heard: str
-    tokens: List[str]  # the prompt split at spaces, as shown to the person
-    missed: List[int] = field(default_factory=list)  # indices into `tokens` not heard
-    extra: List[str] = field(default_factory=list)  # words heard in addition to the prompt's
+    tokens: list[str]  # the prompt split at spaces, as shown to the person
+    missed: list[int] = field(default_factory=list)  # indices into `tokens` not heard
+    extra: list[str] = field(default_factory=list)  # words heard in addition to the prompt's
     checked: bool = True
     note: str = ""  # why the words were not checked, when they were not
 
@@ -65,7 +64,7 @@ class WordCheck:
                 "written, or keep it if Whisper misheard.")
 
 
-def words_of(text: str, language: Optional[str] = None) -> List[str]:
+def words_of(text: str, language: str | None = None) -> list[str]:
     """Lower-case spoken words of `text`, without punctuation."""
     if language in (None, "", "en") or str(language).startswith("en"):
         from voicelab.core.dataset.textclean import spoken_text
@@ -79,10 +78,10 @@ def _same(a: str, b: str) -> bool:
     return a == b or difflib.SequenceMatcher(None, a, b).ratio() >= SAME_WORD
 
 
-def compare_words(prompt: str, heard: str, language: Optional[str] = None) -> WordCheck:
+def compare_words(prompt: str, heard: str, language: str | None = None) -> WordCheck:
     """Line the heard words up with the prompt's (see the module docstring)."""
     tokens = prompt.split()
-    expected: List[Tuple[str, int]] = [(w, i) for i, token in enumerate(tokens)
+    expected: list[tuple[str, int]] = [(w, i) for i, token in enumerate(tokens)
                                        for w in words_of(token, language)]
     got = words_of(heard, language)
     result = WordCheck(heard=heard.strip(), tokens=tokens)
@@ -106,8 +105,8 @@ def unchecked(prompt: str, note: str) -> WordCheck:
     return WordCheck(heard="", tokens=prompt.split(), checked=False, note=note)
 
 
-def hear(transcriber, samples: np.ndarray, rate: int, language: Optional[str],
-         cancel: Optional[CancelToken] = None) -> str:
+def hear(transcriber, samples: np.ndarray, rate: int, language: str | None,
+         cancel: CancelToken | None = None) -> str:
     """What Whisper hears in float mono `samples` at `rate` (resampled to its 16 kHz)."""
     from voicelab.core.audio import resample
     from voicelab.core.dataset.asr import ASR_RATE

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Dict, FrozenSet, List, Sequence
+from collections.abc import Sequence
 
 # Scripts espeak reads natively, by language; every other language is written in Latin.
 # Non-Latin languages also accept Latin letters, which espeak reads as English.
-_SCRIPTS: Dict[str, FrozenSet[str]] = {}
+_SCRIPTS: dict[str, frozenset[str]] = {}
 for _codes, _names in (
     ("ru uk bg be mk sr kk ky tt ba cv mn tg", {"CYRILLIC"}),
     ("el grc", {"GREEK"}),
@@ -41,19 +41,19 @@ def language_code(language: str) -> str:
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] if language else ""
 
 
-def scripts_for_language(language: str) -> FrozenSet[str]:
+def scripts_for_language(language: str) -> frozenset[str]:
     """Unicode script names (first word of a letter's name) a voice of `language` reads."""
     return _SCRIPTS.get(language_code(language), _LATIN_ONLY)
 
 
-def unsupported_characters(text: str, language: str) -> List[str]:
+def unsupported_characters(text: str, language: str) -> list[str]:
     """Characters of `text` a voice for `language` cannot say, in order of appearance.
 
     Letters of another script and non-ASCII symbols (emoji, arrows, math signs that
     `normalize_text` did not write out) count; ASCII punctuation and symbols do not.
     """
     scripts = scripts_for_language(language)
-    found: Dict[str, None] = {}
+    found: dict[str, None] = {}
     for ch in text:
         if ch in found or ch.isascii() or ch.isspace():
             continue

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from piper.config import PhonemeType, SynthesisConfig
 
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
+from voicelab.core.synthesis.characters import describe_characters
 from voicelab.core.synthesis.errors import SynthesisError, TextError
 from voicelab.core.synthesis.model import SpeechModel
-from voicelab.core.synthesis.characters import describe_characters
 from voicelab.core.synthesis.text import MAX_SENTENCE_CHARS, prepare_text
 
 
@@ -32,10 +32,10 @@ from voicelab.core.synthesis.text import MAX_SENTENCE_CHARS, prepare_text
 class SynthesisOptions:
     """How to speak. `None` scales mean "what the voice's config says"."""
 
-    speaker_id: Optional[int] = None
+    speaker_id: int | None = None
     speed: float = 1.0  # 1.25 = 25 % faster; divides the voice's length scale
-    noise_scale: Optional[float] = None  # variation of the voice
-    noise_w: Optional[float] = None  # variation of the rhythm (phoneme durations)
+    noise_scale: float | None = None  # variation of the voice
+    noise_w: float | None = None  # variation of the rhythm (phoneme durations)
     sentence_pause: float = 0.0  # seconds of silence between sentences
     volume: float = 1.0
     normalize: bool = True  # peak-normalize each sentence, as piper does by default
@@ -86,7 +86,7 @@ class Speech:
 
     samples: np.ndarray
     sample_rate: int
-    sentences: Tuple[str, ...]
+    sentences: tuple[str, ...]
 
     @property
     def duration(self) -> float:
@@ -98,7 +98,7 @@ def voice_label(model: SpeechModel) -> str:
     return f"The voice '{name[:-5] if name.endswith('.onnx') else name}'"
 
 
-def sentences_for(model: SpeechModel, text: str, max_chars: int = MAX_SENTENCE_CHARS) -> List[str]:
+def sentences_for(model: SpeechModel, text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
     """The sentences this voice will speak for `text`; `TextError` when it cannot.
 
     Cheap (no synthesis): used up front by streaming and by batch export, which checks
@@ -138,7 +138,7 @@ def _check_phonemes(model: SpeechModel, sentence: str, phonemes: Sequence[str]) 
 
 
 def _speak_sentence(model: SpeechModel, sentence: str, config: SynthesisConfig,
-                    cancel: Optional[CancelToken]) -> np.ndarray:
+                    cancel: CancelToken | None) -> np.ndarray:
     pieces = []
     for phonemes in model.phonemize(sentence):
         if not phonemes:
@@ -159,7 +159,7 @@ def _speak_sentence(model: SpeechModel, sentence: str, config: SynthesisConfig,
 
 def stream_speech(model: SpeechModel, text: str, options: SynthesisOptions = SynthesisOptions(), *,
                   progress: ProgressCallback = no_progress,
-                  cancel: Optional[CancelToken] = None) -> Iterator[SentenceAudio]:
+                  cancel: CancelToken | None = None) -> Iterator[SentenceAudio]:
     """Yield each sentence's audio as soon as it is synthesized.
 
     The text is checked before this returns, so `TextError` is raised by the call itself,
@@ -171,9 +171,9 @@ def stream_speech(model: SpeechModel, text: str, options: SynthesisOptions = Syn
     return _stream(model, sentences, config, options, progress, cancel)
 
 
-def _stream(model: SpeechModel, sentences: List[str], config: SynthesisConfig,
+def _stream(model: SpeechModel, sentences: list[str], config: SynthesisConfig,
             options: SynthesisOptions, progress: ProgressCallback,
-            cancel: Optional[CancelToken]) -> Iterator[SentenceAudio]:
+            cancel: CancelToken | None) -> Iterator[SentenceAudio]:
     rate = model.config.sample_rate
     pause = int(round(options.sentence_pause * rate))
     total = len(sentences)
@@ -190,12 +190,12 @@ def _stream(model: SpeechModel, sentences: List[str], config: SynthesisConfig,
 
 
 def synthesize(model: SpeechModel, text: str, options: SynthesisOptions = SynthesisOptions(), *,
-               on_sentence: Optional[Callable[[SentenceAudio], None]] = None,
+               on_sentence: Callable[[SentenceAudio], None] | None = None,
                progress: ProgressCallback = no_progress,
-               cancel: Optional[CancelToken] = None) -> Speech:
+               cancel: CancelToken | None = None) -> Speech:
     """The whole text as one clip; `on_sentence` sees each sentence as it is ready."""
-    chunks: List[np.ndarray] = []
-    spoken: List[str] = []
+    chunks: list[np.ndarray] = []
+    spoken: list[str] = []
     rate = model.config.sample_rate
     for sentence in stream_speech(model, text, options, progress=progress, cancel=cancel):
         if on_sentence is not None:
@@ -221,10 +221,10 @@ class Timing:
 
 def timed_synthesis(model: SpeechModel, text: str,
                     options: SynthesisOptions = SynthesisOptions(),
-                    clock: Callable[[], float] = time.perf_counter) -> Tuple[Speech, Timing]:
+                    clock: Callable[[], float] = time.perf_counter) -> tuple[Speech, Timing]:
     """`synthesize` with the time to the first sentence and the real-time factor."""
     start = clock()
-    first: List[float] = []
+    first: list[float] = []
 
     def mark(_: SentenceAudio) -> None:
         if not first:

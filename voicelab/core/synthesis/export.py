@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -33,8 +33,8 @@ from voicelab.core.synthesis.model import SpeechModel
 BATCH_INDEX = "metadata.csv"
 
 
-def export_audio(samples: np.ndarray, sample_rate: int, path: Path, format: Optional[str] = None,
-                 output_rate: Optional[int] = None, mp3_kbps: Optional[int] = None) -> Path:
+def export_audio(samples: np.ndarray, sample_rate: int, path: Path, format: str | None = None,
+                 output_rate: int | None = None, mp3_kbps: int | None = None) -> Path:
     """Write audio as `format` (default: from the file ending) at `output_rate` (default: as
     is); an MP3 at `mp3_kbps` (default: the encoder's choice)."""
     fmt = format or format_for_path(path)
@@ -42,8 +42,8 @@ def export_audio(samples: np.ndarray, sample_rate: int, path: Path, format: Opti
     return write_audio(path, resample(samples, sample_rate, rate), rate, fmt, mp3_kbps=mp3_kbps)
 
 
-def export_entry(entry: HistoryEntry, path: Path, format: Optional[str] = None,
-                 output_rate: Optional[int] = None, mp3_kbps: Optional[int] = None) -> Path:
+def export_entry(entry: HistoryEntry, path: Path, format: str | None = None,
+                 output_rate: int | None = None, mp3_kbps: int | None = None) -> Path:
     """Save a clip from the history somewhere else, converted."""
     samples, rate = read_audio(entry.path)
     return export_audio(samples, rate, path, format, output_rate, mp3_kbps)
@@ -52,11 +52,11 @@ def export_entry(entry: HistoryEntry, path: Path, format: Optional[str] = None,
 @dataclass(frozen=True)
 class BatchResult:
     folder: Path
-    clips: List[Path]
+    clips: list[Path]
     index_path: Path
 
 
-def read_batch_lines(path: Path) -> List[str]:
+def read_batch_lines(path: Path) -> list[str]:
     """The non-blank lines of a UTF-8 text file, stripped; SynthesisError when there are none."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
@@ -82,9 +82,9 @@ def _write_index(path: Path, rows: Sequence[tuple]) -> None:
 
 def export_batch(model: SpeechModel, lines: Sequence[str], folder: Path,
                  options: SynthesisOptions = SynthesisOptions(), format: str = "wav",
-                 output_rate: Optional[int] = None, mp3_kbps: Optional[int] = None, *,
+                 output_rate: int | None = None, mp3_kbps: int | None = None, *,
                  progress: ProgressCallback = no_progress,
-                 cancel: Optional[CancelToken] = None) -> BatchResult:
+                 cancel: CancelToken | None = None) -> BatchResult:
     """Speak each line into `folder/0001.<format>`, … and write `folder/metadata.csv`.
 
     Existing clips with the same numbers are replaced. Raises `TextError` naming the line
@@ -99,8 +99,8 @@ def export_batch(model: SpeechModel, lines: Sequence[str], folder: Path,
     folder.mkdir(parents=True, exist_ok=True)
     width = max(4, len(str(len(lines))))
     rate = model.config.sample_rate
-    clips: List[Path] = []
-    rows: List[tuple] = []
+    clips: list[Path] = []
+    rows: list[tuple] = []
     index_path = folder / BATCH_INDEX
     total = len(lines)
     progress(0, total, f"Clip 1 of {total}")

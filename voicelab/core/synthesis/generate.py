@@ -7,9 +7,9 @@ names the preset, not deep inside ONNX Runtime.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
 
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
 from voicelab.core.synthesis.engine import SentenceAudio, SynthesisOptions, synthesize
@@ -58,10 +58,10 @@ def setup_preset(workspace: Workspace, preset: Preset) -> VoiceSetup:
 
 
 def generate_clip(workspace: Workspace, text: str, preset: Preset, *,
-                  on_sentence: Optional[Callable[[SentenceAudio], None]] = None,
+                  on_sentence: Callable[[SentenceAudio], None] | None = None,
                   progress: ProgressCallback = no_progress,
-                  cancel: Optional[CancelToken] = None,
-                  history: Optional[History] = None) -> HistoryEntry:
+                  cancel: CancelToken | None = None,
+                  history: History | None = None) -> HistoryEntry:
     """Speak `text` with a preset and keep the clip in the history.
 
     `on_sentence` receives each sentence's audio as soon as it is made (start playback
@@ -77,7 +77,7 @@ def generate_clip(workspace: Workspace, text: str, preset: Preset, *,
 
 def generate_batch(workspace: Workspace, lines_file: Path, folder: Path, preset: Preset, *,
                    progress: ProgressCallback = no_progress,
-                   cancel: Optional[CancelToken] = None) -> BatchResult:
+                   cancel: CancelToken | None = None) -> BatchResult:
     """One clip per line of a text file, in the preset's export format and rate."""
     lines = read_batch_lines(lines_file)
     setup = setup_preset(workspace, preset)

@@ -10,14 +10,15 @@ reported and the file is kept aside, not thrown away.
 
 from __future__ import annotations
 
+import builtins
 import json
 import shutil
 import threading
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 
@@ -39,8 +40,8 @@ class HistoryEntry:
     file: str  # audio file name inside the history folder
     text: str
     voice: str  # VoiceInfo.id
-    preset: Optional[str]
-    speaker: Optional[str]
+    preset: str | None
+    speaker: str | None
     created: str  # ISO 8601, UTC
     duration: float  # seconds
     sample_rate: int
@@ -54,7 +55,7 @@ class HistoryEntry:
     def created_at(self) -> datetime:
         return datetime.fromisoformat(self.created)
 
-    def to_record(self) -> Dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         record = asdict(self)
         record.pop("folder")
         return record
@@ -69,14 +70,14 @@ class History:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.index_path = self.folder / INDEX_FILE
-        self.problems: List[str] = []
-        self.backup: Optional[Path] = None
+        self.problems: list[str] = []
+        self.backup: Path | None = None
         self._lock = threading.RLock()
-        self._entries: List[HistoryEntry] = []
+        self._entries: list[HistoryEntry] = []
         self.reload()
 
     @classmethod
-    def open(cls, workspace: Workspace) -> "History":
+    def open(cls, workspace: Workspace) -> History:
         return cls(workspace.history)
 
     def reload(self) -> None:
@@ -84,7 +85,7 @@ class History:
             self.problems, self.backup = [], None
             self._entries = self._read()
 
-    def _read(self) -> List[HistoryEntry]:
+    def _read(self) -> builtins.list[HistoryEntry]:
         if not self.index_path.exists():
             return []
         try:
@@ -118,7 +119,7 @@ class History:
         shutil.copy2(self.index_path, self.backup)
         self.problems.append(f"{message} The file was kept as {self.backup.name}.")
 
-    def _write_index(self, entries: List[HistoryEntry]) -> None:
+    def _write_index(self, entries: builtins.list[HistoryEntry]) -> None:
         text = "".join(json.dumps(e.to_record(), ensure_ascii=False) + "\n" for e in entries)
         try:
             atomic_write_text(self.index_path, text)
@@ -128,7 +129,7 @@ class History:
 
     # ---- public
 
-    def list(self) -> List[HistoryEntry]:
+    def list(self) -> builtins.list[HistoryEntry]:
         """Clips, newest first."""
         with self._lock:
             return list(reversed(self._entries))
@@ -141,10 +142,10 @@ class History:
         raise HistoryError(f"There is no clip '{entry_id}' in the history.")
 
     def add(self, samples: np.ndarray, sample_rate: int, *, text: str, voice: str,
-            preset: Optional[str] = None, speaker: Optional[str] = None,
-            created: Optional[datetime] = None) -> HistoryEntry:
+            preset: str | None = None, speaker: str | None = None,
+            created: datetime | None = None) -> HistoryEntry:
         """Store a clip (audio first, then the index) and return its entry."""
-        when = (created or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        when = (created or datetime.now(UTC)).astimezone(UTC)
         entry_id = f"{when:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
         entry = HistoryEntry(
             id=entry_id, file=f"{entry_id}.wav", text=text, voice=voice, preset=preset,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Dict, List, Optional, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import onnxruntime
@@ -23,8 +23,8 @@ from piper import PiperVoice
 from piper.config import PiperConfig, SynthesisConfig
 
 from voicelab.core.errors import Cancelled
-from voicelab.core.synthesis.errors import VoiceError
 from voicelab.core.progress import CancelToken
+from voicelab.core.synthesis.errors import VoiceError
 
 _CANCEL_POLL_S = 0.02  # how often a running sentence looks at the cancel token
 
@@ -41,14 +41,14 @@ class SpeechModel(Protocol):
     def source(self) -> Path:
         """The file it was loaded from, for error messages."""
 
-    def phonemize(self, text: str) -> List[List[str]]:
+    def phonemize(self, text: str) -> list[list[str]]:
         """Phonemes for `text`, one list per sentence as the phonemizer splits it."""
 
-    def phonemes_to_ids(self, phonemes: List[str]) -> List[int]:
+    def phonemes_to_ids(self, phonemes: list[str]) -> list[int]:
         """Model input ids for one sentence's phonemes (with BOS/EOS and padding)."""
 
-    def ids_to_audio(self, phoneme_ids: List[int], config: SynthesisConfig,
-                     cancel: Optional[CancelToken] = None) -> np.ndarray:
+    def ids_to_audio(self, phoneme_ids: list[int], config: SynthesisConfig,
+                     cancel: CancelToken | None = None) -> np.ndarray:
         """Raw float audio for one sentence; raises `Cancelled` when `cancel` fires mid-run."""
 
 
@@ -62,7 +62,7 @@ class OnnxVoice:
         self._takes_speaker = "sid" in inputs
 
     @classmethod
-    def load(cls, model_path: Path, config_path: Path) -> "OnnxVoice":
+    def load(cls, model_path: Path, config_path: Path) -> OnnxVoice:
         return cls(PiperVoice.load(model_path, config_path=config_path), Path(model_path))
 
     @property
@@ -73,14 +73,14 @@ class OnnxVoice:
     def source(self) -> Path:
         return self._source
 
-    def phonemize(self, text: str) -> List[List[str]]:
+    def phonemize(self, text: str) -> list[list[str]]:
         return self.voice.phonemize(text)
 
-    def phonemes_to_ids(self, phonemes: List[str]) -> List[int]:
+    def phonemes_to_ids(self, phonemes: list[str]) -> list[int]:
         return self.voice.phonemes_to_ids(phonemes)
 
-    def ids_to_audio(self, phoneme_ids: List[int], config: SynthesisConfig,
-                     cancel: Optional[CancelToken] = None) -> np.ndarray:
+    def ids_to_audio(self, phoneme_ids: list[int], config: SynthesisConfig,
+                     cancel: CancelToken | None = None) -> np.ndarray:
         piper_config = self.voice.config
         scales = np.array(
             [
@@ -90,7 +90,7 @@ class OnnxVoice:
             ],
             dtype=np.float32,
         )
-        inputs: Dict[str, np.ndarray] = {
+        inputs: dict[str, np.ndarray] = {
             "input": np.asarray([phoneme_ids], dtype=np.int64),
             "input_lengths": np.asarray([len(phoneme_ids)], dtype=np.int64),
             "scales": scales,

@@ -7,8 +7,6 @@ the words ourselves makes what a voice says predictable and testable.
 
 from __future__ import annotations
 
-from typing import Optional
-
 _ONES = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
@@ -106,8 +104,8 @@ CURRENCIES = {
 }
 
 
-def money(symbol: str, integer_part: str, fraction_part: Optional[str],
-          scale: Optional[str] = None) -> str:
+def money(symbol: str, integer_part: str, fraction_part: str | None,
+          scale: str | None = None) -> str:
     """('$', '3', '50') → 'three dollars and fifty cents'; ('$', '1', '5', 'million') →
     'one point five million dollars'."""
     one, many, minor_one, minor_many = CURRENCIES[symbol]
@@ -115,7 +113,7 @@ def money(symbol: str, integer_part: str, fraction_part: Optional[str],
     if scale:
         amount = decimal(str(whole), fraction_part or "")
         return f"{amount} {scale} {many}"
-    cents: Optional[int] = None
+    cents: int | None = None
     if fraction_part:
         if len(fraction_part) == 2 and minor_one:
             cents = int(fraction_part)

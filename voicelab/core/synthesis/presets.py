@@ -13,12 +13,14 @@ it instead of failing when the user presses Speak.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import dataclasses
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 import yaml
 
@@ -42,16 +44,16 @@ class Preset:
 
     name: str
     voice: str = DEFAULT_VOICE_ID  # a VoiceInfo.id
-    speaker: Optional[str] = None  # multi-speaker voices: a name from the voice's speakers
+    speaker: str | None = None  # multi-speaker voices: a name from the voice's speakers
     speed: float = 1.0  # 1.0 = the voice's own pace; 1.25 = 25 % faster (length scale / speed)
-    variation: Optional[float] = None  # noise scale; None = the voice's default
-    rhythm_variation: Optional[float] = None  # noise w; None = the voice's default
+    variation: float | None = None  # noise scale; None = the voice's default
+    rhythm_variation: float | None = None  # noise w; None = the voice's default
     sentence_pause: float = 0.2  # seconds between sentences
     volume: float = 1.0
     format: str = "wav"  # export format: one of audio.WRITE_FORMATS
-    sample_rate: Optional[int] = None  # export rate; None = the voice's rate
+    sample_rate: int | None = None  # export rate; None = the voice's rate
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
@@ -63,7 +65,7 @@ def _number(low: float, high: float, optional: bool = False):
     return check
 
 
-_FIELDS: Dict[str, tuple] = {
+_FIELDS: dict[str, tuple] = {
     "voice": (lambda v: isinstance(v, str) and bool(v.strip()), "a voice name"),
     "speaker": (lambda v: v is None or isinstance(v, str), "a speaker name or empty"),
     "speed": (_number(0.1, 10), "a number from 0.1 to 10"),
@@ -102,7 +104,7 @@ def check_name(name: Any) -> str:
     return name
 
 
-def preset_problem(preset: Preset, voices: Sequence[VoiceInfo]) -> Optional[str]:
+def preset_problem(preset: Preset, voices: Sequence[VoiceInfo]) -> str | None:
     """Why this preset cannot be used with these voices, or None when it can."""
     voice = next((v for v in voices if v.id == preset.voice), None)
     if voice is None:
@@ -120,9 +122,9 @@ def preset_problem(preset: Preset, voices: Sequence[VoiceInfo]) -> Optional[str]
 
 @dataclass
 class _Loaded:
-    presets: List[Preset] = field(default_factory=list)
-    default: Optional[str] = None
-    problems: List[str] = field(default_factory=list)
+    presets: list[Preset] = field(default_factory=list)
+    default: str | None = None
+    problems: list[str] = field(default_factory=list)
     needs_backup: bool = False
 
 
@@ -191,17 +193,17 @@ def _parse(path: Path) -> _Loaded:
 class PresetStore:
     """The presets of one workspace, kept in memory and saved on every change."""
 
-    def __init__(self, folder: Path, workspace: Optional[Workspace] = None) -> None:
+    def __init__(self, folder: Path, workspace: Workspace | None = None) -> None:
         self.path = Path(folder) / PRESETS_FILE
         self.workspace = workspace
-        self.problems: List[str] = []
-        self.backup: Optional[Path] = None
-        self._presets: List[Preset] = []
-        self._default: Optional[str] = None
+        self.problems: list[str] = []
+        self.backup: Path | None = None
+        self._presets: list[Preset] = []
+        self._default: str | None = None
         self.reload()
 
     @classmethod
-    def open(cls, workspace: Workspace) -> "PresetStore":
+    def open(cls, workspace: Workspace) -> PresetStore:
         return cls(workspace.presets, workspace)
 
     def reload(self) -> None:
@@ -221,10 +223,10 @@ class PresetStore:
 
     # ---- reading
 
-    def list(self) -> List[Preset]:
+    def list(self) -> builtins.list[Preset]:
         return [copy.copy(p) for p in self._presets]
 
-    def names(self) -> List[str]:
+    def names(self) -> builtins.list[str]:
         return [p.name for p in self._presets]
 
     def __contains__(self, name: object) -> bool:
@@ -240,7 +242,7 @@ class PresetStore:
         return copy.copy(preset)
 
     @property
-    def default_name(self) -> Optional[str]:
+    def default_name(self) -> str | None:
         return self._default
 
     def default(self) -> Preset:
@@ -251,7 +253,7 @@ class PresetStore:
             return copy.copy(self._presets[0])
         return Preset(name="Default")
 
-    def problem(self, name: str, voices: Optional[Sequence[VoiceInfo]] = None) -> Optional[str]:
+    def problem(self, name: str, voices: Sequence[VoiceInfo] | None = None) -> str | None:
         """Why the preset cannot be used now (its voice is gone, …), or None."""
         if voices is None:
             if self.workspace is None:
@@ -293,7 +295,7 @@ class PresetStore:
         self._save()
         return copy.copy(preset)
 
-    def duplicate(self, name: str, new_name: Optional[str] = None) -> Preset:
+    def duplicate(self, name: str, new_name: str | None = None) -> Preset:
         source = self._require(name)
         if new_name is None:
             new_name, number = f"{source.name} copy", 2
@@ -323,14 +325,14 @@ class PresetStore:
             number += 1
         return self.create(Preset(name=candidate, voice=voice_id))
 
-    def set_default(self, name: Optional[str]) -> None:
+    def set_default(self, name: str | None) -> None:
         """Mark a preset as the one the Generate tab starts with; None clears it."""
         self._default = None if name is None else self._require(name).name
         self._save()
 
     # ---- internals
 
-    def _find(self, name: str) -> Optional[Preset]:
+    def _find(self, name: str) -> Preset | None:
         key = name.strip().casefold()
         return next((p for p in self._presets if p.name.casefold() == key), None)
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Dict, Iterable, List, Match, Sequence
+from collections.abc import Iterable, Sequence
+from re import Match
 
 from voicelab.core.synthesis import numbers
 from voicelab.core.synthesis.characters import (
@@ -216,7 +217,7 @@ _FRACTIONS_AFTER = {"½": "a half", "¼": "a quarter", "¾": "three quarters",
 
 # --------------------------------------------------------------------------- symbols
 
-_SYMBOLS: Dict[str, str] = {
+_SYMBOLS: dict[str, str] = {
     "&": " and ", "@": " at ", "+": " plus ", "=": " equals ", "%": " percent ",
     "×": " times ", "÷": " divided by ", "½": " one half ", "¼": " one quarter ",
     "¾": " three quarters ", "⅓": " one third ", "⅔": " two thirds ", "²": " squared ",
@@ -268,7 +269,7 @@ _BOUNDARY = re.compile(r"([.!?]+[\"')\]]*)(\s+)")
 def _blocks(text: str) -> Iterable[str]:
     """Lines joined into runs of prose: a line break ends a sentence unless the next line
     starts in lower case (a hard-wrapped paragraph) or the line ends with a comma."""
-    current: List[str] = []
+    current: list[str] = []
     for line in text.split("\n"):
         line = line.strip()
         if not line:
@@ -317,9 +318,9 @@ def is_speakable(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> List[str]:
+def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
     """Sentences in reading order; pieces with no letter or digit ("...", "!!!") are dropped."""
-    sentences: List[str] = []
+    sentences: list[str] = []
     for block in _blocks(text):
         for sentence in _split_block(block):
             for piece in _cut_long(sentence.strip(), max_chars):
@@ -330,7 +331,7 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> List[str]
 
 def prepare_text(text: str, language: str = "en",
                  max_chars: int = MAX_SENTENCE_CHARS,
-                 voice_name: str = "This voice") -> List[str]:
+                 voice_name: str = "This voice") -> list[str]:
     """Normalize, check and split: the sentences to synthesize, or a `TextError` saying why not."""
     if not text or not text.strip():
         raise TextError("There is no text to speak: the text is empty.")

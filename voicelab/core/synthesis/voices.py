@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING
 
 from voicelab.core.errors import Cancelled, VoiceLabError
 from voicelab.core.fileio import atomic_open, atomic_write_text
@@ -49,10 +50,10 @@ class VoiceInfo:
     sample_rate: int = 0
     language: str = ""  # espeak voice, e.g. "en-us"
     speaker_map: Mapping[str, int] = field(default_factory=dict, compare=False)
-    problem: Optional[str] = None  # why it cannot be used; None when it can
+    problem: str | None = None  # why it cannot be used; None when it can
 
     @property
-    def speakers(self) -> Tuple[str, ...]:
+    def speakers(self) -> tuple[str, ...]:
         """Speaker names of a multi-speaker voice, in id order; empty for one speaker."""
         return tuple(sorted(self.speaker_map, key=lambda name: self.speaker_map[name]))
 
@@ -62,7 +63,7 @@ class VoiceInfo:
         suffix = " (built-in)" if self.builtin else ""
         return f"{self.name}{suffix}"
 
-    def speaker_id(self, speaker: Optional[str]) -> Optional[int]:
+    def speaker_id(self, speaker: str | None) -> int | None:
         """The model's id for a speaker name; None for single-speaker voices or no choice."""
         if speaker is None or not self.speaker_map:
             return None
@@ -74,7 +75,7 @@ class VoiceInfo:
         return self.speaker_map[speaker]
 
 
-def config_path_for(model_path: Path) -> Optional[Path]:
+def config_path_for(model_path: Path) -> Path | None:
     """The config beside a model: `voice.onnx.json` (Piper's name) or `voice.json`."""
     for candidate in (model_path.with_name(model_path.name + ".json"), model_path.with_suffix(".json")):
         if candidate.is_file():
@@ -114,7 +115,7 @@ MAX_SCALE = 10.0
 _SCALES = (("noise_scale", 0.0), ("length_scale", 1e-3), ("noise_w", 0.0))
 
 
-def config_problem(raw: dict) -> Optional[str]:
+def config_problem(raw: dict) -> str | None:
     """What is wrong with a Piper voice config, naming the field and its value; None if fine."""
     def whole(value: object) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
@@ -178,7 +179,7 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def describe(model_path: Path, voice_id: Optional[str] = None, *, name: Optional[str] = None,
+def describe(model_path: Path, voice_id: str | None = None, *, name: str | None = None,
              builtin: bool = False) -> VoiceInfo:
     """A `VoiceInfo` for a model file; problems are recorded, not raised."""
     model_path = Path(model_path)
@@ -217,7 +218,7 @@ def default_voice() -> VoiceInfo:
     return describe(model, DEFAULT_VOICE_ID, name="Joe (US English)", builtin=True)
 
 
-def list_voices(workspace: Workspace) -> List[VoiceInfo]:
+def list_voices(workspace: Workspace) -> list[VoiceInfo]:
     """The built-in voice, then every `.onnx` under the workspace's voices folder by name."""
     voices = [default_voice()]
     found = []
@@ -238,7 +239,7 @@ def workspace_voice_id(workspace: Workspace, model_path: Path) -> str:
     return relative[: -len(".onnx")] if relative.endswith(".onnx") else relative
 
 
-def checkpoint_voices(workspace: Workspace) -> List[VoiceInfo]:
+def checkpoint_voices(workspace: Workspace) -> list[VoiceInfo]:
     """The newest checkpoint of each training run, to hear a voice before exporting it.
 
     Listed without loading anything (no torch): the run's voice config gives the rate and
@@ -322,7 +323,7 @@ def typed_name(name: str) -> str:
     return " ".join(str(name or "").split())
 
 
-def display_name(raw: Mapping, model_path: Path) -> Optional[str]:
+def display_name(raw: Mapping, model_path: Path) -> str | None:
     """The typed name a voice config keeps for the voice file `model_path`, if any."""
     extra = raw.get("voicelab")
     shown = typed_name(extra.get(DISPLAY_NAME_KEY) or "") if isinstance(extra, Mapping) else ""
@@ -351,9 +352,9 @@ def _free_name(folder: Path, name: str) -> str:
     return candidate
 
 
-def import_voice(workspace: Workspace, model_path: Path, name: Optional[str] = None, *,
+def import_voice(workspace: Workspace, model_path: Path, name: str | None = None, *,
                  progress: ProgressCallback = no_progress,
-                 cancel: Optional[CancelToken] = None) -> VoiceInfo:
+                 cancel: CancelToken | None = None) -> VoiceInfo:
     """Copy a Piper voice (the `.onnx` and the config beside it) into the workspace.
 
     The model is loaded once before copying, so a damaged file is refused with its name
@@ -413,7 +414,7 @@ def import_voice(workspace: Workspace, model_path: Path, name: Optional[str] = N
 
 # --------------------------------------------------------------------------- loading
 
-_cache: "OrderedDict[tuple, SpeechModel]" = OrderedDict()
+_cache: OrderedDict[tuple, SpeechModel] = OrderedDict()
 _cache_lock = threading.Lock()
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any
 
 #: The generator's hyper-parameters with `VitsModel`'s defaults, which piper_train and
 #: piper-tts 1.8 share (tests compare them with the installed piper's signature).
@@ -66,7 +66,7 @@ def _as_tuple(value: Any) -> Any:
     return value
 
 
-def architecture(hparams: Mapping[str, Any], generator_state: Optional[Mapping[str, Any]] = None
+def architecture(hparams: Mapping[str, Any], generator_state: Mapping[str, Any] | None = None
                  ) -> dict[str, Any]:
     """The generator's hyper-parameters: saved values over defaults, corrected by the weights.
 
@@ -88,7 +88,7 @@ def architecture(hparams: Mapping[str, Any], generator_state: Optional[Mapping[s
     return arch
 
 
-def _rows(state: Mapping[str, Any], key: str, dim: int = 0) -> Optional[int]:
+def _rows(state: Mapping[str, Any], key: str, dim: int = 0) -> int | None:
     value = state.get(key)
     if value is None or not hasattr(value, "shape") or len(value.shape) <= dim:
         return None
@@ -106,7 +106,7 @@ def _count(state: Mapping[str, Any], prefix: str) -> int:
     return len(numbers)
 
 
-def _kernel(state: Mapping[str, Any], prefix: str) -> Optional[int]:
+def _kernel(state: Mapping[str, Any], prefix: str) -> int | None:
     for suffix in ("weight_v", "weight"):
         size = _rows(state, f"{prefix}.{suffix}", 2)
         if size is not None:

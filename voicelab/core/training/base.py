@@ -30,9 +30,10 @@ counters belong to the base's own training, not to the fine-tune.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Union
 
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.fileio import sha256_file
@@ -67,16 +68,16 @@ class BaseInfo:
 
     path: Path
     sha256: str
-    sample_rate: Optional[int]
-    quality: Optional[str]  # a key of config.QUALITIES, or None when it matches none
+    sample_rate: int | None
+    quality: str | None  # a key of config.QUALITIES, or None when it matches none
     num_speakers: int
     num_symbols: int
     hparams: dict[str, Any]  # the generator's shape (ARCHITECTURE_DEFAULTS keys), plain data
     origin: str  # who wrote it, e.g. "piper_train (PyTorch Lightning 1.7.7)"
-    lightning_version: Optional[str] = None
-    epoch: Optional[int] = None
-    global_step: Optional[int] = None
-    saved_quality: Optional[str] = field(default=None, compare=False)  # what the file claims
+    lightning_version: str | None = None
+    epoch: int | None = None
+    global_step: int | None = None
+    saved_quality: str | None = field(default=None, compare=False)  # what the file claims
 
 
 def _plain(value: Any) -> Any:
@@ -95,7 +96,7 @@ def _origin(ckpt: Mapping[str, Any]) -> str:
     return f"piper (Lightning {version})"
 
 
-def _int_or_none(value: Any) -> Optional[int]:
+def _int_or_none(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -134,7 +135,7 @@ def architecture_differences(arch: Mapping[str, Any], quality_hparams: Mapping[s
     return differences
 
 
-def matching_quality(arch: Mapping[str, Any], sample_rate: Optional[int]) -> Optional[str]:
+def matching_quality(arch: Mapping[str, Any], sample_rate: int | None) -> str | None:
     """The quality whose sample rate and architecture this generator has, if exactly one."""
     names = [
         name for name, quality in _qualities().items()
@@ -144,8 +145,8 @@ def matching_quality(arch: Mapping[str, Any], sample_rate: Optional[int]) -> Opt
     return names[0] if len(names) == 1 else None
 
 
-def inspect_base(path: PathLike, *, progress: Optional[ProgressCallback] = None,
-                 cancel: Optional[CancelToken] = None) -> BaseInfo:
+def inspect_base(path: PathLike, *, progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> BaseInfo:
     """Describe a base checkpoint, loading it safely; `BaseCheckpointError` if it is no voice.
 
     Unsafe, damaged and foreign files raise the safe loader's `UnsafeCheckpointError` /
@@ -192,7 +193,7 @@ def is_voice_base(path: PathLike) -> bool:
     return Path(path).suffix.lower() == ".onnx"
 
 
-def _inspect_voice(file: Path, report: ProgressCallback, cancel: Optional[CancelToken]) -> BaseInfo:
+def _inspect_voice(file: Path, report: ProgressCallback, cancel: CancelToken | None) -> BaseInfo:
     from voicelab.core.training.onnx_voice import convert_voice
 
     report(0, 0, f"Rebuilding {file.name} and checking it against the voice")
@@ -218,7 +219,7 @@ def _describe_quality(name: str, quality: Any) -> str:
 
 
 def check_base_quality(info: BaseInfo, quality: str, *,
-                       overrides: Optional[Mapping[str, Any]] = None) -> None:
+                       overrides: Mapping[str, Any] | None = None) -> None:
     """Raise `BaseCheckpointError` unless the base has the chosen quality's rate and shape.
 
     `overrides` are the run's architecture overrides on top of the quality (TrainConfig's
@@ -300,7 +301,7 @@ def _is_speaker_key(key: str) -> bool:
     return key.startswith("emb_g.") or ".cond." in f".{key}" or ".cond_layer." in f".{key}"
 
 
-def load_base_weights(model: Any, path: PathLike, *, speaker: Optional[int] = None,
+def load_base_weights(model: Any, path: PathLike, *, speaker: int | None = None,
                       min_loaded_fraction: float = 0.9) -> dict[str, Any]:
     """Copy a base checkpoint's weights into a piper `VitsModel`; return what happened.
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional
 
 from voicelab.core.training.base import BaseInfo, is_voice_base
 
@@ -26,11 +25,11 @@ from voicelab.core.training.base import BaseInfo, is_voice_base
 @dataclass(frozen=True)
 class BaseSummary:
     text: str  # one line: "Joe (US English), medium quality: ready to fine-tune; …"
-    details: List[str]  # the facts, a line each
+    details: list[str]  # the facts, a line each
 
 
-def summarize_base(info: BaseInfo, name: Optional[str] = None, *, warmup_steps: Optional[int] = None,
-                   speaker: Optional[int] = None) -> BaseSummary:
+def summarize_base(info: BaseInfo, name: str | None = None, *, warmup_steps: int | None = None,
+                   speaker: int | None = None) -> BaseSummary:
     """The base in plain words. `name` is what the app calls it (its voice or catalog name;
     default: the file name); `warmup_steps` and `speaker` are the run's `base_warmup_steps`
     and `base_speaker` (default: TrainConfig's)."""
@@ -56,7 +55,7 @@ def summarize_base(info: BaseInfo, name: Optional[str] = None, *, warmup_steps: 
     return BaseSummary(text="; ".join(said), details=_details(info, voice, warmup_steps))
 
 
-def _words(label: str) -> List[str]:
+def _words(label: str) -> list[str]:
     """The words of a name, "x-low" one of them: "en_US-joe-medium" → en, us, joe, medium."""
     return re.findall(r"x-low|[a-z0-9]+", label.lower().replace("x_low", "x-low"))
 
@@ -69,7 +68,7 @@ def _file_label(info: BaseInfo) -> str:
     return name
 
 
-def _details(info: BaseInfo, voice: bool, warmup_steps: int) -> List[str]:
+def _details(info: BaseInfo, voice: bool, warmup_steps: int) -> list[str]:
     speakers = f"{info.num_speakers} speakers" if info.num_speakers > 1 else "one speaker"
     lines = [f"File: {info.path}",
              f"{info.sample_rate or 'unknown'} Hz, {speakers}, {info.num_symbols} phoneme symbols",

@@ -17,8 +17,9 @@ minute) and show `message`; the CLI prints it (`voicelab-cli train suggest-batch
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any
 
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
 from voicelab.core.training.config import TrainConfig
@@ -31,24 +32,24 @@ DEFAULT_MARGIN = 0.85
 
 @dataclass
 class BatchSuggestion:
-    batch_size: Optional[int]  # None: no suggestion (CPU, or not even the smallest fits)
+    batch_size: int | None  # None: no suggestion (CPU, or not even the smallest fits)
     device: str
     message: str
-    total_gib: Optional[float] = None
+    total_gib: float | None = None
     #: (batch size, peak GiB) per probed size; peak None where the step ran out of memory.
-    tried: List[Tuple[int, Optional[float]]] = field(default_factory=list)
+    tried: list[tuple[int, float | None]] = field(default_factory=list)
 
 
 def probe(candidates: Sequence[int], run_step: Callable[[int], float], limit_bytes: float, *,
           is_oom: Callable[[BaseException], bool], progress: ProgressCallback = no_progress,
-          cancel: Optional[CancelToken] = None) -> Tuple[Optional[int], List[Tuple[int, Optional[float]]]]:
+          cancel: CancelToken | None = None) -> tuple[int | None, list[tuple[int, float | None]]]:
     """Try sizes in increasing order; return the largest whose peak stays under the limit.
 
     `run_step(size)` runs one step and returns its peak bytes; it raises for out-of-memory
     (`is_oom` tells those from real errors, which propagate).
     """
-    best: Optional[int] = None
-    tried: List[Tuple[int, Optional[float]]] = []
+    best: int | None = None
+    tried: list[tuple[int, float | None]] = []
     for index, size in enumerate(sorted(candidates)):
         if cancel is not None:
             cancel.raise_if_cancelled()
@@ -69,10 +70,10 @@ def probe(candidates: Sequence[int], run_step: Callable[[int], float], limit_byt
 
 
 def suggest_batch_size(config: TrainConfig, *, num_symbols: int = 256,
-                       lengths: Optional[Tuple[int, int]] = None, margin: float = DEFAULT_MARGIN,
-                       candidates: Sequence[int] = CANDIDATES, device: Optional[str] = None,
+                       lengths: tuple[int, int] | None = None, margin: float = DEFAULT_MARGIN,
+                       candidates: Sequence[int] = CANDIDATES, device: str | None = None,
                        progress: ProgressCallback = no_progress,
-                       cancel: Optional[CancelToken] = None) -> BatchSuggestion:
+                       cancel: CancelToken | None = None) -> BatchSuggestion:
     """Probe the GPU for the largest batch of `config`'s model (see the module docstring).
 
     `lengths` is (spectrogram frames, phonemes) of the longest utterance (a run's prepared
@@ -108,14 +109,14 @@ def suggest_batch_size(config: TrainConfig, *, num_symbols: int = 256,
     return BatchSuggestion(best, "cuda", message, total_gib, tried)
 
 
-def longest_utterance(prepared: Any) -> Tuple[int, int]:
+def longest_utterance(prepared: Any) -> tuple[int, int]:
     """(frames, phonemes) of the longest prepared training clip (a `data.Prepared`)."""
     entries = prepared.train or prepared.validation
     return (max(int(e["frames"]) for e in entries), max(int(e["phonemes"]) for e in entries))
 
 
 def _step_runner(config: TrainConfig, num_symbols: int, frames: int, phonemes: int,
-                 device: str = "cuda", model_hook: Optional[Callable[[Any], None]] = None) -> Any:
+                 device: str = "cuda", model_hook: Callable[[Any], None] | None = None) -> Any:
     """A callable(batch_size) -> peak bytes running piper's training step on synthetic data.
 
     `device` "cpu" runs the same step (peak 0): the tests check the step itself that way.

@@ -18,7 +18,8 @@ lengths, is measured on a GPU only (see bench/bench_training.py). With several p
 from __future__ import annotations
 
 import random
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 
 class LengthBucketBatchSampler:
@@ -33,7 +34,7 @@ class LengthBucketBatchSampler:
         self.drop_last = drop_last
         self.seed = seed
         self.pool = pool
-        self.epoch: Optional[int] = None
+        self.epoch: int | None = None
         self._iterations = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -44,12 +45,12 @@ class LengthBucketBatchSampler:
         count = len(self.lengths)
         return count // self.batch_size if self.drop_last else -(-count // self.batch_size)
 
-    def batches(self, epoch: int) -> List[List[int]]:
+    def batches(self, epoch: int) -> list[list[int]]:
         rng = random.Random(self.seed * 100003 + epoch)
         order = list(range(len(self.lengths)))
         rng.shuffle(order)
         span = self.batch_size * self.pool
-        arranged: List[int] = []
+        arranged: list[int] = []
         for start in range(0, len(order), span):
             arranged += sorted(order[start:start + span], key=lambda i: self.lengths[i])
         batches = [arranged[i:i + self.batch_size] for i in range(0, len(arranged), self.batch_size)]
@@ -58,7 +59,7 @@ class LengthBucketBatchSampler:
         rng.shuffle(batches)
         return batches
 
-    def __iter__(self) -> Iterator[List[int]]:
+    def __iter__(self) -> Iterator[list[int]]:
         epoch = self.epoch if self.epoch is not None else self._iterations
         self._iterations += 1
         return iter(self.batches(epoch))
@@ -71,7 +72,7 @@ def padding_share(lengths: Sequence[int], batches: Sequence[Sequence[int]]) -> f
     return 1.0 - real / padded if padded else 0.0
 
 
-def bucketed_loader(module: Any, lengths: List[int], seed: int, arguments: Dict[str, Any]) -> Any:
+def bucketed_loader(module: Any, lengths: list[int], seed: int, arguments: dict[str, Any]) -> Any:
     """piper's training loader with batches of similar length (see bucketing.py); `arguments`
     are the rest of a training loader's (`data.loader_arguments`)."""
     from torch.utils.data import DataLoader

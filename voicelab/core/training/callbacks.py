@@ -21,9 +21,10 @@ from __future__ import annotations
 import collections
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, Optional, Tuple
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
@@ -61,29 +62,29 @@ class RunState:
     step: int = 0
     epoch: int = 0
     phase: str = "preparing"
-    last_step_at: Optional[float] = None  # time.monotonic()
-    last_checkpoint: Optional[Path] = None
-    last_checkpoint_step: Optional[int] = None
+    last_step_at: float | None = None  # time.monotonic()
+    last_checkpoint: Path | None = None
+    last_checkpoint_step: int | None = None
     stop_requested: bool = False  # set in the loop once the stop has been agreed by all ranks
 
-    def since_step(self) -> Optional[float]:
+    def since_step(self) -> float | None:
         return None if self.last_step_at is None else time.monotonic() - self.last_step_at
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes checkpoints atomically and reads them with VoiceLab's safe loader."""
 
-    def save_checkpoint(self, checkpoint: Dict[str, Any], path: Any, storage_options: Any = None) -> None:
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
         with atomic_open(path, "wb") as handle:
             torch.save(checkpoint, handle)
 
-    def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: Any = None) -> Dict[str, Any]:
+    def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: Any = None) -> dict[str, Any]:
         from voicelab.core.checkpoints import load_checkpoint
 
         return load_checkpoint(path, map_location="cpu")
 
 
-def _float(value: Any) -> Optional[float]:
+def _float(value: Any) -> float | None:
     try:
         number = float(value.detach().float().item() if hasattr(value, "detach") else value)
     except (TypeError, ValueError, RuntimeError):
@@ -95,7 +96,7 @@ class EventsCallback(pl.Callback):
     """Step and validation events, max_steps in batches, NaN guard."""
 
     def __init__(self, state: RunState, emit: Callable[..., None], config: TrainConfig,
-                 started: Optional[Dict[str, Any]] = None, *,
+                 started: dict[str, Any] | None = None, *,
                  step_interval_s: float = STEP_EVENT_INTERVAL_S) -> None:
         self.state = state
         self.emit = emit
@@ -103,14 +104,14 @@ class EventsCallback(pl.Callback):
         self.started = started  # fields of the `started` event known before fit
         self.step_interval_s = step_interval_s
         self._last_emit = 0.0
-        self._window: Deque[Tuple[float, int]] = collections.deque()
-        self.steps_per_epoch: Optional[int] = None
+        self._window: collections.deque[tuple[float, int]] = collections.deque()
+        self.steps_per_epoch: int | None = None
 
     # Saved in checkpoints: the step count in VoiceLab's unit survives a resume.
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         return {"step": self.state.step}
 
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.state.step = int(state_dict.get("step", 0))
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -164,7 +165,7 @@ class EventsCallback(pl.Callback):
                                   lr=current_lr(trainer), steps_per_s=rate,
                                   eta_s=self._eta(trainer, rate, batch_idx)))
 
-    def _rate(self, now: float, step: int) -> Optional[float]:
+    def _rate(self, now: float, step: int) -> float | None:
         window = self._window
         window.append((now, step))
         while len(window) > 2 and now - window[0][0] > 30.0:
@@ -172,7 +173,7 @@ class EventsCallback(pl.Callback):
         elapsed = now - window[0][0]
         return (step - window[0][1]) / elapsed if elapsed > 0 else None
 
-    def _eta(self, trainer: pl.Trainer, rate: Optional[float], batch_idx: int) -> Optional[float]:
+    def _eta(self, trainer: pl.Trainer, rate: float | None, batch_idx: int) -> float | None:
         if not rate:
             return None
         remaining = []
@@ -262,7 +263,7 @@ class ControlCallback(pl.Callback):
         if every and epoch % every == 0:
             self.save(trainer, "epoch")
 
-    def save(self, trainer: pl.Trainer, reason: str) -> Optional[Path]:
+    def save(self, trainer: pl.Trainer, reason: str) -> Path | None:
         """Save a checkpoint of the current step (once per step), emit it, prune old ones."""
         state = self.state
         if state.last_checkpoint_step == state.step and state.last_checkpoint is not None:
@@ -338,7 +339,7 @@ class ControlCallback(pl.Callback):
         return self._speaker
 
 
-def dataset_speaker(run_dir: Path, config: TrainConfig, *, cancel: Optional[CancelToken] = None) -> Any:
+def dataset_speaker(run_dir: Path, config: TrainConfig, *, cancel: CancelToken | None = None) -> Any:
     """The likeness reference of a run's training clips, read from its prepared cache."""
     from voicelab.core.training import data, likeness
 
@@ -347,7 +348,7 @@ def dataset_speaker(run_dir: Path, config: TrainConfig, *, cancel: Optional[Canc
         return None
     cache = Path(run_dir) / data.CACHE_DIR
 
-    def load(entry: Dict[str, Any]) -> Any:
+    def load(entry: dict[str, Any]) -> Any:
         return torch.load(cache / f"{entry['stem']}.audio.pt", map_location="cpu",
                           weights_only=True).numpy()
 
@@ -368,7 +369,7 @@ def _finite(pl_module: pl.LightningModule) -> bool:
     return bool(torch.isfinite(torch.stack([loss.float() for loss in losses])).all())
 
 
-def _preview_dict(preview: Any) -> Dict[str, Any]:
+def _preview_dict(preview: Any) -> dict[str, Any]:
     if isinstance(preview, dict):
         return preview
     if hasattr(preview, "to_dict"):

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, List, Mapping, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -52,14 +53,14 @@ class CheckpointVoice:
     def sample_rate(self) -> int:
         return int(self._config.sample_rate)
 
-    def phonemize(self, text: str) -> List[List[str]]:
+    def phonemize(self, text: str) -> list[list[str]]:
         return self._phonemizer.phonemize(text)
 
-    def phonemes_to_ids(self, phonemes: List[str]) -> List[int]:
+    def phonemes_to_ids(self, phonemes: list[str]) -> list[int]:
         return self._phonemizer.phonemes_to_ids(phonemes)
 
-    def ids_to_audio(self, phoneme_ids: List[int], config: Any,
-                     cancel: Optional[CancelToken] = None) -> np.ndarray:
+    def ids_to_audio(self, phoneme_ids: list[int], config: Any,
+                     cancel: CancelToken | None = None) -> np.ndarray:
         import torch
 
         if cancel is not None:
@@ -82,7 +83,7 @@ class CheckpointVoice:
         return audio.detach().float().cpu().numpy().reshape(-1)
 
 
-def load_checkpoint_voice(path: PathLike, *, config: Optional[Union[Mapping[str, Any], Path]] = None
+def load_checkpoint_voice(path: PathLike, *, config: Mapping[str, Any] | Path | None = None
                           ) -> CheckpointVoice:
     """A `SpeechModel` speaking with a training checkpoint's current weights.
 

@@ -32,14 +32,15 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any
 
 STORE_VERSION = 1
 KINDS = ("phonemes", "audio", "spec")
 
 
-def default_root() -> Optional[Path]:
+def default_root() -> Path | None:
     """`<workspace>/cache/training-data`, or None when no workspace can be opened."""
     try:
         from voicelab.core.workspace import Workspace
@@ -62,7 +63,7 @@ def store_key(*, sample_rate: int, filter_length: int, hop_length: int, win_leng
     return hashlib.sha1(json.dumps(facts).encode()).hexdigest()[:16]
 
 
-def store_for(config: Any, voice: str, shared: Any, *, fallback: Path) -> "ClipStore":
+def store_for(config: Any, voice: str, shared: Any, *, fallback: Path) -> ClipStore:
     """The store for a TrainConfig's settings: the workspace's (`shared` True), a given folder,
     or `fallback` (inside the run) for `shared` False or when the folder cannot be made."""
     hp = config.model_hparams()
@@ -103,7 +104,7 @@ class ClipStore:
     def _meta_path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
-    def lookup(self, key: str) -> Optional[Dict[str, Any]]:
+    def lookup(self, key: str) -> dict[str, Any] | None:
         """The entry's facts (frames, samples) when all its files are there and whole."""
         try:
             meta = json.loads(self._meta_path(key).read_text(encoding="utf-8"))
@@ -114,7 +115,7 @@ class ClipStore:
             pass
         return None
 
-    def put(self, key: str, tensors: Dict[str, Any], facts: Dict[str, Any]) -> Dict[str, Any]:
+    def put(self, key: str, tensors: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
         """Store the three tensors, then the JSON that marks the entry complete."""
         import torch
 

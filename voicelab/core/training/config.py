@@ -17,9 +17,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any
 
 from voicelab.core.errors import VoiceLabError
 
@@ -57,7 +58,7 @@ _STANDARD_CHANNELS = {"hidden_channels": 192, "inter_channels": 192, "filter_cha
 
 #: Piper's published qualities. Each `hparams` is complete for the keys that differ between
 #: qualities, so a base checkpoint's quality can be told from its hyper-parameters.
-QUALITIES: Dict[str, Quality] = {
+QUALITIES: dict[str, Quality] = {
     "x_low": Quality(16000, {**_LOW_DECODER, "hidden_channels": 96, "inter_channels": 96,
                              "filter_channels": 384}, "16 kHz, smallest and fastest (~7 M)"),
     "low": Quality(16000, {**_LOW_DECODER, **_STANDARD_CHANNELS}, "16 kHz (~15 M parameters)"),
@@ -88,7 +89,7 @@ DEFAULT_PREVIEW_SENTENCES = (
 )
 
 
-def default_preview_sentences() -> List[str]:
+def default_preview_sentences() -> list[str]:
     """The bundled preview sentences, one a line ('#' starts a comment)."""
     from voicelab.resources import resource_path
 
@@ -102,7 +103,7 @@ def default_preview_sentences() -> List[str]:
 #: `VitsModel` hyper-parameters the `model` mapping may override, with their kinds. The
 #: others are set by VoiceLab (batch size, sample rate, symbols, speakers, learning rate,
 #: the MOS predictor, warm starts: a base goes through `base`).
-MODEL_KEYS: Dict[str, str] = {
+MODEL_KEYS: dict[str, str] = {
     "resblock": "resblock",
     "resblock_kernel_sizes": "int_list",
     "resblock_dilation_sizes": "int_list_list",
@@ -154,34 +155,34 @@ class TrainConfig:
 
     dataset: str
     quality: str = "medium"
-    base: Optional[str] = None
-    base_sha256: Optional[str] = None
-    base_speaker: Optional[int] = None
+    base: str | None = None
+    base_sha256: str | None = None
+    base_speaker: int | None = None
     #: Warm an .onnx voice base's untrained parts (posterior encoder, discriminator) from its
     #: own speech before the first step (training/warmup.py); 0 turns it off.
     base_warmup_steps: int = 400
-    max_epochs: Optional[int] = 1000
-    max_steps: Optional[int] = None
+    max_epochs: int | None = 1000
+    max_steps: int | None = None
     batch_size: int = 16
     learning_rate: float = 2e-4
     accumulate_grad_batches: int = 1
     precision: str = "32"
     optimizer: str = "adamw"
-    checkpoint_every_epochs: Optional[int] = 1
-    checkpoint_every_steps: Optional[int] = None
+    checkpoint_every_epochs: int | None = 1
+    checkpoint_every_steps: int | None = None
     keep_best: int = 3
-    validation_share: Optional[float] = None
+    validation_share: float | None = None
     validate_every_epochs: int = 1
-    preview_every_epochs: Optional[int] = 10
-    preview_sentences: List[str] = field(default_factory=default_preview_sentences)
-    preview_asr_model: Optional[str] = None
+    preview_every_epochs: int | None = 10
+    preview_sentences: list[str] = field(default_factory=default_preview_sentences)
+    preview_asr_model: str | None = None
     device: str = "auto"
-    devices: Union[int, str] = 1
+    devices: int | str = 1
     strategy: str = "auto"
     num_nodes: int = 1
     num_workers: int = 1
     seed: int = 1234
-    espeak_voice: Optional[str] = None
+    espeak_voice: str | None = None
     max_phonemes: int = 400
     max_seconds: float = 15.0
     trim_silence: bool = True
@@ -195,19 +196,19 @@ class TrainConfig:
     compile: str = "off"
     #: Parts of the generator kept as the base has them while fine-tuning (FREEZABLE; ignored
     #: without a base). The default keeps a voice's intonation: see model.freeze_for_finetune.
-    freeze: List[str] = field(default_factory=lambda: list(DEFAULT_FREEZE))
-    model: Dict[str, Any] = field(default_factory=dict)
+    freeze: list[str] = field(default_factory=lambda: list(DEFAULT_FREEZE))
+    model: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sample_rate(self) -> int:
         return QUALITIES[self.quality].sample_rate
 
-    def model_hparams(self) -> Dict[str, Any]:
+    def model_hparams(self) -> dict[str, Any]:
         """The quality's architecture with the `model` overrides on top (lists, not tuples)."""
-        merged: Dict[str, Any] = {**QUALITIES[self.quality].hparams, **self.model}
+        merged: dict[str, Any] = {**QUALITIES[self.quality].hparams, **self.model}
         return {key: _plain(value) for key, value in merged.items()}
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """Plain data for YAML and for the `started` event."""
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
@@ -228,7 +229,7 @@ def _plain(value: Any) -> Any:
 # -- validation ----------------------------------------------------------------------------------
 class _Problems:
     def __init__(self) -> None:
-        self.items: List[str] = []
+        self.items: list[str] = []
 
     def add(self, key: str, message: str) -> None:
         self.items.append(f"{key}: {message}")
@@ -279,7 +280,7 @@ def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
         problems.add("dataset", "is required: the dataset folder to train on "
                                 "(e.g. ~/VoiceLab/datasets/my-voice).")
     config = TrainConfig(dataset=str(values.get("dataset") or ""))
-    checked: Dict[str, Any] = {}
+    checked: dict[str, Any] = {}
 
     def take(key: str, value: Any) -> None:
         if value is not None or key in values:
@@ -413,13 +414,13 @@ def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
     return dataclasses.replace(config, **checked)
 
 
-def _check_model(problems: _Problems, model: Any) -> Dict[str, Any]:
+def _check_model(problems: _Problems, model: Any) -> dict[str, Any]:
     if model is None:
         return {}
     if not isinstance(model, Mapping):
         problems.add("model", "must be a mapping of VitsModel settings, e.g. {hidden_channels: 96}.")
         return {}
-    checked: Dict[str, Any] = {}
+    checked: dict[str, Any] = {}
     for key, value in model.items():
         name = f"model.{key}"
         kind = MODEL_KEYS.get(key)
@@ -454,7 +455,7 @@ _KIND_TEXT = {
 }
 
 
-def _check_kind(kind: str, value: Any) -> Tuple[bool, Any]:
+def _check_kind(kind: str, value: Any) -> tuple[bool, Any]:
     if kind in ("int", "int0"):
         return _is_int(value) and value >= (1 if kind == "int" else 0), value
     if kind == "float":
@@ -529,7 +530,7 @@ def _check_combinations(problems: _Problems, values: Mapping[str, Any]) -> None:
         problems.add("preview_sentences", "must hold at least one sentence when previews are on.")
 
 
-def _closest(word: str, choices) -> Optional[str]:
+def _closest(word: str, choices) -> str | None:
     import difflib
 
     matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)

@@ -36,16 +36,16 @@ import json
 import math
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.fileio import atomic_write_text, sha256_file
-from voicelab.core.progress import (CancelToken, EtaEstimator, ProgressCallback, format_time_left,
-                                    no_progress)
+from voicelab.core.progress import CancelToken, EtaEstimator, ProgressCallback, format_time_left, no_progress
 from voicelab.core.training.clip_store import entry_key, file_sha1, store_for
-from voicelab.core.training.config import QUALITIES, TrainConfig
+from voicelab.core.training.config import TrainConfig
 from voicelab.core.training.prepare_pool import ClipFailed, ClipJob, default_workers, process_clips
 
 DATA_DIR = "data"
@@ -76,17 +76,17 @@ class Row:
 class Prepared:
     """What `prepare` found and cached (the content of `cache/prepared.json`)."""
 
-    train: List[Dict[str, Any]]
-    validation: List[Dict[str, Any]]
-    dropped: List[Dict[str, str]] = field(default_factory=list)
-    unknown_phonemes: List[str] = field(default_factory=list)
+    train: list[dict[str, Any]]
+    validation: list[dict[str, Any]]
+    dropped: list[dict[str, str]] = field(default_factory=list)
+    unknown_phonemes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     espeak_voice: str = "en-us"
     sample_rate: int = 22050
     num_symbols: int = 256
     key: str = ""
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {"version": PREPARED_VERSION, "key": self.key, "espeak_voice": self.espeak_voice,
                 "sample_rate": self.sample_rate, "num_symbols": self.num_symbols,
                 "seconds": round(self.seconds, 3), "train": self.train,
@@ -94,7 +94,7 @@ class Prepared:
                 "unknown_phonemes": self.unknown_phonemes}
 
     @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "Prepared":
+    def from_dict(cls, data: dict[str, Any]) -> Prepared:
         return cls(train=list(data["train"]), validation=list(data["validation"]),
                    dropped=list(data.get("dropped", [])),
                    unknown_phonemes=list(data.get("unknown_phonemes", [])),
@@ -104,14 +104,14 @@ class Prepared:
 
 
 # -- the dataset folder --------------------------------------------------------------------------
-def dataset_info(dataset: Path) -> Dict[str, Any]:
+def dataset_info(dataset: Path) -> dict[str, Any]:
     """dataset.json of a dataset folder, checked enough to train from."""
     folder = Path(dataset).expanduser()
     if not folder.is_dir():
         raise TrainingDataError(f"The dataset folder {folder} does not exist. Choose a dataset "
                                 "made in VoiceLab's Dataset tab (or an LJSpeech-style folder).")
     info_path = folder / "dataset.json"
-    info: Dict[str, Any] = {}
+    info: dict[str, Any] = {}
     if info_path.exists():
         try:
             info = json.loads(info_path.read_text(encoding="utf-8"))
@@ -127,17 +127,17 @@ def dataset_info(dataset: Path) -> Dict[str, Any]:
     return info
 
 
-def dataset_sample_rate(info: Dict[str, Any]) -> Optional[int]:
+def dataset_sample_rate(info: dict[str, Any]) -> int | None:
     rate = info.get("sample_rate")
     return int(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
 
 
-def espeak_voice_for(config: TrainConfig, info: Dict[str, Any]) -> str:
+def espeak_voice_for(config: TrainConfig, info: dict[str, Any]) -> str:
     """The espeak-ng voice: the config's, else the dataset's language, else en-us."""
     return config.espeak_voice or dataset_espeak_voice(info)
 
 
-def dataset_espeak_voice(info: Dict[str, Any]) -> str:
+def dataset_espeak_voice(info: dict[str, Any]) -> str:
     """The dataset's language as an espeak-ng voice (dataset.json), else en-us."""
     for value in (info.get("espeak_voice"), (info.get("options") or {}).get("language"),
                   info.get("language")):
@@ -146,7 +146,7 @@ def dataset_espeak_voice(info: Dict[str, Any]) -> str:
     return "en-us"
 
 
-def read_manifest(path: Path, split: str) -> List[Row]:
+def read_manifest(path: Path, split: str) -> list[Row]:
     """`id|text` rows (LJSpeech's `id|text|normalized` keeps the last column, as piper does)."""
     rows = []
     try:
@@ -190,8 +190,8 @@ def _wav_path(dataset: Path, clip_id: str) -> Path:
     return direct if direct.suffix.lower() == ".wav" and direct.is_file() else dataset / "wavs" / f"{clip_id}.wav"
 
 
-def snapshot_manifests(dataset: Path, run_dir: Path, *, validation_share: Optional[float],
-                       seed: int) -> Dict[str, Any]:
+def snapshot_manifests(dataset: Path, run_dir: Path, *, validation_share: float | None,
+                       seed: int) -> dict[str, Any]:
     """Copy the split into `run_dir/data/`; returns lineage facts (hashes, counts, how split)."""
     folder = Path(dataset).expanduser().resolve()
     dataset_info(folder)
@@ -214,7 +214,7 @@ def snapshot_manifests(dataset: Path, run_dir: Path, *, validation_share: Option
     }
 
 
-def _resplit(rows: Sequence[Row], share: float, seed: int) -> Tuple[List[Row], List[Row]]:
+def _resplit(rows: Sequence[Row], share: float, seed: int) -> tuple[list[Row], list[Row]]:
     """Deterministic split by a hash of seed and id (adding clips never moves others)."""
     if share <= 0 or len(rows) < 2:
         return [Row(r.id, r.text, "train", r.line) for r in rows], []
@@ -235,7 +235,7 @@ def cache_key(config: TrainConfig, espeak_voice: str) -> str:
     return hashlib.sha1(json.dumps(facts).encode()).hexdigest()[:16]
 
 
-def load_prepared(run_dir: Path) -> Optional[Prepared]:
+def load_prepared(run_dir: Path) -> Prepared | None:
     path = Path(run_dir) / CACHE_DIR / PREPARED_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -247,7 +247,7 @@ def load_prepared(run_dir: Path) -> Optional[Prepared]:
 
 
 def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = no_progress,
-            cancel: Optional[CancelToken] = None, shared_store: Any = True) -> Prepared:
+            cancel: CancelToken | None = None, shared_store: Any = True) -> Prepared:
     """Check the run's clips and build piper's cache (reused when already complete).
 
     Clips are prepared on `config.prepare_workers` processes (0: one per core), and taken
@@ -294,9 +294,9 @@ def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = 
                                 "voice such as en-us, en-gb, de, fr or es.") from error
 
     # Pass 1 (fast): every transcript and file, so all problems are reported at once.
-    checked: List[Tuple[Row, Path, List[int], float]] = []
-    dropped: List[Dict[str, str]] = []
-    unspeakable: List[str] = []
+    checked: list[tuple[Row, Path, list[int], float]] = []
+    dropped: list[dict[str, str]] = []
+    unspeakable: list[str] = []
     unknown: set = set()
     for index, row in enumerate(rows):
         cancel.raise_if_cancelled()
@@ -347,7 +347,7 @@ def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = 
                         num_symbols=_num_symbols(DEFAULT_PHONEME_ID_MAP), key=key)
     store = store_for(config, voice, shared_store, fallback=run_dir / CACHE_DIR / "store")
     keys = [entry_key(ids, file_sha1(wav)) for _row, wav, ids, _s in checked]
-    metas: Dict[int, Dict[str, Any]] = {}
+    metas: dict[int, dict[str, Any]] = {}
     for index, entry_id in enumerate(keys):
         found = store.lookup(entry_id)
         if found is not None:
@@ -412,7 +412,7 @@ def prepare(run_dir: Path, config: TrainConfig, *, progress: ProgressCallback = 
 
 
 def wait_for_prepared(run_dir: Path, config: TrainConfig, *, timeout_s: float = 3600.0,
-                      cancel: Optional[CancelToken] = None) -> Prepared:
+                      cancel: CancelToken | None = None) -> Prepared:
     """For ddp ranks > 0: the cache rank 0 prepares (same node: already there; other nodes
     share the run folder), never a second preparation racing the first."""
     import time
@@ -446,7 +446,7 @@ def write_piper_config(run_dir: Path, prepared: Prepared) -> Path:
     return path
 
 
-def _num_symbols(id_map: Dict[str, Sequence[int]]) -> int:
+def _num_symbols(id_map: dict[str, Sequence[int]]) -> int:
     """piper's default: 256 symbols, room beyond the largest id in its map."""
     largest = max(max(ids) for ids in id_map.values())
     return max(256, largest + 1)
@@ -474,8 +474,8 @@ def _listing(items: Sequence[str]) -> str:
 
 
 # -- piper's data module -------------------------------------------------------------------------
-def make_datamodule(run_dir: Path, config: TrainConfig, prepared: Optional[Prepared], *,
-                    batch_size: Optional[int] = None) -> Any:
+def make_datamodule(run_dir: Path, config: TrainConfig, prepared: Prepared | None, *,
+                    batch_size: int | None = None) -> Any:
     """piper's `VitsDataModule` with the run's prepared split (its loaders and collate)."""
     from piper.train.vits.dataset import CachedUtterance, VitsDataModule, VitsDataset
 
@@ -538,7 +538,7 @@ def make_datamodule(run_dir: Path, config: TrainConfig, prepared: Optional[Prepa
     )
 
 
-def loader_options(num_workers: int) -> Dict[str, Any]:
+def loader_options(num_workers: int) -> dict[str, Any]:
     """How a training loader starts its `num_workers` worker processes.
 
     "spawn", never fork: the trainer runs threads (heartbeat, stop listener, Lightning's),
@@ -554,7 +554,7 @@ def loader_options(num_workers: int) -> Dict[str, Any]:
             "persistent_workers": True, "prefetch_factor": 4}
 
 
-def loader_arguments(module: Any) -> Dict[str, Any]:
+def loader_arguments(module: Any) -> dict[str, Any]:
     """What every training loader of `module` (a piper data module) is built with besides its
     batching: piper's collation, pinned memory, and workers as `loader_options` starts them."""
     from piper.train.vits.dataset import UtteranceCollate

@@ -12,8 +12,9 @@ run started from, 1 the dataset's speaker; below 0 or above 1 is possible), natu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from voicelab.core.progress import format_time_left
 
@@ -26,7 +27,7 @@ _WARMUP_STAGES = {
 }
 
 
-def as_number(value: Any) -> Optional[float]:
+def as_number(value: Any) -> float | None:
     """A score of an event as a float, None where it is missing or not a number."""
     try:
         return None if value is None else float(value)
@@ -97,7 +98,7 @@ def warmup_status(event: Mapping[str, Any], *, time_left: bool = True) -> str:
     return text
 
 
-def warmup_fraction(event: Mapping[str, Any]) -> Optional[float]:
+def warmup_fraction(event: Mapping[str, Any]) -> float | None:
     """The share of the whole warm-up done (0–1), None when it cannot be told. Older logs
     have no `overall`: their stage's own share stands in."""
     overall = as_number(event.get("overall"))

@@ -56,8 +56,9 @@ import math
 import os
 import threading
 import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
+from typing import IO, Any
 
 VERSION = 1
 TYPES = ("preparing", "prepared", "warmup", "started", "step", "validation", "checkpoint", "preview", "exported",
@@ -69,7 +70,7 @@ LOSS_NAMES = ("loss_g", "loss_d", "mel", "kl", "dur", "fm", "gen", "disc")
 #: Not written to events.jsonl (see the module docstring).
 STDOUT_ONLY_TYPES = ("heartbeat",)
 
-Event = Dict[str, Any]
+Event = dict[str, Any]
 
 
 # -- building ------------------------------------------------------------------------------------
@@ -81,7 +82,7 @@ def _event(event_type: str, /, **fields: Any) -> Event:
     return event
 
 
-def _number(value: Any) -> Optional[float]:
+def _number(value: Any) -> float | None:
     """A float JSON can hold: NaN and infinities become None (json would write invalid NaN)."""
     if value is None:
         return None
@@ -92,14 +93,14 @@ def _number(value: Any) -> Optional[float]:
     return number if math.isfinite(number) else None
 
 
-def _losses(losses: Mapping[str, Any]) -> Dict[str, Optional[float]]:
+def _losses(losses: Mapping[str, Any]) -> dict[str, float | None]:
     return {name: _number(value) for name, value in losses.items()}
 
 
 def warmup(*, stage: str, done: float, total: float, message: str,
-           report: Optional[Mapping[str, Any]] = None, overall: Optional[float] = None,
-           eta_s: Optional[float] = None) -> Event:
-    fields: Dict[str, Any] = {"stage": str(stage), "done": round(float(done), 2),
+           report: Mapping[str, Any] | None = None, overall: float | None = None,
+           eta_s: float | None = None) -> Event:
+    fields: dict[str, Any] = {"stage": str(stage), "done": round(float(done), 2),
                               "total": round(float(total), 2), "message": message,
                               "overall": _rounded(overall, 4), "eta_s": _rounded(eta_s, 1)}
     if report is not None:
@@ -109,9 +110,9 @@ def warmup(*, stage: str, done: float, total: float, message: str,
 
 
 def started(*, config: Mapping[str, Any], device: str, devices: int, parameters: int, step: int,
-            epoch: int, resumed_from: Optional[str], train_utterances: int,
+            epoch: int, resumed_from: str | None, train_utterances: int,
             validation_utterances: int, steps_per_epoch: int,
-            base: Optional[Mapping[str, Any]] = None, frozen: Sequence[str] = ()) -> Event:
+            base: Mapping[str, Any] | None = None, frozen: Sequence[str] = ()) -> Event:
     """`frozen`: the generator parts kept as the base has them (config.FREEZABLE names)."""
     return _event("started", config=dict(config), device=device, devices=int(devices),
                   parameters=int(parameters), frozen=[str(name) for name in frozen],
@@ -133,8 +134,8 @@ def prepared(*, train: int, validation: int, dropped: Sequence[Mapping[str, str]
                   unknown_phonemes=list(unknown_phonemes), seconds=round(float(seconds), 2))
 
 
-def step(*, step: int, epoch: int, losses: Mapping[str, Any], lr: Optional[float],
-         steps_per_s: Optional[float], eta_s: Optional[float]) -> Event:
+def step(*, step: int, epoch: int, losses: Mapping[str, Any], lr: float | None,
+         steps_per_s: float | None, eta_s: float | None) -> Event:
     return _event("step", step=int(step), epoch=int(epoch), losses=_losses(losses),
                   lr=_number(lr), steps_per_s=_rounded(steps_per_s, 3), eta_s=_rounded(eta_s, 1))
 
@@ -148,7 +149,7 @@ def checkpoint(*, step: int, epoch: int, path: os.PathLike | str, reason: str) -
 
 
 def preview(*, step: int, epoch: int, previews: Sequence[Mapping[str, Any]],
-            likeness: Optional[float] = None) -> Event:
+            likeness: float | None = None) -> Event:
     """`likeness` is the round's (its mean similarity on the run's scale, likeness.py)."""
     items = [{"path": str(p.get("path")), "text": p.get("text"), "heard": p.get("heard"),
               "wer": _number(p.get("wer")), "pitch": _pitch(p.get("pitch")),
@@ -163,12 +164,12 @@ def preview(*, step: int, epoch: int, previews: Sequence[Mapping[str, Any]],
                   naturalness=_mean(item["naturalness"] for item in items))
 
 
-def _mean(values: Iterable[Optional[float]]) -> Optional[float]:
+def _mean(values: Iterable[float | None]) -> float | None:
     present = [value for value in values if value is not None]
     return _number(sum(present) / len(present)) if present else None
 
 
-def _pitch(value: Any) -> Optional[Dict[str, Any]]:
+def _pitch(value: Any) -> dict[str, Any] | None:
     """A preview's pitch numbers (training/pitch.py) as JSON-safe plain data, or None."""
     if not isinstance(value, Mapping):
         return None
@@ -181,11 +182,11 @@ def exported(*, path: os.PathLike | str, config: os.PathLike | str, verified: bo
                   heard=heard)
 
 
-def heartbeat(*, step: Optional[int], phase: str, since_step_s: Optional[float]) -> Event:
+def heartbeat(*, step: int | None, phase: str, since_step_s: float | None) -> Event:
     return _event("heartbeat", step=step, phase=phase, since_step_s=_rounded(since_step_s, 1))
 
 
-def stopped(*, step: int, epoch: int, checkpoint: Optional[os.PathLike | str], reason: str,
+def stopped(*, step: int, epoch: int, checkpoint: os.PathLike | str | None, reason: str,
             during: str = "training") -> Event:
     return _event("stopped", step=int(step), epoch=int(epoch),
                   checkpoint=None if checkpoint is None else str(checkpoint), reason=reason,
@@ -200,7 +201,7 @@ def error(*, message: str, hint: str = "", kind: str = "internal", traceback: st
     return _event("error", message=message, hint=hint, kind=kind, traceback=traceback)
 
 
-def _rounded(value: Optional[float], digits: int) -> Optional[float]:
+def _rounded(value: float | None, digits: int) -> float | None:
     number = _number(value)
     return None if number is None else round(number, digits)
 
@@ -211,7 +212,7 @@ def encode(event: Mapping[str, Any]) -> str:
     return json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-def parse_line(line: str | bytes) -> Optional[Event]:
+def parse_line(line: str | bytes) -> Event | None:
     """The event on one line, or None for anything that is not a version-1 event."""
     if isinstance(line, bytes):
         line = line.decode("utf-8", errors="replace")
@@ -227,7 +228,7 @@ def parse_line(line: str | bytes) -> Optional[Event]:
     return event
 
 
-def read_events(path: os.PathLike | str) -> List[Event]:
+def read_events(path: os.PathLike | str) -> list[Event]:
     """Every readable event in an events.jsonl, in order; [] when the file does not exist."""
     try:
         with open(path, "rb") as handle:
@@ -250,14 +251,14 @@ def iter_lines(stream: IO[bytes] | IO[str]) -> Iterator[Event]:
             yield event
 
 
-def training_history(events: Iterable[Mapping[str, Any]]) -> Dict[str, List[Event]]:
+def training_history(events: Iterable[Mapping[str, Any]]) -> dict[str, list[Event]]:
     """Step, validation and preview events as a chart should show them.
 
     After a kill, the trainer resumes from its last checkpoint, so the log holds steps it
     trained twice. A `started` event with a step earlier than logged steps rewinds the
     history: the later steps of the abandoned attempt are dropped.
     """
-    history: Dict[str, List[Event]] = {"step": [], "validation": [], "preview": []}
+    history: dict[str, list[Event]] = {"step": [], "validation": [], "preview": []}
     for event in events:
         kind = event.get("type")
         if kind == "started":
@@ -269,7 +270,7 @@ def training_history(events: Iterable[Mapping[str, Any]]) -> Dict[str, List[Even
     return history
 
 
-def last_terminal(events: Sequence[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+def last_terminal(events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The last stopped/finished/error event if nothing started after it, else None."""
     for event in reversed(events):
         kind = event.get("type")
@@ -290,10 +291,10 @@ class EventWriter:
     durable (used for checkpoints and the final events, so the log matches the files).
     """
 
-    def __init__(self, log_path: Optional[os.PathLike | str], stream: Optional[IO[str]] = None) -> None:
+    def __init__(self, log_path: os.PathLike | str | None, stream: IO[str] | None = None) -> None:
         self._lock = threading.Lock()
         self._stream = stream
-        self._file: Optional[IO[bytes]] = None
+        self._file: IO[bytes] | None = None
         if log_path is not None:
             path = Path(log_path)
             path.parent.mkdir(parents=True, exist_ok=True)

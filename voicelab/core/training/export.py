@@ -34,9 +34,10 @@ import tempfile
 import time
 import uuid
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Union
 
 from voicelab.core.errors import Cancelled, VoiceLabError
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
@@ -63,7 +64,7 @@ class ExportResult:
     test_sentence: str = ""
     samples: int = 0  # length of the test sentence's audio in the fresh process
     sample_rate: int = 0
-    wer: Optional[float] = None
+    wer: float | None = None
 
 
 def inference_graph(generator: Any) -> Any:
@@ -161,8 +162,8 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def run_verification(model: Path, config: Path, text: str, wav: Optional[Path], *,
-                     cancel: Optional[CancelToken] = None,
+def run_verification(model: Path, config: Path, text: str, wav: Path | None, *,
+                     cancel: CancelToken | None = None,
                      timeout: float = VERIFY_TIMEOUT_S) -> dict[str, Any]:
     """Run `verify_voice` in a fresh process; its JSON report, or `ExportError`."""
     from voicelab.core.training.verify_voice import verify_command
@@ -208,11 +209,11 @@ def run_verification(model: Path, config: Path, text: str, wav: Optional[Path], 
 
 
 def export_voice(checkpoint: PathLike, out_dir: PathLike, *, name: str,
-                 progress: Optional[ProgressCallback] = None,
-                 cancel: Optional[CancelToken] = None,
-                 config: Optional[Union[Mapping[str, Any], Path]] = None,
-                 asr_model_path: Optional[Path] = None,
-                 test_sentence: Optional[str] = None,
+                 progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None,
+                 config: Mapping[str, Any] | Path | None = None,
+                 asr_model_path: Path | None = None,
+                 test_sentence: str | None = None,
                  timeout: float = VERIFY_TIMEOUT_S) -> ExportResult:
     """Export `checkpoint` as the voice `name`, verified: the files are `out_dir/<file
     name>.onnx` and `.onnx.json` (the file name is `safe_voice_name(name)`: "My test voice"
@@ -299,8 +300,8 @@ def export_voice(checkpoint: PathLike, out_dir: PathLike, *, name: str,
 
 
 def export_run_voice(run_dir: Path, checkpoint: Path, out_dir: Path, name: str, *,
-                     progress: Optional[ProgressCallback] = None,
-                     cancel: Optional[CancelToken] = None) -> ExportResult:
+                     progress: ProgressCallback | None = None,
+                     cancel: CancelToken | None = None) -> ExportResult:
     """Export a run's checkpoint with the run's Whisper model listening to the test sentence,
     and log an `exported` event in the run: the one export the CLI and the GUI share."""
     from voicelab.core.training import events as ev
@@ -319,7 +320,7 @@ def export_run_voice(run_dir: Path, checkpoint: Path, out_dir: Path, name: str, 
     return result
 
 
-def _quality(arch: Mapping[str, Any], hparams: Mapping[str, Any]) -> Optional[str]:
+def _quality(arch: Mapping[str, Any], hparams: Mapping[str, Any]) -> str | None:
     """The voice's quality name for its config, from its shape (or what the file says)."""
     try:
         from voicelab.core.training.base import matching_quality
@@ -332,7 +333,7 @@ def _quality(arch: Mapping[str, Any], hparams: Mapping[str, Any]) -> Optional[st
 
 
 def _listen(wav: Path, text: str, model_path: Path, voice_config: Mapping[str, Any]
-            ) -> tuple[str, Optional[float]]:
+            ) -> tuple[str, float | None]:
     import soundfile
 
     from voicelab.core.training.listen import transcribe

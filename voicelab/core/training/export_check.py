@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import Any
 
 from voicelab.core.training.event_text import as_number, likeness_text, scores_text, wer_text
 
@@ -31,11 +31,11 @@ class ExportCheck:
     """The scores of the checkpoint to export and what speaks against exporting it."""
 
     checkpoint: Path
-    step: Optional[int]  # the step of the preview round that scores it; None when none does
-    wer: Optional[float]
-    likeness: Optional[float]
-    naturalness: Optional[float]
-    concerns: Tuple[str, ...]
+    step: int | None  # the step of the preview round that scores it; None when none does
+    wer: float | None
+    likeness: float | None
+    naturalness: float | None
+    concerns: tuple[str, ...]
 
     @property
     def scores(self) -> str:
@@ -77,7 +77,7 @@ def check_export(run_dir: Path, checkpoint: Path) -> ExportCheck:
                        concerns=tuple(concerns))
 
 
-def heard_concerns(result: Any) -> Tuple[str, ...]:
+def heard_concerns(result: Any) -> tuple[str, ...]:
     """What the export's own test sentence says against the voice: Whisper understood too
     little of it. This is the only score a checkpoint no preview round scored has, and a
     voice that is pure noise must not be called ready because it loads and makes sound."""
@@ -90,7 +90,7 @@ def heard_concerns(result: Any) -> Tuple[str, ...]:
             "is not intelligible yet.",)
 
 
-def export_summary(result: Any, check: Optional[ExportCheck]) -> str:
+def export_summary(result: Any, check: ExportCheck | None) -> str:
     """What an export (export.ExportResult) proved, and the voice's scores."""
     wer = as_number(getattr(result, "wer", None))
     heard = (f" (Whisper heard “{result.heard}”" + (f", WER {wer_text(wer)}" if wer is not None else "")

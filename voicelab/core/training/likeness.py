@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,18 +55,18 @@ class LikenessUnavailable(VoiceLabError):
 class Reference:
     """The two anchors of one run, and the centroid previews are compared with."""
 
-    centroid: List[float]
+    centroid: list[float]
     ceiling: float  # mean cosine of the held-out clips to the centroid
     clips: int  # clips in the centroid
     held_out: int
-    floor: Optional[float] = None  # mean cosine of the step-0 previews; set once
-    floor_step: Optional[int] = None
+    floor: float | None = None  # mean cosine of the step-0 previews; set once
+    floor_step: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Reference":
+    def from_dict(cls, data: dict[str, Any]) -> Reference:
         return cls(centroid=[float(v) for v in data["centroid"]], ceiling=float(data["ceiling"]),
                    clips=int(data["clips"]), held_out=int(data["held_out"]),
                    floor=None if data.get("floor") is None else float(data["floor"]),
@@ -74,7 +75,7 @@ class Reference:
     def cosine(self, embedding: np.ndarray) -> float:
         return float(np.dot(_unit(embedding), _unit(np.asarray(self.centroid))))
 
-    def likeness(self, cosine: Optional[float]) -> Optional[float]:
+    def likeness(self, cosine: float | None) -> float | None:
         """`cosine` on the run's scale (0 start, 1 the speaker); None before the floor is known."""
         if cosine is None or self.floor is None or self.ceiling - self.floor < MIN_SPAN:
             return None
@@ -133,7 +134,7 @@ def encoder() -> Any:
         return model
 
 
-def embed(samples: np.ndarray, sample_rate: int) -> Optional[np.ndarray]:
+def embed(samples: np.ndarray, sample_rate: int) -> np.ndarray | None:
     """The speaker embedding of float mono audio; None when it holds too little speech."""
     import torch
     from resemblyzer import preprocess_wav
@@ -152,7 +153,7 @@ def embed(samples: np.ndarray, sample_rate: int) -> Optional[np.ndarray]:
         return np.asarray(model.embed_utterance(wav), dtype=np.float64)
 
 
-def _spread(items: Sequence[Any], limit: int) -> List[Any]:
+def _spread(items: Sequence[Any], limit: int) -> list[Any]:
     """At most `limit` items evenly spread over `items` (the same ones for the same input)."""
     if len(items) <= limit:
         return list(items)
@@ -162,7 +163,7 @@ def _spread(items: Sequence[Any], limit: int) -> List[Any]:
 
 def build_reference(clips: Sequence[Any], sample_rate: int, *, load: Any = None,
                     progress: ProgressCallback = no_progress,
-                    cancel: Optional[CancelToken] = None) -> Optional[Reference]:
+                    cancel: CancelToken | None = None) -> Reference | None:
     """The dataset's anchors from its clips (each audio, or anything `load` turns into audio).
 
     Every fifth clip (at least 2, at most 10) is held out; the centroid is the mean
@@ -191,7 +192,7 @@ def build_reference(clips: Sequence[Any], sample_rate: int, *, load: Any = None,
                      clips=len(rest), held_out=len(held_idx))
 
 
-def load_reference(run_dir: Path) -> Optional[Reference]:
+def load_reference(run_dir: Path) -> Reference | None:
     path = Path(run_dir) / REFERENCE_FILE
     try:
         return Reference.from_dict(json.loads(path.read_text(encoding="utf-8")))

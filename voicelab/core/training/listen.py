@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +41,7 @@ def whisper_model(model_path: Path) -> Any:
 
 
 def transcribe(samples: np.ndarray, sample_rate: int, model_path: Path,
-               language: Optional[str] = "en") -> str:
+               language: str | None = "en") -> str:
     """The text Whisper hears in float mono audio, as one line."""
     from voicelab.core.audio import resample
 

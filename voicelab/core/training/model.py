@@ -19,7 +19,7 @@ piper's losses, networks and training step:
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from piper.train.vits.lightning import VitsModel
 
@@ -37,7 +37,7 @@ class VoiceLabVits(VitsModel):
     voicelab_accumulate: int = 1
     voicelab_optimizer: str = "adamw"
     #: (loss_g, loss_d) of the latest training batch, detached: the NaN guard reads them.
-    voicelab_losses: Optional[tuple] = None
+    voicelab_losses: tuple | None = None
 
     def _compute_loss(self, batch):
         loss_g, loss_d, metrics = super()._compute_loss(batch)
@@ -126,7 +126,7 @@ def build_model(config: TrainConfig, *, num_symbols: int) -> VoiceLabVits:
     from piper.train.vits import mel_processing
 
     mel_processing.mel_basis.clear()
-    hparams: Dict[str, Any] = config.model_hparams()
+    hparams: dict[str, Any] = config.model_hparams()
     model = VoiceLabVits(batch_size=config.batch_size, sample_rate=config.sample_rate,
                          num_symbols=num_symbols, num_speakers=1,
                          learning_rate=config.learning_rate, mos_metric=None,
@@ -136,7 +136,7 @@ def build_model(config: TrainConfig, *, num_symbols: int) -> VoiceLabVits:
     return model
 
 
-def freeze_for_finetune(model: Any, config: TrainConfig) -> List[str]:
+def freeze_for_finetune(model: Any, config: TrainConfig) -> list[str]:
     """Keep the generator parts `config.freeze` names as the base has them; returns them.
 
     Why the default freezes the posterior encoder (CPU probes, joe medium, batch 4–16, lr
@@ -173,7 +173,7 @@ def parameter_count(model: Any) -> int:
     return int(sum(p.numel() for p in model.parameters()))
 
 
-def current_lr(trainer: Any) -> Optional[float]:
+def current_lr(trainer: Any) -> float | None:
     try:
         lr = float(trainer.optimizers[0].param_groups[0]["lr"])
     except (IndexError, KeyError, AttributeError, TypeError):

@@ -22,7 +22,8 @@ from __future__ import annotations
 import sys
 import threading
 import types
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ _CORE_MODULE = _CORE_PACKAGE + ".core"
 #: The score given to cells a path cannot use (as in the original).
 NEG_INF = -1e9
 
-_compiled: Optional[Callable[..., None]] = None
+_compiled: Callable[..., None] | None = None
 _compile_lock = threading.Lock()
 
 

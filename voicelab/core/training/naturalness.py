@@ -14,7 +14,7 @@ preview sentence costs one window (about a second on one CPU core).
 from __future__ import annotations
 
 import threading
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +51,7 @@ def _dnsmos() -> Any:
         return _scorer
 
 
-def naturalness(samples: np.ndarray, sample_rate: int) -> Optional[float]:
+def naturalness(samples: np.ndarray, sample_rate: int) -> float | None:
     """DNSMOS overall score (1–5) of float mono audio; None for less than 0.25 s of sound."""
     from voicelab.core.audio import resample
 

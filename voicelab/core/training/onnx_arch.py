@@ -12,17 +12,18 @@ voice whose config lies about its rate or symbols would train into garbage.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any
 
 
-def _conv_dilation(facts: Any, path: str) -> Optional[int]:
+def _conv_dilation(facts: Any, path: str) -> int | None:
     attributes = facts.conv_attributes.get(path) or {}
     dilations = attributes.get("dilations")
     return int(dilations[0]) if dilations else None
 
 
-def _config_int(config: Mapping[str, Any], *keys: str) -> Optional[int]:
+def _config_int(config: Mapping[str, Any], *keys: str) -> int | None:
     value: Any = config
     for key in keys:
         if not isinstance(value, Mapping) or key not in value:
@@ -34,7 +35,7 @@ def _config_int(config: Mapping[str, Any], *keys: str) -> Optional[int]:
         return None
 
 
-def infer_arch(facts: Any, config: Mapping[str, Any], path: Path) -> Tuple[Dict[str, Any], Optional[str]]:
+def infer_arch(facts: Any, config: Mapping[str, Any], path: Path) -> tuple[dict[str, Any], str | None]:
     """(architecture dict with `ARCHITECTURE_DEFAULTS` keys, matching quality or None)."""
     from voicelab.core.training.architecture import architecture
     from voicelab.core.training.base import matching_quality

@@ -12,9 +12,10 @@ costs about a second and gives 0.9999999997.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -28,12 +29,12 @@ class Proof:
     samples: int
     onnx_samples: int
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {"correlation": self.correlation, "max_abs_diff": self.max_abs_diff,
                 "samples": self.samples, "onnx_samples": self.onnx_samples}
 
 
-def proof_ids(config: Mapping[str, Any], num_symbols: int) -> List[int]:
+def proof_ids(config: Mapping[str, Any], num_symbols: int) -> list[int]:
     """Phoneme ids of a fixed sentence in the voice's own map."""
     from voicelab.core.training.export import _dummy_ids
 

@@ -33,9 +33,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -67,10 +68,10 @@ class OnnxVoiceError(BaseCheckpointError):
 class OnnxGraphFacts:
     """What the mapping found: generator weights by name plus the nodes' attributes."""
 
-    weights: Dict[str, np.ndarray]  # plain names (conv weights as `.weight`)
-    sources: Dict[str, str]  # name -> rule that placed it
-    ignored: List[str]  # graph constants
-    conv_attributes: Dict[str, Dict[str, Any]]  # module path -> Conv/ConvTranspose attributes
+    weights: dict[str, np.ndarray]  # plain names (conv weights as `.weight`)
+    sources: dict[str, str]  # name -> rule that placed it
+    ignored: list[str]  # graph constants
+    conv_attributes: dict[str, dict[str, Any]]  # module path -> Conv/ConvTranspose attributes
     opset: int
     producer: str
     speakers_input: bool
@@ -81,16 +82,16 @@ class ConvertedVoice:
     """A voice as trainable weights: generator state in training form, its shape, the proof."""
 
     path: Path
-    config: Dict[str, Any]
-    arch: Dict[str, Any]
-    quality: Optional[str]
-    state: Dict[str, Any]  # torch tensors, keys of the weight-normed training generator
-    untrained: Dict[str, List[str]]  # part -> generator keys that start at their init
-    counts: Dict[str, int] = field(default_factory=dict)
-    proof: Optional[Any] = None  # onnx_proof.Proof
-    facts: Optional[OnnxGraphFacts] = None
+    config: dict[str, Any]
+    arch: dict[str, Any]
+    quality: str | None
+    state: dict[str, Any]  # torch tensors, keys of the weight-normed training generator
+    untrained: dict[str, list[str]]  # part -> generator keys that start at their init
+    counts: dict[str, int] = field(default_factory=dict)
+    proof: Any | None = None  # onnx_proof.Proof
+    facts: OnnxGraphFacts | None = None
 
-    def summary(self) -> Dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         """Plain data for the run's log and the `started` event."""
         return {"onnx": str(self.path), "quality": self.quality, **self.counts,
                 "untrained": {part: len(keys) for part, keys in self.untrained.items()},
@@ -126,7 +127,7 @@ def _array(tensor: Any) -> np.ndarray:
     return numpy_helper.to_array(tensor)
 
 
-def _scope(node_name: str, prefix: str) -> Optional[str]:
+def _scope(node_name: str, prefix: str) -> str | None:
     """`/model/flow/flows.6/enc/in_layers.0/Conv` → `flow.flows.6.enc.in_layers.0`."""
     if not node_name.startswith(prefix):
         return None
@@ -144,7 +145,7 @@ def _parameter_prefix(names: Any) -> str:
     return ""
 
 
-def _check_voice_graph(model: Any, path: Path) -> Tuple[str, bool]:
+def _check_voice_graph(model: Any, path: Path) -> tuple[str, bool]:
     """Refuse what is not a float Piper export; returns (node scope prefix, has sid input)."""
     graph = model.graph
     inputs = [item.name for item in graph.input]
@@ -189,15 +190,15 @@ def read_graph(path: PathLike) -> OnnxGraphFacts:
     prefix, has_sid = _check_voice_graph(model, file)
     graph = model.graph
     name_prefix = _parameter_prefix(t.name for t in graph.initializer)
-    tensors: Dict[str, np.ndarray] = {t.name: _array(t) for t in graph.initializer}
+    tensors: dict[str, np.ndarray] = {t.name: _array(t) for t in graph.initializer}
     for node in graph.node:  # Constant nodes hold values the same way
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
             tensors.setdefault(node.output[0], _array(node.attribute[0].t))
     for node in graph.node:  # rule 1: merged equal-valued parameters
         if node.op_type == "Identity" and node.input[0] in tensors:
             tensors[node.output[0]] = tensors[node.input[0]]
-    consumers: Dict[str, List[Tuple[Any, int]]] = {}
-    conv_attributes: Dict[str, Dict[str, Any]] = {}
+    consumers: dict[str, list[tuple[Any, int]]] = {}
+    conv_attributes: dict[str, dict[str, Any]] = {}
     for node in graph.node:
         for index, name in enumerate(node.input):
             if name in tensors:
@@ -209,9 +210,9 @@ def read_graph(path: PathLike) -> OnnxGraphFacts:
 
                 conv_attributes[scope] = {a.name: onnx.helper.get_attribute_value(a)
                                           for a in node.attribute}
-    weights: Dict[str, np.ndarray] = {}
-    sources: Dict[str, str] = {}
-    ignored: List[str] = []
+    weights: dict[str, np.ndarray] = {}
+    sources: dict[str, str] = {}
+    ignored: list[str] = []
 
     def place(key: str, value: np.ndarray, rule: str) -> None:
         if key in weights and not np.array_equal(weights[key], value):
@@ -255,7 +256,7 @@ def read_graph(path: PathLike) -> OnnxGraphFacts:
                           speakers_input=has_sid)
 
 
-def read_voice_config(path: Path) -> Dict[str, Any]:
+def read_voice_config(path: Path) -> dict[str, Any]:
     config_path = voice_config_path(path)
     try:
         raw = json.loads(config_path.read_text(encoding="utf-8"))
@@ -289,12 +290,12 @@ WEIGHT_V_SCALE = 10.0
 
 
 def training_state(weights: Mapping[str, np.ndarray], target: Mapping[str, Any],
-                   v_scale: Optional[float] = None) -> Tuple[Dict[str, Any], List[str]]:
+                   v_scale: float | None = None) -> tuple[dict[str, Any], list[str]]:
     """Plain weights as the training generator's keys; also the weights that fit no key."""
     import torch
 
-    state: Dict[str, Any] = {}
-    unused: List[str] = []
+    state: dict[str, Any] = {}
+    unused: list[str] = []
     for key, value in weights.items():
         tensor = torch.from_numpy(np.array(value, dtype=np.float32, copy=True))
         stem = key[: -len(".weight")] if key.endswith(".weight") else None
@@ -309,7 +310,7 @@ def training_state(weights: Mapping[str, np.ndarray], target: Mapping[str, Any],
     return state, unused
 
 
-def phoneme_map_conflicts(config: Mapping[str, Any]) -> List[str]:
+def phoneme_map_conflicts(config: Mapping[str, Any]) -> list[str]:
     """Phonemes the voice numbers differently from piper's default map (which VoiceLab's
     training data uses): each would be spoken with another phoneme's embedding row."""
     from piper.phoneme_ids import DEFAULT_PHONEME_ID_MAP
@@ -322,7 +323,7 @@ def phoneme_map_conflicts(config: Mapping[str, Any]) -> List[str]:
     return conflicts
 
 
-def untrained_part(key: str) -> Optional[str]:
+def untrained_part(key: str) -> str | None:
     for prefix, part in UNTRAINED_PARTS.items():
         if key.startswith(prefix):
             return part
@@ -331,7 +332,7 @@ def untrained_part(key: str) -> Optional[str]:
     return None
 
 
-def load_into(generator: Any, converted: "ConvertedVoice") -> None:
+def load_into(generator: Any, converted: ConvertedVoice) -> None:
     """Copy the converted weights into a training generator of the same shape."""
     import torch
 
@@ -345,10 +346,10 @@ def load_into(generator: Any, converted: "ConvertedVoice") -> None:
 # The conversion with its proof
 
 
-_last: Dict[str, Any] = {}  # the latest conversion: the trainer inspects, then loads the same file
+_last: dict[str, Any] = {}  # the latest conversion: the trainer inspects, then loads the same file
 
 
-def convert_voice(path: PathLike, *, prove: bool = True, cancel: Optional[Any] = None) -> ConvertedVoice:
+def convert_voice(path: PathLike, *, prove: bool = True, cancel: Any | None = None) -> ConvertedVoice:
     """The voice at `path` as trainable weights; `OnnxVoiceError` says why it cannot be.
 
     The latest proven conversion is kept (keyed by path, size and modification time), so
@@ -371,7 +372,7 @@ def convert_voice(path: PathLike, *, prove: bool = True, cancel: Optional[Any] =
     return converted
 
 
-def _convert(path: PathLike, prove: bool, cancel: Optional[Any] = None) -> ConvertedVoice:
+def _convert(path: PathLike, prove: bool, cancel: Any | None = None) -> ConvertedVoice:
     from voicelab.core.training.architecture import build_generator
     from voicelab.core.training.onnx_arch import infer_arch
     from voicelab.core.training.onnx_proof import prove_conversion
@@ -393,7 +394,7 @@ def _convert(path: PathLike, prove: bool, cancel: Optional[Any] = None) -> Conve
     target = generator.state_dict()
     state, unused = training_state(facts.weights, target)
     wrong = [key for key, value in state.items() if key not in target or tuple(value.shape) != tuple(target[key].shape)]
-    untrained: Dict[str, List[str]] = {}
+    untrained: dict[str, list[str]] = {}
     missing = []
     for key in target:
         if key in state:
@@ -427,7 +428,8 @@ def _convert(path: PathLike, prove: bool, cancel: Optional[Any] = None) -> Conve
         load_into(generator, converted)
         stage_done()
         converted.proof = prove_conversion(generator, file, config, arch)
-        if not converted.proof.correlation >= MIN_CORRELATION or converted.proof.samples != converted.proof.onnx_samples:
+        proof = converted.proof
+        if not proof.correlation >= MIN_CORRELATION or proof.samples != proof.onnx_samples:
             raise OnnxVoiceError(
                 f"The weights rebuilt from “{file.name}” do not speak like the voice (correlation "
                 f"{converted.proof.correlation:.6f}, {converted.proof.samples} against "

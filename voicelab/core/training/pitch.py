@@ -17,8 +17,9 @@ are read from the voiced frames of probabilistic YIN (librosa's pyin, 60–500 H
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Iterable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,13 +31,13 @@ FRAME_RATE_BAND_ST = 0.5
 
 @dataclass(frozen=True)
 class PitchStats:
-    median_hz: Optional[float]
-    spread_st: Optional[float]
-    frame_rate_share: Optional[float]
+    median_hz: float | None
+    spread_st: float | None
+    frame_rate_share: float | None
     voiced_frames: int
     frame_rate_hz: float
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {key: (round(value, 4) if isinstance(value, float) else value)
                 for key, value in asdict(self).items()}
 
@@ -81,20 +82,20 @@ def pooled(tracks: Iterable[np.ndarray], frame_rate_hz: float) -> PitchStats:
     return stats_of(joined, frame_rate_hz)
 
 
-def semitones_between(hz: Optional[float], reference_hz: Optional[float]) -> Optional[float]:
+def semitones_between(hz: float | None, reference_hz: float | None) -> float | None:
     if not hz or not reference_hz:
         return None
     return 12.0 * math.log2(hz / reference_hz)
 
 
-def summarize(items: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+def summarize(items: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """Voiced-frame-weighted summary of per-clip `PitchStats.to_dict()` values."""
     usable = [item for item in items if item and item.get("voiced_frames")]
     if not usable:
         return None
     weights = np.array([item["voiced_frames"] for item in usable], dtype=np.float64)
 
-    def mean(key: str) -> Optional[float]:
+    def mean(key: str) -> float | None:
         values = np.array([item.get(key) if item.get(key) is not None else np.nan for item in usable])
         ok = np.isfinite(values)
         return round(float(np.average(values[ok], weights=weights[ok])), 4) if ok.any() else None

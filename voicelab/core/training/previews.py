@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,15 +40,15 @@ class Preview:
 
     path: Path
     text: str
-    heard: Optional[str]  # None when no Whisper model was given
-    wer: Optional[float]
+    heard: str | None  # None when no Whisper model was given
+    wer: float | None
     #: pitch.PitchStats.to_dict(): median F0, its spread, the share at the frame rate
-    pitch: Optional[dict] = None
+    pitch: dict | None = None
     #: cosine to the dataset speaker's centroid, and on the run's 0–1 scale (likeness.py)
-    similarity: Optional[float] = None
-    likeness: Optional[float] = None
+    similarity: float | None = None
+    likeness: float | None = None
     #: DNSMOS overall score, 1–5 (naturalness.py)
-    naturalness: Optional[float] = None
+    naturalness: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "text": self.text, "heard": self.heard, "wer": self.wer,
@@ -55,7 +56,7 @@ class Preview:
                 "naturalness": self.naturalness}
 
 
-def _run_voice_config(folder: Path) -> Optional[dict]:
+def _run_voice_config(folder: Path) -> dict | None:
     """The run's voice config (`config.json` with a phoneme map) above a preview folder."""
     from voicelab.core.training.voice_config import find_run_config
 
@@ -68,7 +69,7 @@ def _run_voice_config(folder: Path) -> Optional[dict]:
         return None
 
 
-def default_sentences() -> List[str]:
+def default_sentences() -> list[str]:
     """The bundled preview sentences (resources/preview_sentences.txt)."""
     from voicelab.resources import resource_path
 
@@ -76,16 +77,16 @@ def default_sentences() -> List[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def mean_wer(previews: Sequence[Preview]) -> Optional[float]:
+def mean_wer(previews: Sequence[Preview]) -> float | None:
     return _mean([p.wer for p in previews])
 
 
-def _mean(values: Sequence[Optional[float]]) -> Optional[float]:
+def _mean(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
 
 
-def mean_pitch(previews: Sequence[Preview]) -> Optional[dict]:
+def mean_pitch(previews: Sequence[Preview]) -> dict | None:
     from voicelab.core.training.pitch import summarize
 
     return summarize([p.pitch for p in previews if p.pitch])
@@ -99,8 +100,8 @@ def _hop_of(model: Any) -> int:
         return 256
 
 
-def phoneme_ids(text: str, espeak_voice: str, id_map: Optional[Mapping[str, Sequence[int]]] = None
-                ) -> List[List[int]]:
+def phoneme_ids(text: str, espeak_voice: str, id_map: Mapping[str, Sequence[int]] | None = None
+                ) -> list[list[int]]:
     """Phoneme ids per espeak sentence, as piper's trainer makes them."""
     global _phonemizer
     from piper.phoneme_ids import phonemes_to_ids
@@ -118,7 +119,7 @@ def _generator_of(model: Any) -> Any:
     return getattr(model, "model_g", model)
 
 
-def _sample_rate_of(model: Any, sample_rate: Optional[int]) -> int:
+def _sample_rate_of(model: Any, sample_rate: int | None) -> int:
     if sample_rate is not None:
         return int(sample_rate)
     hparams = getattr(model, "hparams", None)
@@ -128,8 +129,8 @@ def _sample_rate_of(model: Any, sample_rate: Optional[int]) -> int:
 
 
 def synthesize(model: Any, text: str, *, espeak_voice: str = "en-us",
-               phoneme_id_map: Optional[Mapping[str, Sequence[int]]] = None,
-               speaker_id: Optional[int] = None, seed: int = 0,
+               phoneme_id_map: Mapping[str, Sequence[int]] | None = None,
+               speaker_id: int | None = None, seed: int = 0,
                scales: Sequence[float] = PREVIEW_SCALES) -> np.ndarray:
     """`text` spoken with the model's current weights, float32, peak-normalized.
 
@@ -142,7 +143,7 @@ def synthesize(model: Any, text: str, *, espeak_voice: str = "en-us",
     device = parameter.device
     modes = [(module, module.training) for module in model.modules()]
     devices = [device.index or 0] if device.type == "cuda" else []
-    pieces: List[np.ndarray] = []
+    pieces: list[np.ndarray] = []
     sid = None
     if int(getattr(generator, "n_speakers", 1)) > 1:
         sid = torch.tensor([int(speaker_id or 0)], dtype=torch.long, device=device)
@@ -167,14 +168,14 @@ def synthesize(model: Any, text: str, *, espeak_voice: str = "en-us",
     return samples / max(peak, 0.01)  # as piper's preview audio: louder, never divided by ~0
 
 
-def write_previews(model: Any, sentences: List[str], out_dir: Path, *, step: int, epoch: int,
-                   asr_model_path: Optional[Path], espeak_voice: Optional[str] = None,
-                   phoneme_id_map: Optional[Mapping[str, Sequence[int]]] = None,
-                   sample_rate: Optional[int] = None, speaker_id: Optional[int] = None,
-                   language: Optional[str] = None, seed: int = 0,
-                   progress: Optional[ProgressCallback] = None,
-                   cancel: Optional[CancelToken] = None, pitch: bool = True,
-                   speaker: Any = None, naturalness: bool = True) -> List[Preview]:
+def write_previews(model: Any, sentences: list[str], out_dir: Path, *, step: int, epoch: int,
+                   asr_model_path: Path | None, espeak_voice: str | None = None,
+                   phoneme_id_map: Mapping[str, Sequence[int]] | None = None,
+                   sample_rate: int | None = None, speaker_id: int | None = None,
+                   language: str | None = None, seed: int = 0,
+                   progress: ProgressCallback | None = None,
+                   cancel: CancelToken | None = None, pitch: bool = True,
+                   speaker: Any = None, naturalness: bool = True) -> list[Preview]:
     """Speak each sentence with the model, write `out_dir/NN.wav`, score it.
 
     `out_dir` is this round's folder. `model` is piper's `VitsModel` (or its generator,
@@ -203,7 +204,7 @@ def write_previews(model: Any, sentences: List[str], out_dir: Path, *, step: int
         espeak_voice = espeak_voice or (run_config.get("espeak") or {}).get("voice") or "en-us"
         phoneme_id_map = phoneme_id_map or run_config.get("phoneme_id_map")
     lang = language or espeak_voice.split("-")[0]
-    previews: List[Preview] = []
+    previews: list[Preview] = []
     total = len(sentences)
     for index, sentence in enumerate(sentences):
         if cancel is not None:
@@ -216,8 +217,8 @@ def write_previews(model: Any, sentences: List[str], out_dir: Path, *, step: int
         if samples.size == 0:  # nothing to say (punctuation only): a short silence
             samples = np.zeros(int(rate * 0.1), dtype=np.float32)
         write_audio(path, samples, rate)
-        heard: Optional[str] = None
-        score: Optional[float] = None
+        heard: str | None = None
+        score: float | None = None
         if asr_model_path is not None:
             from voicelab.core.training.listen import transcribe
             from voicelab.core.training.wer import wer
@@ -255,21 +256,21 @@ def write_previews(model: Any, sentences: List[str], out_dir: Path, *, step: int
     return previews
 
 
-def round_likeness(previews: Sequence[Preview], speaker: Any) -> Optional[float]:
+def round_likeness(previews: Sequence[Preview], speaker: Any) -> float | None:
     """A round's likeness: its mean similarity on the run's scale (None without a reference)."""
     if speaker is None:
         return None
     return _rounded(speaker.likeness(_mean([p.similarity for p in previews])))
 
 
-def _rounded(value: Optional[float]) -> Optional[float]:
+def _rounded(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-_naturalness_missing: List[str] = []
+_naturalness_missing: list[str] = []
 
 
-def _naturalness(samples: np.ndarray, rate: int) -> Optional[float]:
+def _naturalness(samples: np.ndarray, rate: int) -> float | None:
     """The clip's DNSMOS score; None (said once in the log) where speechmos cannot run."""
     from voicelab.core.training.naturalness import NaturalnessUnavailable, naturalness
 

@@ -30,18 +30,19 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any
 
 from voicelab.core.training import events as ev
 
-EventCallback = Callable[[Dict[str, Any]], None]
+EventCallback = Callable[[dict[str, Any]], None]
 EXIT_FINISHED, EXIT_FAILED, EXIT_NO_START, EXIT_STOPPED = 0, 1, 2, 3
 STOP_GRACE_S = 60.0  # a stop checkpoints first; a big model on a slow disk takes a while
 TERM_GRACE_S = 20.0
 
 
-def trainer_command(run_dir: os.PathLike | str) -> List[str]:
+def trainer_command(run_dir: os.PathLike | str) -> list[str]:
     """The command line that runs the trainer on `run_dir` with this interpreter or app."""
     from voicelab.core.appexec import RUN_TRAINER, app_command
 
@@ -51,35 +52,35 @@ def trainer_command(run_dir: os.PathLike | str) -> List[str]:
 class TrainerProcess:
     """One trainer child process: start, events, stop, exit code."""
 
-    def __init__(self, run_dir: os.PathLike | str, *, on_event: Optional[EventCallback] = None,
-                 env: Optional[Mapping[str, str]] = None,
-                 command: Optional[Sequence[str]] = None) -> None:
+    def __init__(self, run_dir: os.PathLike | str, *, on_event: EventCallback | None = None,
+                 env: Mapping[str, str] | None = None,
+                 command: Sequence[str] | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.on_event = on_event
         self.command = list(command) if command else trainer_command(self.run_dir)
         self._env = dict(os.environ if env is None else env)
         self._env.setdefault("PYTHONUNBUFFERED", "1")
         self._env["PYTHONIOENCODING"] = "utf-8"
-        self._popen: Optional[subprocess.Popen] = None
-        self._queue: "queue.Queue[Optional[Dict[str, Any]]]" = queue.Queue()
-        self._reader: Optional[threading.Thread] = None
+        self._popen: subprocess.Popen | None = None
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._reader: threading.Thread | None = None
         self._lock = threading.Lock()
         self._finished_reading = threading.Event()
-        self.last_event: Optional[Dict[str, Any]] = None
-        self.last_event_at: Optional[float] = None  # time.monotonic() of the latest event
-        self.last_step_at: Optional[float] = None  # time.monotonic() of the latest step event
-        self.last_heartbeat: Optional[Dict[str, Any]] = None
-        self.final_event: Optional[Dict[str, Any]] = None  # finished / stopped / error
-        self.started_at: Optional[float] = None
+        self.last_event: dict[str, Any] | None = None
+        self.last_event_at: float | None = None  # time.monotonic() of the latest event
+        self.last_step_at: float | None = None  # time.monotonic() of the latest step event
+        self.last_heartbeat: dict[str, Any] | None = None
+        self.final_event: dict[str, Any] | None = None  # finished / stopped / error
+        self.started_at: float | None = None
 
     # -- lifetime ----------------------------------------------------------------------------
-    def start(self) -> "TrainerProcess":
+    def start(self) -> TrainerProcess:
         if self._popen is not None:
             raise RuntimeError("this TrainerProcess was already started")
         logs = self.run_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         stderr = open(logs / "stderr.log", "ab")
-        kwargs: Dict[str, Any] = {}
+        kwargs: dict[str, Any] = {}
         if os.name == "nt":  # pragma: no cover - Windows
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
         else:
@@ -95,17 +96,17 @@ class TrainerProcess:
         return self
 
     @property
-    def pid(self) -> Optional[int]:
+    def pid(self) -> int | None:
         return self._popen.pid if self._popen else None
 
     @property
-    def returncode(self) -> Optional[int]:
+    def returncode(self) -> int | None:
         return self._popen.poll() if self._popen else None
 
     def running(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
 
-    def wait(self, timeout: Optional[float] = None) -> Optional[int]:
+    def wait(self, timeout: float | None = None) -> int | None:
         """The exit code once the process has exited and its events are read; None on timeout."""
         if self._popen is None:
             return None
@@ -132,7 +133,7 @@ class TrainerProcess:
         if self._popen is not None and self._popen.stdout:
             self._popen.stdout.close()
 
-    def __enter__(self) -> "TrainerProcess":
+    def __enter__(self) -> TrainerProcess:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -176,7 +177,7 @@ class TrainerProcess:
         except OSError:
             pass
 
-    def stop(self, grace_s: float = STOP_GRACE_S, term_s: float = TERM_GRACE_S) -> Optional[int]:
+    def stop(self, grace_s: float = STOP_GRACE_S, term_s: float = TERM_GRACE_S) -> int | None:
         """Stop line; after `grace_s` SIGTERM; after `term_s` more, kill. Returns the exit code."""
         if self._popen is None:
             return None
@@ -216,7 +217,7 @@ class TrainerProcess:
             self._queue.put(None)
             self._finished_reading.set()
 
-    def next_event(self, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
+    def next_event(self, timeout: float | None = None) -> dict[str, Any] | None:
         """The next event; None on timeout or once the stream has ended (see `ended`)."""
         try:
             event = self._queue.get(timeout=timeout)
@@ -231,7 +232,7 @@ class TrainerProcess:
         """True once the child closed its stdout (it exited) and every event was read."""
         return self._finished_reading.is_set()
 
-    def events(self, timeout: Optional[float] = None) -> Iterator[Dict[str, Any]]:
+    def events(self, timeout: float | None = None) -> Iterator[dict[str, Any]]:
         """Every event until the process ends; with `timeout`, also ends after that long idle."""
         while True:
             event = self.next_event(timeout)
@@ -240,11 +241,11 @@ class TrainerProcess:
             yield event
 
     # -- watchdog ----------------------------------------------------------------------------
-    def seconds_since_event(self) -> Optional[float]:
+    def seconds_since_event(self) -> float | None:
         reference = self.last_event_at or self.started_at
         return None if reference is None else time.monotonic() - reference
 
-    def seconds_since_step(self) -> Optional[float]:
+    def seconds_since_step(self) -> float | None:
         return None if self.last_step_at is None else time.monotonic() - self.last_step_at
 
     def looks_stuck(self, after_s: float = 300.0) -> bool:

@@ -37,9 +37,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 RANKING_FILE = "ranking.json"
@@ -56,12 +57,12 @@ class RankedCheckpoint:
 
     path: Path
     step: int
-    epoch: Optional[int]
-    mel: Optional[float]  # validation mel L1 (lower is better)
-    wer: Optional[float]  # mean preview WER (lower is better)
+    epoch: int | None
+    mel: float | None  # validation mel L1 (lower is better)
+    wer: float | None  # mean preview WER (lower is better)
     rank: int
     reasons: tuple[str, ...]  # why it is kept: "best", "last", "mel", "wer"
-    likeness: Optional[float] = None  # the preview round's likeness (higher is better)
+    likeness: float | None = None  # the preview round's likeness (higher is better)
 
     @property
     def scored(self) -> bool:
@@ -91,21 +92,21 @@ class RankedCheckpoint:
 class _Candidate:
     path: Path
     step: int
-    epoch: Optional[int]
+    epoch: int | None
     order: int  # position in the log, to break step ties
-    mel: Optional[float] = None
-    preview: Optional[Mapping[str, Any]] = None  # the preview event that scores it
+    mel: float | None = None
+    preview: Mapping[str, Any] | None = None  # the preview event that scores it
 
     @property
-    def wer(self) -> Optional[float]:
+    def wer(self) -> float | None:
         return _finite((self.preview or {}).get("wer"))
 
     @property
-    def likeness(self) -> Optional[float]:
+    def likeness(self) -> float | None:
         return _finite((self.preview or {}).get("likeness"))
 
 
-def _finite(value: Any) -> Optional[float]:
+def _finite(value: Any) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -113,7 +114,7 @@ def _finite(value: Any) -> Optional[float]:
     return number if math.isfinite(number) else None
 
 
-def _mel(event: Mapping[str, Any]) -> Optional[float]:
+def _mel(event: Mapping[str, Any]) -> float | None:
     losses = event.get("losses") or {}
     for key in _MEL_KEYS:
         if key in losses:
@@ -121,7 +122,7 @@ def _mel(event: Mapping[str, Any]) -> Optional[float]:
     return None
 
 
-def _resolve(run_dir: Path, raw: str) -> Optional[Path]:
+def _resolve(run_dir: Path, raw: str) -> Path | None:
     """The checkpoint file an event names, also when the run folder has moved."""
     path = Path(raw)
     candidates = [path if path.is_absolute() else run_dir / path]
@@ -140,7 +141,7 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def _candidates(run_dir: Path, events: Sequence[Mapping[str, Any]]) -> List[_Candidate]:
+def _candidates(run_dir: Path, events: Sequence[Mapping[str, Any]]) -> list[_Candidate]:
     by_path: dict[Path, _Candidate] = {}
     for order, event in enumerate(events):
         if event.get("type") != "checkpoint" or not event.get("path"):
@@ -154,7 +155,7 @@ def _candidates(run_dir: Path, events: Sequence[Mapping[str, Any]]) -> List[_Can
     return sorted(by_path.values(), key=lambda c: (c.step, c.order))
 
 
-def _attach(candidates: List[_Candidate], scored: Iterable[tuple[int, Any]], field: str) -> None:
+def _attach(candidates: list[_Candidate], scored: Iterable[tuple[int, Any]], field: str) -> None:
     """Give each checkpoint the score of its step, else the latest since the previous one.
 
     The previous one of the first checkpoint is step 0, where the run started: a score of
@@ -197,7 +198,7 @@ def _best_key(candidates: Sequence[_Candidate]):
     return key
 
 
-def rank(candidates: Sequence[_Candidate], keep_best: int) -> List[tuple[_Candidate, tuple[str, ...]]]:
+def rank(candidates: Sequence[_Candidate], keep_best: int) -> list[tuple[_Candidate, tuple[str, ...]]]:
     """The checkpoints to keep, best first, with the reasons each is kept."""
     if not candidates:
         return []
@@ -231,7 +232,7 @@ def _scored(folder: Path) -> tuple[list[_Candidate], list]:
     return candidates, events
 
 
-def _ranked(folder: Path, keep_best: int) -> tuple[list[_Candidate], List[RankedCheckpoint], set]:
+def _ranked(folder: Path, keep_best: int) -> tuple[list[_Candidate], list[RankedCheckpoint], set]:
     """(every checkpoint on disk, the kept ones best first, ids of the kept candidates)."""
     candidates, _events = _scored(folder)
     kept = rank(candidates, keep_best)
@@ -243,7 +244,7 @@ def _ranked(folder: Path, keep_best: int) -> tuple[list[_Candidate], List[Ranked
     return candidates, ranked, {id(c) for c, _ in kept}
 
 
-def preview_for(run_dir: PathLike, checkpoint: PathLike) -> Optional[Mapping[str, Any]]:
+def preview_for(run_dir: PathLike, checkpoint: PathLike) -> Mapping[str, Any] | None:
     """The preview event that scores `checkpoint` (the rule of the module docstring), or None.
 
     A checkpoint the log does not name is matched as if it were the run's only one: the
@@ -266,7 +267,7 @@ def preview_for(run_dir: PathLike, checkpoint: PathLike) -> Optional[Mapping[str
 
 
 def update_ranking(run_dir: PathLike, *, keep_best: int = 3, delete: bool = True
-                   ) -> List[RankedCheckpoint]:
+                   ) -> list[RankedCheckpoint]:
     """Rank the run's checkpoints, delete the ones not kept, write the ranking file.
 
     Returns the kept checkpoints, best first. `keep_best` counts per measure (mel, WER),
@@ -280,7 +281,7 @@ def update_ranking(run_dir: PathLike, *, keep_best: int = 3, delete: bool = True
     folder = Path(run_dir)
     keep_best = max(1, int(keep_best))
     candidates, ranked, kept_ids = _ranked(folder, keep_best)
-    deleted: List[str] = []
+    deleted: list[str] = []
     if delete:
         for candidate in candidates:
             if id(candidate) in kept_ids:
@@ -310,7 +311,7 @@ def update_ranking(run_dir: PathLike, *, keep_best: int = 3, delete: bool = True
     return ranked
 
 
-def read_ranking(run_dir: PathLike) -> List[RankedCheckpoint]:
+def read_ranking(run_dir: PathLike) -> list[RankedCheckpoint]:
     """The ranking file's checkpoints that still exist, best first; [] when there is none."""
     folder = Path(run_dir)
     try:
@@ -331,7 +332,7 @@ def read_ranking(run_dir: PathLike) -> List[RankedCheckpoint]:
     return ranked
 
 
-def current_ranking(run_dir: PathLike) -> List[RankedCheckpoint]:
+def current_ranking(run_dir: PathLike) -> list[RankedCheckpoint]:
     """The ranking file's checkpoints, or, where it is missing or names none that still
     exist, the ranking computed from events.jsonl with their scores (nothing written, nothing
     deleted: the trainer may be writing). What a view of the run shows."""
@@ -342,7 +343,7 @@ def current_ranking(run_dir: PathLike) -> List[RankedCheckpoint]:
     return recomputed
 
 
-def best_checkpoint(run_dir: PathLike) -> Optional[Path]:
+def best_checkpoint(run_dir: PathLike) -> Path | None:
     """The checkpoint to export by default: the ranking's best that still exists.
 
     Recomputed from events.jsonl (nothing written, nothing deleted) when the ranking file

@@ -32,8 +32,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, Optional, Tuple
+from typing import IO, Any
 
 from voicelab.core.errors import Cancelled, CheckpointError, UnsafeCheckpointError, VoiceLabError
 from voicelab.core.progress import CancelToken
@@ -59,7 +60,7 @@ def is_primary_process() -> bool:
 def main(run_dir: str) -> int:
     """Entry point of the trainer process: events on stdout, everything else on stderr."""
     primary = is_primary_process()
-    stream: Optional[IO[str]] = None
+    stream: IO[str] | None = None
     if primary:
         events_fd = os.dup(1)
         os.dup2(2, 1)  # libraries' prints (piper, espeak, Lightning) go to stderr, never into events
@@ -74,9 +75,9 @@ def main(run_dir: str) -> int:
     return run(folder, stream=stream, listen_stdin=primary, primary=primary)
 
 
-def run(run_dir: Path, *, stream: Optional[IO[str]] = None, listen_stdin: bool = False,
-        cancel: Optional[CancelToken] = None, primary: bool = True,
-        model_hook: Optional[Callable[[Any], None]] = None,
+def run(run_dir: Path, *, stream: IO[str] | None = None, listen_stdin: bool = False,
+        cancel: CancelToken | None = None, primary: bool = True,
+        model_hook: Callable[[Any], None] | None = None,
         heartbeat_s: float = HEARTBEAT_S) -> int:
     """Train the run in `run_dir` in this process; returns the exit code (see module doc).
 
@@ -119,7 +120,7 @@ def run(run_dir: Path, *, stream: Optional[IO[str]] = None, listen_stdin: bool =
             lock.release()
 
 
-def _emit_once(stream: Optional[IO[str]], event: Dict[str, Any]) -> None:
+def _emit_once(stream: IO[str] | None, event: dict[str, Any]) -> None:
     """An event for the caller only (not the run's log), e.g. "already running"."""
     ev.EventWriter(None, stream).emit(event)
 
@@ -128,7 +129,7 @@ class _Session:
     """One attempt at training a run, from config to the final event."""
 
     def __init__(self, run_dir: Path, writer: ev.EventWriter, cancel: CancelToken, primary: bool,
-                 model_hook: Optional[Callable[[Any], None]]) -> None:
+                 model_hook: Callable[[Any], None] | None) -> None:
         self.run_dir = run_dir
         self.writer = writer
         self.cancel = cancel
@@ -138,7 +139,7 @@ class _Session:
         self.phase = "preparing"
         self._last_progress = 0.0
 
-    def emit(self, event: Dict[str, Any], *, fsync: bool = False) -> None:
+    def emit(self, event: dict[str, Any], *, fsync: bool = False) -> None:
         if self.primary:
             self.writer.emit(event, fsync=fsync)
 
@@ -193,8 +194,7 @@ class _Session:
         from voicelab.core.checkpoints import allowed_checkpoint_globals
         from voicelab.core.training import callbacks as cb
         from voicelab.core.training import data, monotonic
-        from voicelab.core.training.model import (build_model, check_optimizer, freeze_for_finetune,
-                                                  parameter_count)
+        from voicelab.core.training.model import build_model, check_optimizer, freeze_for_finetune, parameter_count
 
         monotonic.install(config.alignment)
         monotonic.warm_up()
@@ -249,7 +249,7 @@ class _Session:
         return self._finished(trainer)
 
     def _load_base(self, model: Any, config: TrainConfig, prepared: Any = None,
-                   accelerator: str = "cpu") -> Dict[str, Any]:
+                   accelerator: str = "cpu") -> dict[str, Any]:
         from voicelab.core.training import base as base_module
 
         path = Path(config.base)
@@ -267,7 +267,7 @@ class _Session:
                               "original file back, or start a new run with this base.")
         base_module.check_base_quality(info, config.quality, overrides=config.model)
         report = base_module.load_base_weights(model, path, speaker=config.base_speaker)
-        summary: Dict[str, Any] = {"path": str(path), "sha256": info.sha256, "origin": info.origin}
+        summary: dict[str, Any] = {"path": str(path), "sha256": info.sha256, "origin": info.origin}
         for key, value in (report or {}).items():
             keep = key in ("untrained", "proof")  # small dicts of an .onnx voice base, kept whole
             summary[key] = len(value) if isinstance(value, (list, tuple, set, dict)) and not keep else value
@@ -276,7 +276,7 @@ class _Session:
         return summary
 
     def _warm_up(self, model: Any, config: TrainConfig, sha256: str, prepared: Any,
-                 accelerator: str) -> Dict[str, Any]:
+                 accelerator: str) -> dict[str, Any]:
         """An .onnx base's untrained parts warmed from its own speech (warmup.py), cached; a
         stop keeps the work done for the next attempt."""
         from voicelab.core.training import warmup
@@ -408,7 +408,7 @@ def _resume_salt(checkpoint: Path) -> int:
     return runs.checkpoint_step(checkpoint) or 0
 
 
-def _hook_from_env() -> Optional[Callable[[Any], None]]:
+def _hook_from_env() -> Callable[[Any], None] | None:
     spec = os.environ.get(HOOK_ENV)
     if not spec:
         return None
@@ -421,7 +421,7 @@ _OOM_TEXT = ("out of memory", "can't allocate memory", "cannot allocate memory",
              "not enough memory", "defaultcpuallocator")
 
 
-def describe_failure(error: BaseException, stage: str = "") -> Tuple[str, str, str]:
+def describe_failure(error: BaseException, stage: str = "") -> tuple[str, str, str]:
     """(kind, message, hint) for an error event: what happened and what to change."""
     from voicelab.core.training.data import TrainingDataError
 

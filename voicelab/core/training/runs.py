@@ -35,14 +35,16 @@ import os
 import re
 import shutil
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any
 
 from voicelab import __version__
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.fileio import atomic_write_yaml, read_yaml, sha256_file  # noqa: F401 (runs.sha256_file)
-from voicelab.core.locks import try_lock as _try_lock, unlock as _unlock
+from voicelab.core.locks import try_lock as _try_lock
+from voicelab.core.locks import unlock as _unlock
 from voicelab.core.names import inside, name_or_folder
 from voicelab.core.training import events as ev
 from voicelab.core.training.config import TrainConfig, TrainingConfigError, config_from_dict
@@ -76,7 +78,7 @@ class RunLock:
 
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / LOCK_FILE
-        self._handle: Optional[Any] = None
+        self._handle: Any | None = None
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +104,7 @@ class RunLock:
                 self._handle.close()
                 self._handle = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         self.acquire()
         return self
 
@@ -122,7 +124,7 @@ def is_running(run_dir: Path) -> bool:
         return True
 
 
-def read_lock_pid(run_dir: Path) -> Optional[int]:
+def read_lock_pid(run_dir: Path) -> int | None:
     """The pid the running trainer wrote into its lock file, if any."""
     try:
         data = json.loads((Path(run_dir) / LOCK_FILE).read_text(encoding="utf-8") or "{}")
@@ -159,8 +161,8 @@ def default_run_name(config: TrainConfig) -> str:
     return f"{Path(config.dataset).name or 'run'}-{config.quality}-{stamp}"
 
 
-def create_run(runs_dir: Path, config: Union[TrainConfig, Mapping[str, Any]], *,
-               name: Optional[str] = None, from_checkpoint: Optional[Path] = None) -> Path:
+def create_run(runs_dir: Path, config: TrainConfig | Mapping[str, Any], *,
+               name: str | None = None, from_checkpoint: Path | None = None) -> Path:
     """Check everything a trainer can check without torch, then write the run folder.
 
     `from_checkpoint` branches: the new run starts from that checkpoint's weights (of an
@@ -184,7 +186,7 @@ def create_run(runs_dir: Path, config: Union[TrainConfig, Mapping[str, Any]], *,
     base_facts = None
     if config.base is not None:
         config, base_facts = _check_base(config)
-    lineage: Dict[str, Any] = {"created": _now(), "voicelab_version": __version__,
+    lineage: dict[str, Any] = {"created": _now(), "voicelab_version": __version__,
                                "piper_version": _version("piper-tts")}
     run_dir.mkdir(parents=True)
     try:
@@ -228,7 +230,7 @@ def _check_base(config: TrainConfig) -> tuple:
         raise RunError(f"The base checkpoint {path} has changed: its SHA-256 is {sha}, not the "
                        f"{config.base_sha256} the settings name. Choose the right file or clear "
                        "base_sha256.")
-    facts: Dict[str, Any] = {"path": str(path.resolve()), "sha256": sha, "quality": None,
+    facts: dict[str, Any] = {"path": str(path.resolve()), "sha256": sha, "quality": None,
                              "origin": None}
     try:
         from voicelab.core.training import base as base_module
@@ -243,9 +245,9 @@ def _check_base(config: TrainConfig) -> tuple:
     return _replace(config, base=str(path.resolve()), base_sha256=sha), facts
 
 
-def _branch_facts(checkpoint: Path) -> Dict[str, Any]:
+def _branch_facts(checkpoint: Path) -> dict[str, Any]:
     checkpoint = checkpoint.resolve()
-    facts: Dict[str, Any] = {"checkpoint": str(checkpoint), "run": None, "step": None}
+    facts: dict[str, Any] = {"checkpoint": str(checkpoint), "run": None, "step": None}
     match = _CHECKPOINT_NAME.match(checkpoint.name)
     if match:
         facts["step"] = int(match.group(1))
@@ -279,8 +281,8 @@ def load_run(run_dir: Path) -> tuple:
     return config, lineage
 
 
-def change_limits(run_dir: Path, *, max_steps: Optional[int] = None,
-                  max_epochs: Optional[int] = None) -> TrainConfig:
+def change_limits(run_dir: Path, *, max_steps: int | None = None,
+                  max_epochs: int | None = None) -> TrainConfig:
     """Raise a run's step or epoch limit before resuming it (recorded in the lineage)."""
     if is_running(run_dir):
         raise RunBusy(f"The run {Path(run_dir).name} is training; stop it before changing its limits.")
@@ -297,12 +299,12 @@ def change_limits(run_dir: Path, *, max_steps: Optional[int] = None,
 
 
 # -- checkpoints ---------------------------------------------------------------------------------------
-def checkpoint_step(path: Path) -> Optional[int]:
+def checkpoint_step(path: Path) -> int | None:
     match = _CHECKPOINT_NAME.match(Path(path).name)
     return int(match.group(1)) if match else None
 
 
-def list_checkpoints(run_dir: Path) -> List[Path]:
+def list_checkpoints(run_dir: Path) -> list[Path]:
     """The run's checkpoints, oldest step first (temp files of an interrupted save excluded)."""
     folder = Path(run_dir) / CHECKPOINT_DIR
     if not folder.is_dir():
@@ -311,7 +313,7 @@ def list_checkpoints(run_dir: Path) -> List[Path]:
     return sorted(found, key=lambda p: checkpoint_step(p) or 0)
 
 
-def latest_checkpoint(run_dir: Path) -> Optional[Path]:
+def latest_checkpoint(run_dir: Path) -> Path | None:
     """The newest checkpoint that is a complete archive (what a resume continues from)."""
     for path in reversed(list_checkpoints(run_dir)):
         if _complete_archive(path):
@@ -350,16 +352,16 @@ class RunInfo:
     status: str
     step: int = 0
     epoch: int = 0
-    dataset: Optional[str] = None
-    quality: Optional[str] = None
-    last_checkpoint: Optional[Path] = None
-    checkpoints: List[Path] = field(default_factory=list)
+    dataset: str | None = None
+    quality: str | None = None
+    last_checkpoint: Path | None = None
+    checkpoints: list[Path] = field(default_factory=list)
     message: str = ""  # the error of a failed run, or why a run looks odd
-    created: Optional[str] = None
-    pid: Optional[int] = None
+    created: str | None = None
+    pid: int | None = None
 
 
-def run_status(run_dir: Path, events: Optional[List[Dict[str, Any]]] = None) -> str:
+def run_status(run_dir: Path, events: list[dict[str, Any]] | None = None) -> str:
     run_dir = Path(run_dir)
     if is_running(run_dir):
         return "running"
@@ -401,7 +403,7 @@ def run_info(run_dir: Path) -> RunInfo:
     return info
 
 
-def list_runs(runs_dir: Path) -> List[RunInfo]:
+def list_runs(runs_dir: Path) -> list[RunInfo]:
     """Every run in `runs_dir`, newest first."""
     folder = Path(runs_dir)
     if not folder.is_dir():
@@ -412,7 +414,7 @@ def list_runs(runs_dir: Path) -> List[RunInfo]:
     return sorted(runs, key=lambda r: r.created or "", reverse=True)
 
 
-def find_run(runs_dir: Path, name_or_path: Union[str, Path]) -> Path:
+def find_run(runs_dir: Path, name_or_path: str | Path) -> Path:
     """A run folder by name (in `runs_dir`), or by path when that folder really is a run
     (has its train.yaml); a path is never joined onto `runs_dir` (see `core.names`)."""
     found = name_or_folder(runs_dir, name_or_path, "run", lambda path: (path / TRAIN_FILE).is_file())
@@ -422,12 +424,12 @@ def find_run(runs_dir: Path, name_or_path: Union[str, Path]) -> Path:
     raise RunError(f"There is no run “{name_or_path}”. Runs: {names}.")
 
 
-def run_history(run_dir: Path) -> Dict[str, List[Dict[str, Any]]]:
+def run_history(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
     """Step, validation and preview events for the charts (see events.training_history)."""
     return ev.training_history(ev.read_events(Path(run_dir) / EVENTS_FILE))
 
 
-def scoring_model(config: TrainConfig) -> Optional[Path]:
+def scoring_model(config: TrainConfig) -> Path | None:
     """The Whisper model that scores previews and exports: the config's, else a downloaded
     English one from the workspace's models (tiny.en first: fast), else None (no WER)."""
     if config.preview_asr_model:
@@ -455,7 +457,7 @@ def _now() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def _version(package: str) -> Optional[str]:
+def _version(package: str) -> str | None:
     from importlib import metadata
 
     try:

@@ -19,7 +19,7 @@ the issue used them too).
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 from voicelab.core.training.config import TrainConfig
 
@@ -42,9 +42,9 @@ def compile_support(accelerator: str) -> str:
     return ""
 
 
-def apply(model: Any, config: TrainConfig, accelerator: str) -> List[str]:
+def apply(model: Any, config: TrainConfig, accelerator: str) -> list[str]:
     """Apply the config's speed-ups to `model` in place; returns notes for the event log."""
-    notes: List[str] = []
+    notes: list[str] = []
     if config.compile == "off":
         return notes
     reason = compile_support(accelerator)

@@ -18,14 +18,14 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional, Sequence
 
 FROZEN_FLAG = "--verify-voice"
 DEFAULT_TEXT = "Hello! This voice was exported by VoiceLab, and it can speak."
 
 
-def verify_command(model: Path, config: Path, text: str, wav: Optional[Path] = None) -> List[str]:
+def verify_command(model: Path, config: Path, text: str, wav: Path | None = None) -> list[str]:
     """The command line that verifies a voice in a fresh process, frozen app or not."""
     args = [str(model), str(config), "--text", text]
     if wav is not None:
@@ -50,7 +50,7 @@ def speak(model: Path, config: Path, text: str) -> tuple:
     return samples.astype(np.float32, copy=False), int(voice.config.sample_rate)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="verify_voice", description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path)
     parser.add_argument("config", type=Path)

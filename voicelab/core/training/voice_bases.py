@@ -10,7 +10,7 @@ beside downloaded `.ckpt` checkpoints at once; a voice is checked when it is cho
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, NamedTuple, Optional
+from typing import NamedTuple
 
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.workspace import Workspace
@@ -23,7 +23,7 @@ class VoiceBase(NamedTuple):
     name: str  # the voice's own name, for sentences about it: "Joe (US English)"
 
 
-def voice_bases(workspace: Workspace) -> List[VoiceBase]:
+def voice_bases(workspace: Workspace) -> list[VoiceBase]:
     """Every usable voice, the bundled one first."""
     import json
 
@@ -43,7 +43,7 @@ def voice_bases(workspace: Workspace) -> List[VoiceBase]:
     return found
 
 
-def find_voice_base(workspace: Workspace, name: str) -> Optional[Path]:
+def find_voice_base(workspace: Workspace, name: str) -> Path | None:
     """The .onnx of the voice with this id or name ("builtin:en_US-joe-medium", "joe",
     "My test voice"), if any."""
     lowered = name.strip().lower()
@@ -54,7 +54,7 @@ def find_voice_base(workspace: Workspace, name: str) -> Optional[Path]:
     return None
 
 
-def default_base(workspace: Workspace, dataset: Optional[Path]) -> Optional[Path]:
+def default_base(workspace: Workspace, dataset: Path | None) -> Path | None:
     """The built-in voice that speaks the dataset's language: where a new run starts unless the
     user picks another base, because fine-tuning a voice needs minutes of speech where
     training from scratch needs hours. None where VoiceLab ships no voice of that language."""
@@ -81,7 +81,7 @@ def _family(espeak_voice: str) -> str:
     return espeak_voice.replace("_", "-").split("-")[0].lower()
 
 
-def describe_voice_bases(workspace: Workspace) -> List[str]:
+def describe_voice_bases(workspace: Workspace) -> list[str]:
     """One line per voice base, for the CLI."""
     try:
         return [f"{base.voice_id:40s} {base.label}" for base in voice_bases(workspace)]

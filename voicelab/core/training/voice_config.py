@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from voicelab.core.errors import VoiceLabError
 
@@ -28,7 +28,7 @@ class VoiceConfigError(VoiceLabError):
     """No usable voice config could be made for a checkpoint."""
 
 
-def find_run_config(checkpoint: Path) -> Optional[Path]:
+def find_run_config(checkpoint: Path) -> Path | None:
     """The training data's voice config for a checkpoint in a run folder, if there is one.
 
     Looks beside the checkpoint and up to two folders up (run/checkpoints/x.ckpt →
@@ -80,8 +80,8 @@ def _piper_version() -> str:
 
 
 def build_voice_config(arch: Mapping[str, Any], hparams: Mapping[str, Any], *,
-                       base: Optional[Mapping[str, Any]] = None, name: Optional[str] = None,
-                       quality: Optional[str] = None) -> dict[str, Any]:
+                       base: Mapping[str, Any] | None = None, name: str | None = None,
+                       quality: str | None = None) -> dict[str, Any]:
     """A complete voice config for a generator of shape `arch`.
 
     `base` is the training data's config (or any voice config) to start from; without it,
@@ -135,11 +135,11 @@ def build_voice_config(arch: Mapping[str, Any], hparams: Mapping[str, Any], *,
 
 def voice_config_for_checkpoint(checkpoint: Path, arch: Mapping[str, Any],
                                 hparams: Mapping[str, Any], *,
-                                config: Optional[Mapping[str, Any] | Path] = None,
-                                name: Optional[str] = None,
-                                quality: Optional[str] = None) -> dict[str, Any]:
+                                config: Mapping[str, Any] | Path | None = None,
+                                name: str | None = None,
+                                quality: str | None = None) -> dict[str, Any]:
     """The voice config for a checkpoint: `config` if given, else the run's, else defaults."""
-    base: Optional[Mapping[str, Any]]
+    base: Mapping[str, Any] | None
     if isinstance(config, (str, Path)):
         base = _read(Path(config))
     elif config is not None:

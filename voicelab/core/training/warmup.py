@@ -38,9 +38,10 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any
 
 from voicelab.core.errors import Cancelled
 from voicelab.core.progress import CancelToken
@@ -60,7 +61,7 @@ _ENDINGS = (".", " yesterday.", " again?", " before dinner.", " with great care.
 _UNIT_COST = {"speaking": 0.4, "encoder": 0.3, "discriminator": 8.0}
 
 
-def warmup_sentences(count: int) -> List[str]:
+def warmup_sentences(count: int) -> list[str]:
     """`count` different sentences, always the same ones for the same count."""
     sentences = []
     for index in range(count):
@@ -99,7 +100,7 @@ class Progress:
     done: int
     total: int
     overall: float
-    eta_s: Optional[float]
+    eta_s: float | None
     message: str
 
 
@@ -111,7 +112,7 @@ def cache_folder(run_dir: Path) -> Path:
     return run_dir / "cache" / "warmup"
 
 
-def _fingerprint(module: Any) -> List[Any]:
+def _fingerprint(module: Any) -> list[Any]:
     return [[key, list(value.shape)] for key, value in module.state_dict().items()]
 
 
@@ -133,11 +134,11 @@ def _spectrogram(model: Any, audio: Any) -> Any:
 class _Tracker:
     """Turns stage steps into `Progress`: the share of the whole warm-up and the time left."""
 
-    def __init__(self, plan: Dict[str, int], tell: Callable[[Progress], None]) -> None:
+    def __init__(self, plan: dict[str, int], tell: Callable[[Progress], None]) -> None:
         self.plan = plan  # stage -> units (sentences or steps)
         self.tell = tell
-        self.pace: Dict[str, float] = {}  # measured seconds per unit
-        self._stage_start: Dict[str, tuple] = {}
+        self.pace: dict[str, float] = {}  # measured seconds per unit
+        self._stage_start: dict[str, tuple] = {}
         self._shown = 0.0  # the share never goes back when a stage's pace is measured anew
 
     def _cost(self, stage: str) -> float:
@@ -165,8 +166,8 @@ class _Tracker:
 
 
 def synthesize_corpus(model: Any, ids: Sequence[Sequence[int]], settings: WarmupSettings,
-                      corpus: List[Dict[str, Any]], track: _Tracker, cancel: Optional[CancelToken],
-                      checkpoint: Callable[[], None]) -> List[Dict[str, Any]]:
+                      corpus: list[dict[str, Any]], track: _Tracker, cancel: CancelToken | None,
+                      checkpoint: Callable[[], None]) -> list[dict[str, Any]]:
     """The voice speaking each id list (appended to `corpus`, which may hold earlier ones):
     audio, spectrogram, latent z and the prior's log-std. Each sentence has its own seed, so
     a resumed corpus is the one an uninterrupted warm-up makes."""
@@ -199,8 +200,8 @@ def synthesize_corpus(model: Any, ids: Sequence[Sequence[int]], settings: Warmup
     return corpus
 
 
-def _windows(corpus: List[Dict[str, Any]], count: int, frames: int, generator: Any,
-             device: Any) -> Dict[str, Any]:
+def _windows(corpus: list[dict[str, Any]], count: int, frames: int, generator: Any,
+             device: Any) -> dict[str, Any]:
     """`count` random windows of `frames` frames (shorter clips whole, zero-padded, masked)."""
     import torch
 
@@ -222,9 +223,9 @@ def _windows(corpus: List[Dict[str, Any]], count: int, frames: int, generator: A
             "lengths": lengths.to(device)}
 
 
-def distil_posterior(model: Any, corpus: List[Dict[str, Any]], settings: WarmupSettings,
-                     state: Dict[str, Any], track: _Tracker, cancel: Optional[CancelToken],
-                     checkpoint: Callable[[], None]) -> Dict[str, float]:
+def distil_posterior(model: Any, corpus: list[dict[str, Any]], settings: WarmupSettings,
+                     state: dict[str, Any], track: _Tracker, cancel: CancelToken | None,
+                     checkpoint: Callable[[], None]) -> dict[str, float]:
     """Train `enc_q` alone to read the voice's audio back into its latents (module doc, 2).
 
     Continues from `state` ("encoder_step", "encoder_optimizer", "encoder_loss_first") and
@@ -265,9 +266,9 @@ def distil_posterior(model: Any, corpus: List[Dict[str, Any]], settings: WarmupS
             "encoder_loss_last": float(value), "encoder_steps": steps}
 
 
-def warm_discriminator(model: Any, corpus: List[Dict[str, Any]], settings: WarmupSettings,
-                       state: Dict[str, Any], track: _Tracker, cancel: Optional[CancelToken],
-                       checkpoint: Callable[[], None]) -> Dict[str, float]:
+def warm_discriminator(model: Any, corpus: list[dict[str, Any]], settings: WarmupSettings,
+                       state: dict[str, Any], track: _Tracker, cancel: CancelToken | None,
+                       checkpoint: Callable[[], None]) -> dict[str, float]:
     """Train the discriminator with the generator frozen (module doc, 3); resumable as above."""
     import torch
     from piper.train.vits import commons
@@ -329,10 +330,10 @@ def warm_discriminator(model: Any, corpus: List[Dict[str, Any]], settings: Warmu
             "discriminator_loss": float(state.get("discriminator_loss", 0.0))}
 
 
-def warm_up(model: Any, ids: Sequence[Sequence[int]], *, base_sha256: str, cache_dir: Optional[Path],
+def warm_up(model: Any, ids: Sequence[Sequence[int]], *, base_sha256: str, cache_dir: Path | None,
             settings: WarmupSettings = WarmupSettings(),
-            progress: Optional[Callable[[Progress], None]] = None,
-            cancel: Optional[CancelToken] = None, save_every_s: float = 30.0) -> Dict[str, Any]:
+            progress: Callable[[Progress], None] | None = None,
+            cancel: CancelToken | None = None, save_every_s: float = 30.0) -> dict[str, Any]:
     """Warm `model`'s posterior encoder (and discriminator) from its own speech; cached per voice.
 
     `ids` are the warm-up sentences as phoneme ids. `progress` gets a `Progress` (stage
@@ -340,7 +341,6 @@ def warm_up(model: Any, ids: Sequence[Sequence[int]], *, base_sha256: str, cache
     `Cancelled` when `cancel` is set, after saving the work done for the next attempt.
     Returns a plain report (`resumed`: the steps a saved attempt had done, `cached`).
     """
-    import torch
 
     started = time.monotonic()
     tell = progress or (lambda _progress: None)
@@ -356,7 +356,7 @@ def warm_up(model: Any, ids: Sequence[Sequence[int]], *, base_sha256: str, cache
             return {**saved["report"], "cached": True, "seconds": round(time.monotonic() - started, 2)}
         except Exception:  # of another shape: remade
             cache_file.unlink(missing_ok=True)
-    state: Dict[str, Any] = {"corpus": []}
+    state: dict[str, Any] = {"corpus": []}
     resumed = _read(partial_file)
     if resumed is not None:
         try:
@@ -383,7 +383,7 @@ def warm_up(model: Any, ids: Sequence[Sequence[int]], *, base_sha256: str, cache
         corpus = synthesize_corpus(model, ids, settings, state["corpus"], track, cancel, save_partial)
         if not corpus:
             return {"skipped": "the warm-up sentences gave no audio", "cached": False}
-        report: Dict[str, Any] = {"clips": len(corpus),
+        report: dict[str, Any] = {"clips": len(corpus),
                                   "frames": int(sum(item["spec"].shape[-1] for item in corpus))}
         report.update(distil_posterior(model, corpus, settings, state, track, cancel, save_partial))
         report.update(warm_discriminator(model, corpus, settings, state, track, cancel, save_partial))
@@ -403,11 +403,11 @@ def warm_up(model: Any, ids: Sequence[Sequence[int]], *, base_sha256: str, cache
     return {**report, "cached": False}
 
 
-def _cpu(module: Any) -> Dict[str, Any]:
+def _cpu(module: Any) -> dict[str, Any]:
     return {key: value.detach().cpu() for key, value in module.state_dict().items()}
 
 
-def _read(path: Optional[Path]) -> Optional[Dict[str, Any]]:
+def _read(path: Path | None) -> dict[str, Any] | None:
     """A saved warm-up (finished or partial), read safely; a damaged file is removed."""
     import torch
 
@@ -423,7 +423,7 @@ def _read(path: Optional[Path]) -> Optional[Dict[str, Any]]:
         return None
 
 
-def _write(path: Path, data: Dict[str, Any]) -> None:
+def _write(path: Path, data: dict[str, Any]) -> None:
     import torch
 
     from voicelab.core.fileio import atomic_open

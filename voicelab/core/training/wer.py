@@ -11,12 +11,11 @@ it is 0 for a perfect match and can exceed 1 when the voice babbles extra words.
 from __future__ import annotations
 
 import re
-from typing import List
 
 _NOT_WORD = re.compile(r"[^\w' ]+")
 
 
-def words(text: str, language: str = "en") -> List[str]:
+def words(text: str, language: str = "en") -> list[str]:
     """Lower-case spoken words ("It's 5 o'clock!" → ["it's", "five", "o'clock"])."""
     from voicelab.core.synthesis.text import normalize_text
 
@@ -26,7 +25,7 @@ def words(text: str, language: str = "en") -> List[str]:
     return [word.strip("'") for word in spoken.split() if word.strip("'")]
 
 
-def edit_distance(reference: List[str], hypothesis: List[str]) -> int:
+def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
     """Levenshtein distance between two word lists (one row of the table at a time)."""
     previous = list(range(len(hypothesis) + 1))
     for i, ref_word in enumerate(reference, start=1):

@@ -13,7 +13,7 @@ the hot end amber and red, so "aim for the green" is an instruction anyone can f
 from __future__ import annotations
 
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
@@ -37,7 +37,7 @@ def _fraction(db: float) -> float:
 class LevelMeter(QWidget):
     """A horizontal meter; `set_level` with each reading, `set_enabled_input(False)` greys it."""
 
-    def __init__(self, parent: Optional[QWidget] = None,
+    def __init__(self, parent: QWidget | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
         self.clock = clock

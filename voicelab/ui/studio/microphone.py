@@ -7,7 +7,7 @@ the dataset except the room's noise level and the device chosen.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from voicelab.core.recording.audio_in import AudioInputError
 from voicelab.core.recording.review import TakeResult, review_take
@@ -62,7 +62,7 @@ class MicrophoneSetup:
         self.meter.set_enabled_input(enabled)
         self._update_buttons()
 
-    def room_check(self, then: Optional[Callable[[], None]] = None) -> None:
+    def room_check(self, then: Callable[[], None] | None = None) -> None:
         if self.mode != "idle" or not self.recorder.is_open:
             return
         self.player.clear()

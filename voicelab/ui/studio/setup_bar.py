@@ -7,8 +7,8 @@ keys (Space, R, arrows) never end up typing into a combo box.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
@@ -26,7 +26,7 @@ class SetupBar(QWidget):
     roomCheckRequested = Signal()
     testRequested = Signal()
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.device_combo = QComboBox()
         self.device_combo.setMinimumWidth(220)
@@ -63,7 +63,7 @@ class SetupBar(QWidget):
         self.rates_for = lambda device: []  # set by the studio: the rates a device accepts
 
     # -- filling ----------------------------------------------------------------------------
-    def set_devices(self, devices: Sequence[InputDevice], chosen: Optional[int],
+    def set_devices(self, devices: Sequence[InputDevice], chosen: int | None,
                     rates: Sequence[int], rate: int) -> None:
         self.device_combo.clear()
         for device in devices:
@@ -79,7 +79,7 @@ class SetupBar(QWidget):
             self.rate_combo.addItem(f"{value} Hz", value)
         self.rate_combo.setCurrentIndex(max(0, self.rate_combo.findData(rate)))
 
-    def set_prompt_sets(self, sets: List[PromptSet], current: PromptSet) -> None:
+    def set_prompt_sets(self, sets: list[PromptSet], current: PromptSet) -> None:
         self.prompts_combo.clear()
         for prompt_set in sets:
             self.prompts_combo.addItem(f"{prompt_set.name} ({len(prompt_set)})", prompt_set.id)
@@ -93,7 +93,7 @@ class SetupBar(QWidget):
         for widget in (self.device_combo, self.rate_combo, self.room_button, self.test_button):
             widget.setEnabled(enabled)
 
-    def set_room(self, noise_db: Optional[float]) -> None:
+    def set_room(self, noise_db: float | None) -> None:
         self.room_label.setText("" if noise_db is None else f"Room noise {noise_db:.0f} dBFS")
 
     # -- choices ----------------------------------------------------------------------------

@@ -18,8 +18,8 @@ kept so far and playing them back all work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -56,7 +56,7 @@ class RecordStudio(MicrophoneSetup, QWidget):
     testReviewed = Signal(object)  # TakeResult of a test recording
 
     def __init__(self, workspace, dataset, jobs: JobManager, output: AudioOutput,
-                 audio_input: AudioInput, parent: Optional[QWidget] = None) -> None:
+                 audio_input: AudioInput, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.Window)
         self.workspace = workspace
         self.dataset = dataset
@@ -67,9 +67,9 @@ class RecordStudio(MicrophoneSetup, QWidget):
         self.hearing = Hearing(workspace)
         self.prompts = self.folder.prompt_set()
         self.index = self.folder.first_unrecorded(self.prompts.prompts)
-        self.result: Optional[TakeResult] = None
+        self.result: TakeResult | None = None
         self.mode = "idle"  # idle | recording | checking | room | test
-        self._after_room: Optional[Callable[[], None]] = None
+        self._after_room: Callable[[], None] | None = None
         self._keeping: set = set()  # prompts whose take a job is putting into the dataset
         self._closed = False
         self.setWindowTitle(f"Record — {dataset.name}")
@@ -396,7 +396,7 @@ class RecordStudio(MicrophoneSetup, QWidget):
 
 
 def open_studio(workspace, dataset, jobs: JobManager, output: AudioOutput, audio_input: AudioInput,
-                parent: Optional[QWidget] = None) -> RecordStudio:
+                parent: QWidget | None = None) -> RecordStudio:
     """Make and show the studio for `dataset` (the Dataset tab's Record button)."""
     studio = RecordStudio(workspace, dataset, jobs, output, audio_input, parent)
     studio.show()

@@ -10,7 +10,7 @@ the clip shaded, so a trimmed-off word would be seen.
 from __future__ import annotations
 
 import html
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
@@ -47,7 +47,7 @@ def status_html(kind: str, headline: str, lines: Iterable[str] = ()) -> str:
 class TakeView(QWidget):
     """The middle of the studio: counter, prompt, heard words, status and the take's wave."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.counter_label = QLabel()
         self.counter_label.setObjectName("promptCounter")
@@ -87,7 +87,7 @@ class TakeView(QWidget):
         layout.addWidget(self.status_label)
         layout.addWidget(self.waveform)
 
-    def show_prompt(self, index: int, total: int, prompt: str, kept_s: Optional[float],
+    def show_prompt(self, index: int, total: int, prompt: str, kept_s: float | None,
                     missed: Iterable[int] = ()) -> None:
         state = f" · kept ({kept_s:.1f} s)" if kept_s is not None else ""
         self.counter_label.setText(f"Prompt {index + 1} of {total}{state}")
@@ -100,8 +100,8 @@ class TakeView(QWidget):
     def show_heard(self, text: str) -> None:
         self.heard_label.setText(f"Heard: “{html.escape(text)}”" if text else "")
 
-    def show_audio(self, samples: Optional[np.ndarray], rate: int,
-                   span: Optional[tuple] = None) -> None:
+    def show_audio(self, samples: np.ndarray | None, rate: int,
+                   span: tuple | None = None) -> None:
         """The wave of a take (None: clear it), with the kept `span` (start, end) shaded."""
         if samples is None or not len(samples):
             self.waveform.clear()

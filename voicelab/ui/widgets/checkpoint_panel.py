@@ -13,13 +13,20 @@ not ready) is the tab's.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView,
-    QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 
 from voicelab.core.training.event_text import likeness_text, wer_text
@@ -34,9 +41,9 @@ UNSCORED_TIP = ("No validation or preview round has scored this checkpoint yet (
 class RankingModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.items: List[Any] = []  # RankedCheckpoint, best first
+        self.items: list[Any] = []  # RankedCheckpoint, best first
 
-    def set_items(self, items: List[Any]) -> None:
+    def set_items(self, items: list[Any]) -> None:
         self.beginResetModel()
         self.items = sorted(items, key=lambda r: r.rank)
         self.endResetModel()
@@ -77,7 +84,7 @@ class RankingModel(QAbstractTableModel):
 class CheckpointPanel(QWidget):
     exportRequested = Signal(object, str)  # checkpoint Path, voice name
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = RankingModel(self)
         self.table = QTableView()
@@ -120,7 +127,7 @@ class CheckpointPanel(QWidget):
         self.busy = False
         self._update()
 
-    def set_ranking(self, items: List[Any], voice_name: Optional[str] = None) -> None:
+    def set_ranking(self, items: list[Any], voice_name: str | None = None) -> None:
         """Show a run's ranking and select its best, or the row the user picked if still kept.
         A `voice_name` means another run: its best is selected."""
         chosen = self.selected() if self._picked and voice_name is None else None
@@ -136,11 +143,11 @@ class CheckpointPanel(QWidget):
                 self.model.index(row, 0), QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
         self._update()
 
-    def selected(self) -> Optional[Any]:
+    def selected(self) -> Any | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         return self.model.items[rows[0].row()] if rows else None
 
-    def set_status(self, text: str, ok: Optional[bool] = None) -> None:
+    def set_status(self, text: str, ok: bool | None = None) -> None:
         color = {True: "#15803d", False: "#b91c1c"}.get(ok, "")
         self.status.setStyleSheet(f"color: {color};" if color else "")
         self.status.setText(text)

@@ -9,8 +9,6 @@ once: one path for both.
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
-
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QAbstractButton
@@ -27,7 +25,7 @@ class ClipPlayer(QObject):
     failed = Signal(str)  # playback could not start: a message for the user
 
     def __init__(self, output: AudioOutput, waveform: WaveformView, button: QAbstractButton,
-                 parent: Optional[QObject] = None) -> None:
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.output = output
         self.waveform = waveform
@@ -43,7 +41,7 @@ class ClipPlayer(QObject):
                           output.unavailable_reason or "Playback is unavailable.")
 
     @property
-    def clip(self) -> Optional[Tuple[np.ndarray, int]]:
+    def clip(self) -> tuple[np.ndarray, int] | None:
         """The audio shown so far and its rate; None when there is none."""
         return (self._samples, self._rate) if len(self._samples) else None
 

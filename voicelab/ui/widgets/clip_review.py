@@ -9,7 +9,6 @@ with a moving cursor, and says plainly when there is no output device.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QUndoStack
@@ -22,7 +21,7 @@ PLAY_TEXT, STOP_TEXT = "▶ Play", "■ Stop"
 
 
 class ClipReviewPanel(QWidget):
-    def __init__(self, output: AudioOutput, undo_stack: QUndoStack, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, output: AudioOutput, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.output = output
         self.source_view = SourceView()

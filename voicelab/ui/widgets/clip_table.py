@@ -17,10 +17,16 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Callable, List, Optional
+from collections.abc import Callable
 
 from PySide6.QtCore import (
-    QAbstractTableModel, QModelIndex, QObject, QRectF, QSortFilterProxyModel, Qt, Signal,
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QRectF,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QPalette, QTextDocument
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
@@ -47,17 +53,17 @@ class _ChangeBridge(QObject):
 class ClipTableModel(QAbstractTableModel):
     """Rows = the dataset's clips in store order; the Text column is editable."""
 
-    def __init__(self, parent: Optional[QObject] = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.dataset: Optional[Dataset] = None
-        self._clips: List[Clip] = []
+        self.dataset: Dataset | None = None
+        self._clips: list[Clip] = []
         self._bridge = _ChangeBridge()
         self._bridge.changed.connect(self._apply)  # direct from the UI thread, queued from workers
         # Text edits go through whoever owns undo; the default writes straight to the store.
         self.text_editor: Callable[[str, str], None] = lambda clip_id, text: self.dataset.set_text(clip_id, text)
 
     # -- binding ----------------------------------------------------------------------------
-    def set_dataset(self, dataset: Optional[Dataset]) -> None:
+    def set_dataset(self, dataset: Dataset | None) -> None:
         if self.dataset is not None:
             self.dataset.remove_listener(self._bridge.changed.emit)
         self.beginResetModel()
@@ -88,7 +94,7 @@ class ClipTableModel(QAbstractTableModel):
             self.endResetModel()
         self.dataChanged.emit(self.index(0, 0), self.index(max(0, len(fresh) - 1), len(COLUMNS) - 1))
 
-    def _grow_or_shrink(self, old: List[str], new: List[str], fresh: List[Clip]) -> bool:
+    def _grow_or_shrink(self, old: list[str], new: list[str], fresh: list[Clip]) -> bool:
         """Insert or remove rows one by one when the change is only that; else False."""
         old_set, new_set = set(old), set(new)
         if old_set <= new_set and [i for i in new if i in old_set] == old:
@@ -112,7 +118,7 @@ class ClipTableModel(QAbstractTableModel):
         return False
 
     # -- access -----------------------------------------------------------------------------
-    def clips(self) -> List[Clip]:
+    def clips(self) -> list[Clip]:
         """The clips as shown (the store's list as of the last change applied)."""
         return list(self._clips)
 
@@ -203,7 +209,7 @@ class ClipTableModel(QAbstractTableModel):
 class ClipFilterProxy(QSortFilterProxyModel):
     """Sorts by real values (seconds, severity) and filters by state and by text."""
 
-    def __init__(self, parent: Optional[QObject] = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setSortRole(SORT_ROLE)
         self.setFilterCaseSensitivity(Qt.CaseInsensitive)
@@ -241,7 +247,7 @@ class ClipFilterProxy(QSortFilterProxyModel):
         return True
 
 
-def marked_text(clip: Clip) -> Optional[str]:
+def marked_text(clip: Clip) -> str | None:
     """The clip's text as HTML with its doubtful words highlighted, or None when it has none.
 
     Words are matched to the text in order, so an edited text keeps the marks of the words

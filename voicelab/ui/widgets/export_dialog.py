@@ -15,15 +15,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from voicelab.core.audio import (DEFAULT_MP3_KBPS, MP3_BITRATES, MP3_SAMPLE_RATES, WRITE_FORMATS,
-                                 mp3_bitrate_range)
-from voicelab.core.names import BadName, check_name
-from voicelab.core.names import export_name
+from voicelab.core.audio import DEFAULT_MP3_KBPS, MP3_BITRATES, MP3_SAMPLE_RATES, WRITE_FORMATS, mp3_bitrate_range
+from voicelab.core.names import BadName, check_name, export_name
 from voicelab.core.synthesis.presets import SAMPLE_RATES
 from voicelab.ui.wheel_guard import guard_wheel
 
@@ -35,13 +43,13 @@ class ExportChoice:
     """Where a clip goes and how it is written."""
 
     path: Path
-    sample_rate: Optional[int]  # None: the clip's own
-    mp3_kbps: Optional[int]  # MP3 only
+    sample_rate: int | None  # None: the clip's own
+    mp3_kbps: int | None  # MP3 only
 
 
 class ExportDialog(QDialog):
     def __init__(self, text: str, clip_rate: int, folder: Path, format: str = "wav",
-                 sample_rate: Optional[int] = None, parent: Optional[QWidget] = None) -> None:
+                 sample_rate: int | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export clip")
         self.setMinimumWidth(560)
@@ -99,7 +107,7 @@ class ExportDialog(QDialog):
     def format(self) -> str:
         return self.format_combo.currentData()
 
-    def sample_rate(self) -> Optional[int]:
+    def sample_rate(self) -> int | None:
         """The rate chosen, None for the clip's own."""
         return self.rate_combo.currentData() or None
 
@@ -191,8 +199,8 @@ class ExportDialog(QDialog):
             super().accept()
 
 
-def ask_export(parent: Optional[QWidget], text: str, clip_rate: int, folder: Path, format: str,
-               sample_rate: Optional[int]) -> Optional[ExportChoice]:
+def ask_export(parent: QWidget | None, text: str, clip_rate: int, folder: Path, format: str,
+               sample_rate: int | None) -> ExportChoice | None:
     """Ask where and how to export a clip that says `text`; None when the user cancelled.
     `format` and `sample_rate` are the preset's, offered first."""
     dialog = ExportDialog(text, clip_rate, folder, format, sample_rate, parent)
@@ -202,7 +210,7 @@ def ask_export(parent: Optional[QWidget], text: str, clip_rate: int, folder: Pat
         dialog.deleteLater()
 
 
-def _ending(name: str) -> Optional[str]:
+def _ending(name: str) -> str | None:
     """The audio format a file name ends in ("oga" counts as Ogg), or None."""
     suffix = Path(name).suffix.lower().lstrip(".")
     suffix = "ogg" if suffix == "oga" else suffix

@@ -7,12 +7,19 @@ asked for with signals carrying the `HistoryEntry`; the tab decides what that me
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.synthesis.history import History, HistoryEntry
@@ -26,7 +33,7 @@ class HistoryPanel(QGroupBox):
     export_requested = Signal(object)
     delete_requested = Signal(object)  # Delete button or key
 
-    def __init__(self, history: History, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, history: History, parent: QWidget | None = None) -> None:
         super().__init__("History", parent)
         self.history = history
         self._playable = True
@@ -60,7 +67,7 @@ class HistoryPanel(QGroupBox):
         delete = QShortcut(QKeySequence.Delete, self.list, context=Qt.WidgetShortcut)
         delete.activated.connect(lambda: self._request(self.delete_requested, self.selected_entry()))
 
-    def reload(self, select: Optional[str] = None) -> None:
+    def reload(self, select: str | None = None) -> None:
         """List the clips again, picking the one with id `select` (quietly)."""
         self.list.blockSignals(True)
         self.list.clear()
@@ -83,7 +90,7 @@ class HistoryPanel(QGroupBox):
         self.play_button.setToolTip(reason)
         self._update_buttons()
 
-    def entry_of(self, item: Optional[QListWidgetItem]) -> Optional[HistoryEntry]:
+    def entry_of(self, item: QListWidgetItem | None) -> HistoryEntry | None:
         if item is None:
             return None
         try:
@@ -91,10 +98,10 @@ class HistoryPanel(QGroupBox):
         except VoiceLabError:
             return None
 
-    def selected_entry(self) -> Optional[HistoryEntry]:
+    def selected_entry(self) -> HistoryEntry | None:
         return self.entry_of(self.list.currentItem())
 
-    def _request(self, signal, entry: Optional[HistoryEntry]) -> None:
+    def _request(self, signal, entry: HistoryEntry | None) -> None:
         if entry is not None:
             signal.emit(entry)
 

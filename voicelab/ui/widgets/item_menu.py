@@ -10,8 +10,8 @@ and callers can skip the dialogs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -31,13 +31,13 @@ class ItemMenu(QToolButton):
     kind = "item"
     can_rename = True
 
-    def __init__(self, workspace: Workspace, current: Callable[[], Optional[str]],
-                 parent: Optional[QWidget] = None) -> None:
+    def __init__(self, workspace: Workspace, current: Callable[[], str | None],
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent, text="…")
         self.workspace = workspace
         self.current = current
         #: The title of this window's job that holds the named item, or None.
-        self.busy: Callable[[str], Optional[str]] = lambda name: None
+        self.busy: Callable[[str], str | None] = lambda name: None
         self.setToolTip(f"Manage {self.kind}s")
         self.setPopupMode(QToolButton.InstantPopup)
         self.menu_ = QMenu(self)
@@ -70,7 +70,7 @@ class ItemMenu(QToolButton):
         raise NotImplementedError
 
     # -- actions -----------------------------------------------------------------------------
-    def _own(self) -> Optional[str]:
+    def _own(self) -> str | None:
         name = self.current()
         return name if name and self._editable(name) else None
 
@@ -87,7 +87,7 @@ class ItemMenu(QToolButton):
                        "cancel it in the status bar first.")
         return bool(holder)
 
-    def rename_item(self, new_name: Optional[str] = None) -> Optional[str]:
+    def rename_item(self, new_name: str | None = None) -> str | None:
         name = self._own()
         if name is None or self._refuse_if_busy(name, "rename"):
             return None

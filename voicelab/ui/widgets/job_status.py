@@ -6,8 +6,6 @@ with its own Cancel. It hides itself when nothing runs.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QWidget
 
@@ -16,10 +14,10 @@ from voicelab.ui.workers import Job, JobManager
 
 
 class JobStatusWidget(QWidget):
-    def __init__(self, jobs: JobManager, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, jobs: JobManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._jobs = jobs
-        self._shown: Optional[Job] = None
+        self._shown: Job | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel()
@@ -94,5 +92,5 @@ class JobStatusWidget(QWidget):
             action.setEnabled(job.cancellable and not job.token.cancelled)
             action.triggered.connect(job.cancel)
 
-    def shown_job(self) -> Optional[Job]:
+    def shown_job(self) -> Job | None:
         return self._shown

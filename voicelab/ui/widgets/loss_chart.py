@@ -21,13 +21,20 @@ the controls people know from TensorBoard.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
 )
 
 from voicelab.ui.widgets.plot_style import PlotStyle
@@ -59,7 +66,7 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
-def _ema(values: np.ndarray, weight: float, last: float, count: int) -> Tuple[np.ndarray, float, int]:
+def _ema(values: np.ndarray, weight: float, last: float, count: int) -> tuple[np.ndarray, float, int]:
     """`smooth` continued from a state, in numpy: (smoothed values, new last, new count).
 
     `last` is the undebiased average so far and `count` the finite values it has seen.
@@ -100,7 +107,7 @@ class _Smoother:
         self.weight, self.last, self.count = weight, 0.0, 0
         self.out = np.zeros(0)
 
-    def update(self, values: List[float], weight: float) -> np.ndarray:
+    def update(self, values: list[float], weight: float) -> np.ndarray:
         if weight != self.weight or len(values) < len(self.out):
             self.reset(weight)
         if weight <= 0:
@@ -112,7 +119,7 @@ class _Smoother:
         return self.out
 
 
-def history_columns(history: Mapping[str, Iterable[Mapping]]) -> Dict[str, Any]:
+def history_columns(history: Mapping[str, Iterable[Mapping]]) -> dict[str, Any]:
     """A history's step events as the chart's columns (a long run has tens of thousands,
     so the tab builds them off the UI thread)."""
     steps = list(history.get("step", []))
@@ -127,18 +134,18 @@ def history_columns(history: Mapping[str, Iterable[Mapping]]) -> Dict[str, Any]:
 
 
 class LossChart(QWidget):
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.steps: List[float] = []
-        self.epochs: List[float] = []
-        self.values: Dict[str, List[float]] = {key: [] for key, _, _ in SERIES}
-        self.val_x: Dict[str, List[float]] = {"step": [], "epoch": []}
-        self.val_mel: List[float] = []
-        self.wer_x: Dict[str, List[float]] = {"step": [], "epoch": []}
-        self.wer: List[float] = []
-        self.score_x: Dict[str, List[float]] = {"step": [], "epoch": []}
-        self.likeness: List[float] = []  # per preview round, NaN where unknown
-        self.naturalness: List[float] = []
+        self.steps: list[float] = []
+        self.epochs: list[float] = []
+        self.values: dict[str, list[float]] = {key: [] for key, _, _ in SERIES}
+        self.val_x: dict[str, list[float]] = {"step": [], "epoch": []}
+        self.val_mel: list[float] = []
+        self.wer_x: dict[str, list[float]] = {"step": [], "epoch": []}
+        self.wer: list[float] = []
+        self.score_x: dict[str, list[float]] = {"step": [], "epoch": []}
+        self.likeness: list[float] = []  # per preview round, NaN where unknown
+        self.naturalness: list[float] = []
         self._dirty = False
 
         self.loss_plot = pg.PlotWidget()
@@ -191,7 +198,7 @@ class LossChart(QWidget):
         self.hover_line.setVisible(False)
         self.loss_plot.scene().sigMouseMoved.connect(self._mouse_moved)
 
-        self.series_boxes: Dict[str, QCheckBox] = {}
+        self.series_boxes: dict[str, QCheckBox] = {}
         controls = QHBoxLayout()
         for key, label, color in SERIES:
             box = QCheckBox(label)

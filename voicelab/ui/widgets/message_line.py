@@ -11,15 +11,13 @@ than that is cut at the end with "…", the whole of it in the tooltip (with any
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QTextLayout, QTextOption
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 
 class MessageLine(QLabel):
-    def __init__(self, lines: int = 2, parent: Optional[QWidget] = None, **properties) -> None:
+    def __init__(self, lines: int = 2, parent: QWidget | None = None, **properties) -> None:
         super().__init__(parent, **properties)
         self.lines = lines
         self._message = ""

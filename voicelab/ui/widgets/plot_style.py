@@ -12,7 +12,7 @@ naturalness axes) keeps it.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional, Tuple
+from collections.abc import Iterable
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QWidget
 SIDES = ("left", "bottom", "right", "top")
 
 
-def plot_colors(palette: QPalette) -> Tuple[QColor, QColor, QColor]:
+def plot_colors(palette: QPalette) -> tuple[QColor, QColor, QColor]:
     """(background, text, axis line) of a plot drawn in this palette."""
     return (palette.color(QPalette.Base), palette.color(QPalette.Text), palette.color(QPalette.Mid))
 
@@ -41,7 +41,7 @@ class PlotStyle(QObject):
     """Keeps `plots` in `owner`'s palette; `label_colors` maps (plot, side) to a label colour."""
 
     def __init__(self, owner: QWidget, plots: Iterable[pg.PlotWidget],
-                 label_colors: Optional[Dict[Tuple[pg.PlotWidget, str], str]] = None) -> None:
+                 label_colors: dict[tuple[pg.PlotWidget, str], str] | None = None) -> None:
         super().__init__(owner)
         self.owner = owner
         self.plots = list(plots)

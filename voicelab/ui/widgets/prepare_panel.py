@@ -11,18 +11,24 @@ another model) with `show_advice`.
 
 from __future__ import annotations
 
-from typing import Dict, Optional
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from voicelab.core.dataset.asr import ASROptions
 from voicelab.core.dataset.pipeline import PipelineOptions
 from voicelab.core.dataset.slicing import SliceOptions
-from voicelab.core.progress import EtaEstimator, format_duration, format_time_left
 from voicelab.core.models_whisper import WhisperAdvice
+from voicelab.core.progress import EtaEstimator, format_duration, format_time_left
 from voicelab.core.settings import ASR_MODELS, Settings
 from voicelab.ui.widgets.language_combo import fill_languages
 
@@ -36,7 +42,7 @@ class PreparePanel(QWidget):
     choiceTaken = Signal(object)  # a models_whisper.ModelChoice from the advice row
 
     def __init__(self, asr_model: str = Settings.asr_model, language: str = "auto",
-                 parent: Optional[QWidget] = None) -> None:
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model_combo = QComboBox()
         self.model_combo.addItems(ASR_MODELS)
@@ -129,7 +135,7 @@ class PreparePanel(QWidget):
                                                     max_seconds=self.max_spin.value()),
                                loudness_db=LEVEL_DB if self.level_box.isChecked() else None)
 
-    def set_options(self, saved: Dict[str, object]) -> None:
+    def set_options(self, saved: dict[str, object]) -> None:
         """Show the options a dataset was last processed with (its `options["pipeline"]`).
 
         All but the Whisper model and language: those are the app's one setting, so opening

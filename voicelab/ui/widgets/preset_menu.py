@@ -8,7 +8,7 @@ the answer as an argument, so tests and callers can skip the dialogs.
 
 from __future__ import annotations
 
-from typing import Optional, Protocol
+from typing import Protocol
 
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QToolButton, QWidget
 
@@ -38,7 +38,7 @@ class PresetHost(Protocol):
 class PresetMenu(QToolButton):
     """A tool button whose menu manages the presets of `store` for `host`."""
 
-    def __init__(self, store: PresetStore, host: PresetHost, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, store: PresetStore, host: PresetHost, parent: QWidget | None = None) -> None:
         super().__init__(parent, objectName="presetMenuButton", text="…")
         self.store = store
         self.host = host
@@ -53,7 +53,7 @@ class PresetMenu(QToolButton):
         self.default_action = menu.addAction("Set as &default", lambda: self.set_default_preset())
         self.setMenu(menu)
 
-    def _ask_name(self, title: str, label: str, text: str = "") -> Optional[str]:
+    def _ask_name(self, title: str, label: str, text: str = "") -> str | None:
         name, ok = QInputDialog.getText(self, title, label, text=text)
         return name if ok and name.strip() else None
 
@@ -61,7 +61,7 @@ class PresetMenu(QToolButton):
         show_error(self, title, str(exc))
         return False
 
-    def new_preset(self, name: Optional[str] = None) -> bool:
+    def new_preset(self, name: str | None = None) -> bool:
         """Make a preset with the shown voice and default settings; asks for a name when None."""
         if name is None:
             name = self._ask_name("New preset", "Name of the new preset:")
@@ -77,7 +77,7 @@ class PresetMenu(QToolButton):
         self.host.set_status(f"Preset '{created.name}' created.")
         return True
 
-    def rename_preset(self, name: Optional[str] = None) -> bool:
+    def rename_preset(self, name: str | None = None) -> bool:
         old = self.host.preset.name
         if name is None:
             name = self._ask_name("Rename preset", f"New name for '{old}':", old)

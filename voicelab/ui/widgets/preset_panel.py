@@ -9,7 +9,6 @@ only reads `preset` when it speaks and listens to `status` for messages.
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QWidget
@@ -18,9 +17,9 @@ from voicelab.core.errors import VoiceLabError
 from voicelab.core.synthesis.presets import Preset, PresetStore
 from voicelab.core.synthesis.voices import VoiceInfo, list_voices
 from voicelab.core.workspace import Workspace
+from voicelab.ui.widgets.item_menu import VoiceMenu
 from voicelab.ui.widgets.preset_menu import PresetMenu
 from voicelab.ui.widgets.preset_sliders import PresetSliders
-from voicelab.ui.widgets.item_menu import VoiceMenu
 
 _SAVE_DELAY_MS = 400
 
@@ -31,11 +30,11 @@ class PresetPanel(QWidget):
     status = Signal(str, bool)  # message, is an error
     voicesChanged = Signal()  # a voice file was renamed or deleted here
 
-    def __init__(self, workspace: Workspace, store: PresetStore, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, workspace: Workspace, store: PresetStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.presets = store
-        self.voices: List[VoiceInfo] = []
+        self.voices: list[VoiceInfo] = []
         last = workspace.settings.last_preset  # where the user was when the app closed
         self.preset: Preset = store.get(last) if last and last in store else store.default()
         self._save_timer = QTimer(self, singleShot=True, interval=_SAVE_DELAY_MS)
@@ -119,7 +118,7 @@ class PresetPanel(QWidget):
         tip = self.voice_combo.itemData(index, Qt.ToolTipRole) if index >= 0 else None
         self.voice_combo.setToolTip(tip or "")
 
-    def reload_presets(self, select: Optional[str] = None) -> None:
+    def reload_presets(self, select: str | None = None) -> None:
         names = self.presets.names() or [self.preset.name]
         self.preset_combo.blockSignals(True)
         self.preset_combo.clear()
@@ -166,7 +165,7 @@ class PresetPanel(QWidget):
         self.select_preset(preset.name)
         return preset
 
-    def _voice_info(self, voice_id: str) -> Optional[VoiceInfo]:
+    def _voice_info(self, voice_id: str) -> VoiceInfo | None:
         return next((v for v in self.voices if v.id == voice_id), None)
 
     def _show_preset(self) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, Optional, Tuple
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QWidget
@@ -30,7 +29,7 @@ _SLIDERS = (
 _VOICE_DEFAULTS = {"variation": ("noise_scale", 0.667), "rhythm_variation": ("noise_w", 0.8)}
 
 
-def voice_default(voice: Optional[VoiceInfo], field: str) -> float:
+def voice_default(voice: VoiceInfo | None, field: str) -> float:
     """What the voice uses for an unset variation field."""
     key, fallback = _VOICE_DEFAULTS[field]
     if voice is None:
@@ -47,9 +46,9 @@ class PresetSliders(QGroupBox):
 
     changed = Signal(str, float)
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Speaking settings (saved in the preset)", parent)
-        self.rows: Dict[str, Tuple[QSlider, QLabel]] = {}
+        self.rows: dict[str, tuple[QSlider, QLabel]] = {}
         form = QFormLayout(self)
         for field, label, low, high, _divisor, _unit in _SLIDERS:
             slider = QSlider(Qt.Horizontal, objectName=f"{field}Slider")
@@ -64,7 +63,7 @@ class PresetSliders(QGroupBox):
             form.addRow(f"{label}:", row)
             self.rows[field] = (slider, value_label)
 
-    def show_preset(self, preset: Preset, voice: Optional[VoiceInfo]) -> None:
+    def show_preset(self, preset: Preset, voice: VoiceInfo | None) -> None:
         """Put the preset's values on the sliders without reporting a change."""
         for field, _label, _low, _high, divisor, unit in _SLIDERS:
             slider, value_label = self.rows[field]

@@ -11,12 +11,19 @@ writes them as the log and the CLI do).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -60,7 +67,7 @@ def _scores(scores: Mapping[str, Any]) -> list:
 
 
 class PreviewList(QWidget):
-    def __init__(self, output: AudioOutput, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, output: AudioOutput, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.output = output
         self.tree = QTreeWidget()
@@ -137,7 +144,7 @@ class PreviewList(QWidget):
     def clip_count(self) -> int:
         return sum(self.tree.topLevelItem(i).childCount() for i in range(self.tree.topLevelItemCount()))
 
-    def _selected_path(self) -> Optional[Path]:
+    def _selected_path(self) -> Path | None:
         item = self.tree.currentItem()
         if item is not None and item.childCount() and item.child(0) is not None:
             item = item.child(0)  # a group: its first sentence

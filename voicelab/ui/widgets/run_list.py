@@ -14,15 +14,22 @@ up to `NAME_SHARE` of the width; the note the rest.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
-
 import re
+from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QStyledItemDelegate,
-    QTableView, QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStyledItemDelegate,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from voicelab.ui.widgets.message_line import MessageLine
@@ -41,9 +48,9 @@ _CLAUSE_END = re.compile(r"[:;.](?:\s|$)")
 class RunTableModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.runs: List[Any] = []  # RunInfo
+        self.runs: list[Any] = []  # RunInfo
 
-    def set_runs(self, runs: List[Any]) -> None:
+    def set_runs(self, runs: list[Any]) -> None:
         self.beginResetModel()
         self.runs = list(runs)
         self.endResetModel()
@@ -93,7 +100,7 @@ class RunTableModel(QAbstractTableModel):
     def note(info: Any) -> str:
         return info.message or STATUS_NOTES.get(info.status, "")
 
-    def info_at(self, row: int) -> Optional[Any]:
+    def info_at(self, row: int) -> Any | None:
         return self.runs[row] if 0 <= row < len(self.runs) else None
 
     def row_of(self, name: str) -> int:
@@ -130,7 +137,7 @@ class _MiddleElided(QStyledItemDelegate):
 class RunListPanel(QWidget):
     """The run table with its buttons: refresh, Stop, Resume (the tab wires them)."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = RunTableModel(self)
         self.table = QTableView()
@@ -194,6 +201,6 @@ class RunListPanel(QWidget):
             self.fit_names()
         return False
 
-    def selected(self) -> Optional[Any]:
+    def selected(self) -> Any | None:
         index = self.table.currentIndex()
         return self.model.info_at(index.row()) if index.isValid() else None

@@ -9,8 +9,6 @@ clip's start and end in dataset.json.
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
@@ -25,7 +23,7 @@ class SourceView(WaveformView):
     boundsEdited = Signal(float, float)  # the user finished dragging an edge
     splitMarked = Signal(float)  # the user clicked where to split
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot.setLabel("bottom", "seconds in the recording")
         self.region = pg.LinearRegionItem(values=(0, 1), movable=True,
@@ -40,9 +38,9 @@ class SourceView(WaveformView):
         self.split_line.setVisible(False)
         self.split_line.sigPositionChangeFinished.connect(lambda line: self.splitMarked.emit(float(line.value())))
         self.plot.addItem(self.split_line)
-        self._neighbours: List[pg.LinearRegionItem] = []
+        self._neighbours: list[pg.LinearRegionItem] = []
         self.offset = 0.0
-        self.clip_bounds: Optional[Tuple[float, float]] = None
+        self.clip_bounds: tuple[float, float] | None = None
         self._setting = False
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.placeholder = pg.TextItem("Select a clip to see it in its recording: drag its edges "
@@ -52,8 +50,8 @@ class SourceView(WaveformView):
         self.placeholder.setPos(0.5, 0)
         self.plot.setXRange(0, 1, padding=0)
 
-    def show_clip(self, samples: np.ndarray, rate: int, offset: float, bounds: Tuple[float, float],
-                  neighbours: List[Tuple[float, float]] = ()) -> None:
+    def show_clip(self, samples: np.ndarray, rate: int, offset: float, bounds: tuple[float, float],
+                  neighbours: list[tuple[float, float]] = ()) -> None:
         """`samples` start at `offset` seconds in the source; `bounds` is the clip."""
         self.placeholder.setVisible(False)
         self.set_audio(samples, rate)
@@ -90,14 +88,14 @@ class SourceView(WaveformView):
             self.plot.removeItem(item)
         self._neighbours = []
 
-    def set_cursor(self, seconds: Optional[float]) -> None:
+    def set_cursor(self, seconds: float | None) -> None:
         """`seconds` from the clip's start (what the player reports)."""
         if seconds is None or self.clip_bounds is None:
             super().set_cursor(None)
         else:
             super().set_cursor(self.clip_bounds[0] + seconds)
 
-    def split_position(self) -> Optional[float]:
+    def split_position(self) -> float | None:
         return float(self.split_line.value()) if self.split_line.isVisible() else None
 
     def mark_split(self, seconds: float) -> None:

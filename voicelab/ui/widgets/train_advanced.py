@@ -8,10 +8,18 @@ split", devices "auto".
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QWidget,
 )
 
 from voicelab.core.training.config import DEVICES, OPTIMIZERS, PRECISIONS, TrainConfig
@@ -37,7 +45,7 @@ def combo(items: Iterable[str], current: str) -> QComboBox:
 
 
 class AdvancedSettings(QWidget):
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         form = QFormLayout(self)
         form.setContentsMargins(16, 0, 0, 0)
@@ -85,13 +93,13 @@ class AdvancedSettings(QWidget):
             form.addRow(label, widget)
         form.addRow(self.load_button, self.extra_label)
 
-    def change_signals(self) -> List[Any]:
+    def change_signals(self) -> list[Any]:
         spins = (self.accumulate_spin, self.checkpoint_spin, self.preview_spin, self.devices_spin,
                  self.workers_spin, self.seed_spin, self.validation_spin)
         combos = (self.precision_combo, self.optimizer_combo, self.checkpoint_unit, self.device_combo)
         return [s.valueChanged for s in spins] + [c.currentIndexChanged for c in combos]
 
-    def values(self) -> Dict[str, Any]:
+    def values(self) -> dict[str, Any]:
         every, unit = self.checkpoint_spin.value(), self.checkpoint_unit.currentText()
         share = self.validation_spin.value()
         return {

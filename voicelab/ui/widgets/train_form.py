@@ -17,20 +17,35 @@ check speaks plainly; what it found in detail is one click ("Details") or a hove
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu,
-    QProgressBar, QPushButton, QScrollArea, QStackedWidget, QToolButton, QVBoxLayout,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from voicelab.core.training.config import QUALITIES, TrainConfig, TrainingConfigError, config_from_dict
 from voicelab.ui.widgets.message_line import MessageLine
 from voicelab.ui.widgets.train_advanced import DEFAULTS as _DEFAULTS
-from voicelab.ui.widgets.train_advanced import AdvancedSettings, combo as _combo, spin as _spin
+from voicelab.ui.widgets.train_advanced import AdvancedSettings
+from voicelab.ui.widgets.train_advanced import combo as _combo
+from voicelab.ui.widgets.train_advanced import spin as _spin
 
 ERROR_STYLE = "color: #b91c1c;"
 OK_STYLE = "color: #15803d;"
@@ -57,9 +72,9 @@ class TrainForm(QWidget):
     suggestBatchRequested = Signal()
     changed = Signal()
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.extra: Dict[str, Any] = {}  # loaded settings without a field here
+        self.extra: dict[str, Any] = {}  # loaded settings without a field here
         self._build()
         self._check_timer = QTimer(self, singleShot=True, interval=150)
         self._check_timer.timeout.connect(self.check)
@@ -201,7 +216,7 @@ class TrainForm(QWidget):
         label.setBuddy(widget)
         return label
 
-    def _change_signals(self) -> List[Any]:
+    def _change_signals(self) -> list[Any]:
         return ([s.valueChanged for s in (self.limit_spin, self.batch_spin)]
                 + [c.currentIndexChanged for c in (self.dataset_combo, self.base_combo,
                                                    self.quality_combo, self.limit_unit)]
@@ -218,7 +233,7 @@ class TrainForm(QWidget):
         self.changed.emit()
 
     # -- datasets and bases ---------------------------------------------------------------
-    def set_datasets(self, datasets: Iterable[Tuple[str, Path, str]], select: Optional[str] = None) -> None:
+    def set_datasets(self, datasets: Iterable[tuple[str, Path, str]], select: str | None = None) -> None:
         """(name, folder, summary) per dataset; keeps the current choice when it is still there."""
         current = select or self.dataset_combo.currentData()
         self.dataset_combo.blockSignals(True)
@@ -232,7 +247,7 @@ class TrainForm(QWidget):
         self.dataset_combo.blockSignals(False)
         self._changed()
 
-    def set_bases(self, present: Iterable[Tuple[str, Path]], missing: Iterable[Any]) -> None:
+    def set_bases(self, present: Iterable[tuple[str, Path]], missing: Iterable[Any]) -> None:
         """Downloaded bases (label, checkpoint) in the combo; `missing` catalog entries in the
         Download menu. Files chosen by hand stay, and so does the current choice."""
         current = self.base_path()
@@ -281,11 +296,11 @@ class TrainForm(QWidget):
         if path:
             self.choose_base(Path(path))
 
-    def dataset_path(self) -> Optional[Path]:
+    def dataset_path(self) -> Path | None:
         data = self.dataset_combo.currentData()
         return Path(data) if data else None
 
-    def base_path(self) -> Optional[Path]:
+    def base_path(self) -> Path | None:
         data = self.base_combo.currentData()
         return Path(data) if data else None
 
@@ -295,7 +310,7 @@ class TrainForm(QWidget):
     def set_quality(self, quality: str) -> None:
         self.quality_combo.setCurrentText(quality)
 
-    def set_base_status(self, text: str, ok: Optional[bool] = None, details: Iterable[str] = ()) -> None:
+    def set_base_status(self, text: str, ok: bool | None = None, details: Iterable[str] = ()) -> None:
         """A line under the base: what it is, or which quality to pick (ok=False: in red);
         `details`, the facts behind it, behind the Details button and in the tooltip."""
         facts = "\n".join(details)
@@ -308,7 +323,7 @@ class TrainForm(QWidget):
         self.base_details.setVisible(bool(facts) and self.details_button.isChecked())
         self.details_button.setVisible(bool(facts))
 
-    def set_batch_status(self, text: str, ok: Optional[bool] = None) -> None:
+    def set_batch_status(self, text: str, ok: bool | None = None) -> None:
         """What the batch-size probe found (ok=False: in red). Its space, once made by the
         first probe, stays: the answer arrives seconds after the click."""
         self.batch_status.setText(text)
@@ -329,7 +344,7 @@ class TrainForm(QWidget):
         self.base_slot.setCurrentWidget(self.base_status)
 
     # -- settings -------------------------------------------------------------------------
-    def settings(self) -> Dict[str, Any]:
+    def settings(self) -> dict[str, Any]:
         """What the form says, as plain data for `config_from_dict`."""
         limit, unit = self.limit_spin.value(), self.limit_unit.currentText()
         text = self.lr_edit.text().strip()
@@ -338,7 +353,7 @@ class TrainForm(QWidget):
         except ValueError:
             learning_rate = text  # the validator says what is wrong with it
         base = self.base_path()
-        values: Dict[str, Any] = {
+        values: dict[str, Any] = {
             **self.extra,
             "dataset": self.dataset_combo.currentData() or "",
             "quality": self.quality(),
@@ -353,7 +368,7 @@ class TrainForm(QWidget):
             values.pop("base_sha256", None)  # a checksum belongs to the base it was made for
         return values
 
-    def run_name(self) -> Optional[str]:
+    def run_name(self) -> str | None:
         return self.name_edit.text().strip() or None
 
     def apply_settings(self, values: Mapping[str, Any]) -> None:
@@ -413,7 +428,7 @@ class TrainForm(QWidget):
             return
         self.apply_settings(values)
 
-    def check(self) -> Optional[TrainConfig]:
+    def check(self) -> TrainConfig | None:
         """Validate the settings; show the problems under the form. Returns the config or None."""
         try:
             config = config_from_dict(self.settings())

@@ -8,8 +8,9 @@ gets one. The pane keeps the last `MAX_LINES` lines.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, List, Mapping, Optional, Sequence
+from typing import Any
 
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
@@ -27,7 +28,7 @@ def _name(path: Any) -> str:
     return Path(str(path)).name if path else "none"
 
 
-def describe(event: Mapping[str, Any]) -> Optional[str]:
+def describe(event: Mapping[str, Any]) -> str | None:
     """One line for an event (several for an error), or None for events not worth a line."""
     kind = event.get("type")
     step, epoch = event.get("step"), event.get("epoch")
@@ -90,7 +91,7 @@ def stamp(event: Mapping[str, Any]) -> str:
         return "--:--:--"
 
 
-def history_lines(events: Iterable[Mapping[str, Any]]) -> List[str]:
+def history_lines(events: Iterable[Mapping[str, Any]]) -> list[str]:
     """The log's lines for a run's whole history (runs off the UI thread: a long run has
     tens of thousands of events), the last `MAX_LINES` of them."""
     log = _Lines()
@@ -102,10 +103,10 @@ class _Lines:
     per warm-up stage (the progress bar shows the steps in between)."""
 
     def __init__(self) -> None:
-        self.epoch: Optional[int] = None
+        self.epoch: int | None = None
         self.preparing = ""  # the preparation (and warm-up stage) a line was written for
 
-    def line(self, event: Mapping[str, Any]) -> Optional[str]:
+    def line(self, event: Mapping[str, Any]) -> str | None:
         kind = event.get("type")
         if kind == "started":
             self.epoch = None
@@ -127,7 +128,7 @@ class _Lines:
 class TrainingLog(QPlainTextEdit):
     """The log pane of the Training tab."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setReadOnly(True)
         self.setMaximumBlockCount(MAX_LINES)
@@ -143,7 +144,7 @@ class TrainingLog(QPlainTextEdit):
     def load(self, events: Sequence[Mapping[str, Any]]) -> None:
         self.set_history(history_lines(events), events)
 
-    def set_history(self, lines: List[str], events: Sequence[Mapping[str, Any]]) -> None:
+    def set_history(self, lines: list[str], events: Sequence[Mapping[str, Any]]) -> None:
         """Show lines made by `history_lines(events)`; live events then follow on."""
         self.reset()
         for event in reversed(events):  # carry on from where the history ends

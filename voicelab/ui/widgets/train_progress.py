@@ -11,7 +11,8 @@ stage ends and the next begins.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
@@ -22,7 +23,7 @@ STUCK_TEXT = ("⚠ No progress for a while: the trainer looks stuck. It may be s
               "a large model; if this lasts, Stop it (it saves a checkpoint) and Resume.")
 
 
-def total_steps(config: Mapping[str, Any], steps_per_epoch: Any) -> Optional[int]:
+def total_steps(config: Mapping[str, Any], steps_per_epoch: Any) -> int | None:
     """The step training ends at, or None when it is open-ended."""
     totals = []
     if config.get("max_steps"):
@@ -33,7 +34,7 @@ def total_steps(config: Mapping[str, Any], steps_per_epoch: Any) -> Optional[int
 
 
 class TrainingProgress(QWidget):
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel()
         self.title.setObjectName("runTitle")
@@ -57,11 +58,11 @@ class TrainingProgress(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.bar)
         layout.addWidget(self.stuck_label)
-        self.total: Optional[int] = None
+        self.total: int | None = None
         self.step = 0
         self.epoch = 0
-        self.steps_per_s: Optional[float] = None
-        self.eta_s: Optional[float] = None
+        self.steps_per_s: float | None = None
+        self.eta_s: float | None = None
         self.reset("")
 
     def reset(self, title: str) -> None:
@@ -128,7 +129,7 @@ class TrainingProgress(QWidget):
             return
         self._show()
 
-    def _set_share(self, share: Optional[float]) -> None:
+    def _set_share(self, share: float | None) -> None:
         """The bar as a share done (0–1), or busy when the share is not known."""
         self.bar.setRange(0, 0 if share is None else 1000)
         if share is not None:

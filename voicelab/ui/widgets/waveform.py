@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -33,7 +31,7 @@ def envelope(samples: np.ndarray, rate: int, max_points: int = _MAX_POINTS):
 class WaveformView(QWidget):
     """Shows one clip; `set_cursor(seconds)` moves the play line, `clear()` empties it."""
 
-    def __init__(self, parent: Optional[QWidget] = None, empty_text: str = "") -> None:
+    def __init__(self, parent: QWidget | None = None, empty_text: str = "") -> None:
         super().__init__(parent)
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
@@ -85,12 +83,12 @@ class WaveformView(QWidget):
     def has_data(self) -> bool:
         return self.sample_count > 0
 
-    def set_cursor(self, seconds: Optional[float]) -> None:
+    def set_cursor(self, seconds: float | None) -> None:
         if seconds is None:
             self.cursor.setVisible(False)
             return
         self.cursor.setValue(seconds)
         self.cursor.setVisible(True)
 
-    def cursor_position(self) -> Optional[float]:
+    def cursor_position(self) -> float | None:
         return float(self.cursor.value()) if self.cursor.isVisible() else None
