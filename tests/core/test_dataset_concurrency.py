@@ -19,14 +19,14 @@ import pytest
 import soundfile
 
 from tests.dataset_audio import SENTENCES, recording, write_recording
-from voicelab import cli
+from voicelab.cli import main as cli
 from voicelab.core.dataset.store import Change, Dataset, NewClip, dataset_folder
 
 #: Waits for the start file, so both processes open the dataset at the same moment.
 WORKER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from voicelab import cli
+    from voicelab.cli import main as cli
     go = Path(sys.argv[1])
     while not go.exists():
         time.sleep(0.002)

@@ -140,7 +140,7 @@ def test_a_preset_is_made_once_for_a_new_voice(workspace):
 
 
 def test_the_cli_renames_and_deletes_datasets_runs_and_voices(workspace, capsys):
-    from voicelab.cli import main
+    from voicelab.cli.main import main
 
     make_dataset(workspace, "Anna")
     make_run(workspace, "r1", dataset_folder(workspace, "Anna"))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.dataset_audio import MORE_SENTENCES, RATE, SENTENCES, sentence_audio
-from voicelab import cli
+from voicelab.cli import main as cli
 from voicelab.core.dataset.store import Dataset, dataset_folder
 from voicelab.core.recording import audio_in
 from voicelab.core.recording.audio_in import FakeAudioInput

@@ -70,7 +70,7 @@ def test_longest_utterance_reads_prepared_entries():
 
 
 def test_cli_suggest_batch_on_the_cpu(capsys, voicelab_home):
-    from voicelab.cli import main
+    from voicelab.cli.main import main
 
     code = main(["train", "suggest-batch", "--set", "device=cpu"])
     assert code == 0
@@ -80,7 +80,7 @@ def test_cli_suggest_batch_on_the_cpu(capsys, voicelab_home):
 def test_cli_suggest_batch_json_for_the_gui(capsys, voicelab_home):
     import json
 
-    from voicelab.cli import main
+    from voicelab.cli.main import main
 
     assert main(["train", "suggest-batch", "--json", "--set", "device=cpu"]) == 0
     answer = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

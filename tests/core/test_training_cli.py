@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.training_data import HOOK, ScoredRun, build_dataset, tiny_config
-from voicelab import cli
+from voicelab.cli import main as cli
 from voicelab.core.training import events as ev
 from voicelab.core.training import runs
 from voicelab.core.training.config import TrainConfig
@@ -220,8 +220,8 @@ def test_export_of_a_voice_that_is_not_ready_asks_for_force(capsys, workspace):
 
 
 def test_the_terminal_shows_the_warm_up_the_scores_and_a_stop_in_the_warm_up(capsys):
-    from voicelab.cli import EXIT_CANCELLED
-    from voicelab.cli_train import _EventPrinter, _exit_code
+    from voicelab.cli.terminal import EXIT_CANCELLED
+    from voicelab.cli.train import _EventPrinter, _exit_code
 
     printer = _EventPrinter()
     printer(ev.warmup(stage="encoder", done=100, total=400, message="m", overall=0.325, eta_s=65.0))

@@ -102,7 +102,7 @@ def test_a_stop_during_the_warm_up_keeps_its_work_for_resume(workspace, tmp_path
 def test_workspace_voices_are_offered_as_bases(workspace, tmp_path):
     import shutil
 
-    from voicelab.cli_train import _base_path
+    from voicelab.cli.train import _base_path
     from voicelab.core.training.voice_bases import voice_bases
 
     workspace.voices.mkdir(parents=True, exist_ok=True)

@@ -69,7 +69,7 @@ import voicelab.core
 names = [m.name for m in pkgutil.walk_packages(voicelab.core.__path__, "voicelab.core.")]
 for name in names:
     importlib.import_module(name)
-import voicelab.cli
+import voicelab.cli.main
 print(len(names), "modules")
 assert not any(m.split(".")[0] in ("PySide6", "shiboken6", "pyqtgraph") for m in sys.modules)
 """

@@ -140,13 +140,10 @@ class SoundDeviceOutput(AudioOutput):
         self._probe()
 
     def _probe(self) -> None:
-        try:
-            import sounddevice as sd
-        except OSError as exc:  # the PortAudio library itself is missing
-            self.unavailable_reason = f"Playback is unavailable: the PortAudio library could not be loaded ({exc})."
-            return
-        except ImportError as exc:
-            self.unavailable_reason = f"Playback is unavailable: sounddevice is not installed ({exc})."
+        from voicelab.core.portaudio import load_sounddevice
+
+        sd, self.unavailable_reason = load_sounddevice("Playback")
+        if sd is None:
             return
         self._sd = sd
         try:

@@ -88,14 +88,10 @@ class SoundDeviceInput(AudioInput):
         self._probe()
 
     def _probe(self) -> None:
-        try:
-            import sounddevice as sd
-        except OSError as exc:  # the PortAudio library itself is missing
-            self.unavailable_reason = (f"Recording is unavailable: the PortAudio library could "
-                                       f"not be loaded ({exc}).")
-            return
-        except ImportError as exc:
-            self.unavailable_reason = f"Recording is unavailable: sounddevice is not installed ({exc})."
+        from voicelab.core.portaudio import load_sounddevice
+
+        sd, self.unavailable_reason = load_sounddevice("Recording")
+        if sd is None:
             return
         self._sd = sd
         if not self.devices():

@@ -219,7 +219,7 @@ class ControlCallback(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Lightning installs its SIGTERM handler just before training starts; it would raise
         # out of the loop without a checkpoint, so VoiceLab's handler goes back on top.
-        from voicelab.core.training.runner import reinstall_signal_handlers
+        from voicelab.core.training.signals import reinstall_signal_handlers
 
         reinstall_signal_handlers()
         if self.state.step == 0 and self.config.preview_every_epochs:

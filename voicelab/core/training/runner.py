@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -41,6 +40,7 @@ from voicelab.core.progress import CancelToken
 from voicelab.core.training import events as ev
 from voicelab.core.training import runs
 from voicelab.core.training.config import TrainConfig, TrainingConfigError
+from voicelab.core.training.signals import install_signal_handlers
 
 _LOG = logging.getLogger(__name__)
 EXIT_FINISHED, EXIT_FAILED, EXIT_NO_START, EXIT_STOPPED = 0, 1, 2, 3
@@ -103,7 +103,7 @@ def run(run_dir: Path, *, stream: IO[str] | None = None, listen_stdin: bool = Fa
     session = _Session(run_dir, writer, cancel, primary, model_hook)
     heartbeat = _Heartbeat(session, heartbeat_s) if primary else None
     listener = _StdinListener(cancel) if listen_stdin else None
-    restore_signals = _install_signal_handlers(cancel)
+    restore_signals = install_signal_handlers(cancel)
     if heartbeat:
         heartbeat.start()
     if listener:
@@ -531,38 +531,3 @@ class _StdinListener:
                     self.cancel.cancel()
         except OSError:
             pass
-
-
-def _install_signal_handlers(cancel: CancelToken) -> Callable[[], None]:
-    """SIGTERM and the first Ctrl-C ask for a clean stop; a second Ctrl-C interrupts at once."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    def on_signal(signum: int, frame: Any) -> None:
-        if signum == signal.SIGINT and cancel.cancelled:
-            raise KeyboardInterrupt
-        cancel.cancel()
-
-    for sig in previous:
-        signal.signal(sig, on_signal)
-    _our_handlers[0] = on_signal
-
-    def restore() -> None:
-        _our_handlers[0] = None
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-
-    return restore
-
-
-#: The handler `_install_signal_handlers` set, re-installed after Lightning replaces it.
-_our_handlers: list = [None]
-
-
-def reinstall_signal_handlers() -> None:
-    """Put VoiceLab's SIGTERM handler back (Lightning's would raise out of the loop instead of
-    letting the stop checkpoint first); called by the control callback at train start."""
-    handler = _our_handlers[0]
-    if handler is not None and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)

@@ -287,9 +287,9 @@ def _train(run_dir: Path, *, detach: bool) -> int:
 
     if detach:
         return _detach(run_dir)
-    from voicelab.cli import _cancel_on_ctrl_c
+    from voicelab.cli.terminal import cancel_on_ctrl_c
 
-    cancel = _cancel_on_ctrl_c()
+    cancel = cancel_on_ctrl_c()
     printer = _EventPrinter()
     process = TrainerProcess(run_dir)
     restore_signals = _stop_on_signals(cancel)
@@ -356,7 +356,7 @@ def _say(text: str) -> None:
 
 
 def _exit_code(final: dict[str, Any] | None, code: int | None, run_name: str = "RUN") -> int:
-    from voicelab.cli import EXIT_CANCELLED, EXIT_ERROR
+    from voicelab.cli.terminal import EXIT_CANCELLED, EXIT_ERROR
     from voicelab.core.training.event_text import stopped_text
 
     kind = (final or {}).get("type")
@@ -401,7 +401,7 @@ class _EventPrinter:
     """Turns events into a progress bar (steps) and one line per notable event."""
 
     def __init__(self) -> None:
-        from voicelab.cli import TerminalProgress
+        from voicelab.cli.terminal import TerminalProgress
 
         self.bar = TerminalProgress()
         self.warmup_bar = TerminalProgress(unit="share")
@@ -498,7 +498,7 @@ def _stop(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 def _export(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.cli import EXIT_ERROR, TerminalProgress, _cancel_on_ctrl_c
+    from voicelab.cli.terminal import EXIT_ERROR, TerminalProgress, cancel_on_ctrl_c
     from voicelab.core.training import runs
     from voicelab.core.training.export import export_run_voice
     from voicelab.core.training.export_check import check_export, export_summary, heard_concerns
@@ -517,7 +517,7 @@ def _export(args: argparse.Namespace, ws: Workspace) -> int:
     name = args.name or run_dir.name
     out_dir = args.output or (run_dir / "voice")
     result = export_run_voice(run_dir, Path(checkpoint), out_dir, name, progress=TerminalProgress(),
-                              cancel=_cancel_on_ctrl_c())
+                              cancel=cancel_on_ctrl_c())
     print(f"{'warning: ' if not result.verified else ''}{Path(checkpoint).name} exported. "
           f"{export_summary(result, check)}", file=sys.stderr)
     for concern in check.concerns + heard_concerns(result):  # said once more, after the export

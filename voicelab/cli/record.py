@@ -91,7 +91,7 @@ def _choose_input(audio_input, takes, args):
 
 def record(args: argparse.Namespace, ws, audio_input=None, stdin=None, out=None) -> int:
     """The command; `audio_input`, `stdin` and `out` are for tests (a microphone double)."""
-    from voicelab.cli_dataset import _open
+    from voicelab.cli.dataset_arg import open_dataset
     from voicelab.core.recording import audio_in
     from voicelab.core.recording.checks import ROOM_CHECK_S
     from voicelab.core.recording.recorder import Recorder
@@ -107,7 +107,7 @@ def record(args: argparse.Namespace, ws, audio_input=None, stdin=None, out=None)
         if not audio_input.available:
             print(audio_input.unavailable_reason, file=sys.stderr)
         return 0
-    dataset = _open(ws, args.name)
+    dataset = open_dataset(ws, args.name)
     takes = TakeFolder(dataset)
     if args.prompts:
         takes.use_file(args.prompts, args.language)

@@ -131,7 +131,7 @@ def _check_rate(rate: int | None) -> None:
 
 # -- say and batch -------------------------------------------------------------------------------
 def cmd_say(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.cli import TerminalProgress, _cancel_on_ctrl_c
+    from voicelab.cli.terminal import TerminalProgress, cancel_on_ctrl_c
     from voicelab.core.audio import MP3_SAMPLE_RATES, format_for_path
     from voicelab.core.synthesis.export import export_entry
     from voicelab.core.synthesis.generate import generate_clip
@@ -151,7 +151,7 @@ def cmd_say(args: argparse.Namespace, ws: Workspace) -> int:
         if fmt == "mp3" and args.rate is not None and args.rate not in MP3_SAMPLE_RATES:
             raise VoiceLabError(f"MP3 cannot be written at {args.rate} Hz; choose one of "
                                 f"{', '.join(str(r) for r in MP3_SAMPLE_RATES)} Hz.")
-    entry = generate_clip(ws, text, preset, progress=TerminalProgress(), cancel=_cancel_on_ctrl_c())
+    entry = generate_clip(ws, text, preset, progress=TerminalProgress(), cancel=cancel_on_ctrl_c())
     if args.output is None:
         print(entry.path)
         return 0
@@ -165,7 +165,7 @@ def cmd_say(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.cli import TerminalProgress, _cancel_on_ctrl_c
+    from voicelab.cli.terminal import TerminalProgress, cancel_on_ctrl_c
     from voicelab.core.synthesis.generate import generate_batch
 
     _check_rate(args.rate)
@@ -180,7 +180,7 @@ def cmd_batch(args: argparse.Namespace, ws: Workspace) -> int:
     if args.output.exists() and not args.output.is_dir():
         raise VoiceLabError(f"{args.output} is a file; -o must name a folder for the clips.")
     result = generate_batch(ws, args.lines, args.output, preset,
-                            progress=TerminalProgress(), cancel=_cancel_on_ctrl_c())
+                            progress=TerminalProgress(), cancel=cancel_on_ctrl_c())
     print(f"{len(result.clips)} clips and {result.index_path.name} written.", file=sys.stderr)
     print(result.folder)
     return 0
@@ -201,10 +201,10 @@ def cmd_voices(args: argparse.Namespace, ws: Workspace) -> int:
                   f"{speakers:8s} {voice.problem or '-'}")
         return 0
     if args.action == "import":
-        from voicelab.cli import TerminalProgress, _cancel_on_ctrl_c
+        from voicelab.cli.terminal import TerminalProgress, cancel_on_ctrl_c
 
         voice = import_voice(ws, args.path, args.name, progress=TerminalProgress(unit="bytes"),
-                             cancel=_cancel_on_ctrl_c())
+                             cancel=cancel_on_ctrl_c())
         print(f"Imported {voice.id}: {voice.model_path}")
         return 0
     if args.action == "rename":

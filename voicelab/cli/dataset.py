@@ -16,6 +16,7 @@ import math
 import sys
 from pathlib import Path
 
+from voicelab.cli.dataset_arg import open_dataset, recovery_hint
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.workspace import Workspace
 
@@ -80,7 +81,7 @@ def add_parser(sub) -> None:
     rename.add_argument("new_name")
     delete = actions.add_parser("delete", help="delete a dataset (your original recordings stay)")
     delete.add_argument("name")
-    from voicelab import cli_record
+    from voicelab.cli import record as cli_record
 
     cli_record.add_arguments(actions.add_parser(
         "record", help="read prompts into a microphone; each take is checked and kept as a clip"))
@@ -95,32 +96,12 @@ def cmd_dataset(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 def _record(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.cli_record import record
+    from voicelab.cli.record import record
 
     return record(args, ws)
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _open(ws: Workspace, name: str):
-    from voicelab.core.dataset.store import Dataset, DatasetDamaged, dataset_folder, list_datasets
-
-    folder = dataset_folder(ws, name)
-    if not (folder / "dataset.json").is_file():
-        names = [d.name for d in list_datasets(ws)]
-        known = (f"Datasets: {', '.join(names)}." if names else
-                 "There are no datasets yet; create one with `voicelab-cli dataset create NAME`.")
-        raise VoiceLabError(f"There is no dataset named '{name}'. {known}")
-    try:
-        return Dataset.open(folder)
-    except DatasetDamaged as error:
-        raise VoiceLabError(f"{error} {_recovery(folder)}") from None
-
-
-def _recovery(folder: Path) -> str:
-    return (f"To recover its clips: `voicelab-cli dataset import {folder} --name "
-            f"{folder.name}-recovered`.")
-
-
 def _options(args: argparse.Namespace, ws: Workspace, dataset):
     """The dataset's last options (else the settings'), changed by the flags given."""
     from voicelab.core.dataset.asr import ASROptions
@@ -209,7 +190,7 @@ def _problem_line(problem) -> str:
 def _rename(args: argparse.Namespace, ws: Workspace) -> int:
     from voicelab.core.inventory import rename_dataset
 
-    _open(ws, args.name)  # the "no such dataset" message lists the names
+    open_dataset(ws, args.name)  # the "no such dataset" message lists the names
     folder = rename_dataset(ws, args.name, args.new_name)
     print(f"Renamed dataset '{args.name}' to '{folder.name}' ({folder}).")
     return 0
@@ -218,7 +199,7 @@ def _rename(args: argparse.Namespace, ws: Workspace) -> int:
 def _delete(args: argparse.Namespace, ws: Workspace) -> int:
     from voicelab.core.inventory import delete_dataset
 
-    _open(ws, args.name)
+    open_dataset(ws, args.name)
     users = delete_dataset(ws, args.name)
     kept = f" Runs trained on it keep their prepared copy: {', '.join(users.runs)}." if users.runs else ""
     print(f"Deleted dataset '{args.name}'.{kept}")
@@ -236,14 +217,14 @@ def _create(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 def _add(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.cli import TerminalProgress, _cancel_on_ctrl_c
+    from voicelab.cli.terminal import TerminalProgress, cancel_on_ctrl_c
     from voicelab.core.dataset.ingest import find_audio
     from voicelab.core.dataset.pipeline import AddCancelled, add_recordings, process_pending
 
-    dataset = _open(ws, args.name)
+    dataset = open_dataset(ws, args.name)
     options = _options(args, ws, dataset)
     _check_transcription(options, ws)
-    progress, cancel = TerminalProgress(), _cancel_on_ctrl_c()
+    progress, cancel = TerminalProgress(), cancel_on_ctrl_c()
     paths = list(args.paths) or [Path(p) for p in dataset.queued]
     if paths and not args.paths:
         print(f"Resuming {len(paths)} recording(s) an earlier `dataset add` did not reach.",
@@ -290,14 +271,14 @@ def _list(args: argparse.Namespace, ws: Workspace) -> int:
     for info in datasets:
         if info.problem:
             print(f"{info.name:{width}s}  {'-':>6s}  {'-':>7s}  {info.path}  (damaged)")
-            print(f"warning: {info.problem} {_recovery(info.path)}", file=sys.stderr)
+            print(f"warning: {info.problem} {recovery_hint(info.path)}", file=sys.stderr)
             continue
         print(f"{info.name:{width}s}  {info.clips:6d}  {info.usable_seconds / 60:7.1f}  {info.path}")
     return 0
 
 
 def _show(args: argparse.Namespace, ws: Workspace) -> int:
-    dataset = _open(ws, args.name)
+    dataset = open_dataset(ws, args.name)
     summary = dataset.summary()
     states = {}
     for source in dataset.sources:
@@ -323,26 +304,26 @@ def _show(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 def _export(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.cli import TerminalProgress, _cancel_on_ctrl_c
+    from voicelab.cli.terminal import TerminalProgress, cancel_on_ctrl_c
     from voicelab.core.dataset.ljspeech import export_ljspeech
 
-    dataset = _open(ws, args.name)
+    dataset = open_dataset(ws, args.name)
     folder = export_ljspeech(dataset, args.folder, normalized=args.normalized,
                              overwrite=args.overwrite, progress=TerminalProgress(),
-                             cancel=_cancel_on_ctrl_c())
+                             cancel=cancel_on_ctrl_c())
     print(folder)
     return 0
 
 
 def _import(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.cli import TerminalProgress, _cancel_on_ctrl_c
+    from voicelab.cli.terminal import TerminalProgress, cancel_on_ctrl_c
     from voicelab.core.dataset.ljspeech import import_ljspeech
     from voicelab.core.dataset.store import dataset_folder
 
     target = dataset_folder(ws, args.name or Path(args.folder).expanduser().resolve().name)
     dataset, problems = import_ljspeech(args.folder, target, target.name,
                                         sample_rate=args.rate, progress=TerminalProgress(),
-                                        cancel=_cancel_on_ctrl_c())
+                                        cancel=cancel_on_ctrl_c())
     for problem in problems:
         print(f"skipped: {_problem_line(problem)}", file=sys.stderr)
     print(f"Imported {len(dataset.clips)} clips into dataset '{dataset.name}' ({dataset.path}).")

@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_models(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.cli import TerminalProgress, _cancel_on_ctrl_c
+    from voicelab.cli.terminal import TerminalProgress, cancel_on_ctrl_c
     from voicelab.core.models import ModelManager
 
     manager = ModelManager(ws)
@@ -46,7 +46,7 @@ def cmd_models(args: argparse.Namespace, ws: Workspace) -> int:
         return 0
     if args.action == "download":
         entry = _find(manager, args.id)
-        path = manager.download(entry, progress=TerminalProgress(unit="bytes"), cancel=_cancel_on_ctrl_c())
+        path = manager.download(entry, progress=TerminalProgress(unit="bytes"), cancel=cancel_on_ctrl_c())
         print(path)
         return 0
     if args.action == "refresh":
