@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 VOICELAB = """
 import json, resource, sys, time
 from pathlib import Path
-from voicelab.core.dataset.asr import ASROptions, load_transcriber
+from voicelab.core.dataset.asr import ASROptions
+from voicelab.core.dataset.transcribers import load_transcriber
 from voicelab.core.dataset.pipeline import PipelineOptions, add_recordings
 from voicelab.core.dataset.store import Dataset
 

@@ -139,8 +139,9 @@ def main() -> None:
     import faster_whisper
 
     from tests.speech import wer
-    from voicelab.core.dataset.asr import ASROptions, load_transcriber
+    from voicelab.core.dataset.asr import ASROptions
     from voicelab.core.dataset.pipeline import PipelineOptions
+    from voicelab.core.dataset.transcribers import load_transcriber
 
     if args.model:
         model_path = args.model

@@ -19,16 +19,9 @@ from tests.dataset_audio import (
 )
 from tests.speech import wer
 from voicelab.core.audio import resample
-from voicelab.core.dataset import asr
-from voicelab.core.dataset.asr import (
-    ASR_RATE,
-    ASRError,
-    ASROptions,
-    Transcript,
-    load_transcriber,
-    pull_cancellable,
-    quiet_pieces,
-)
+from voicelab.core.dataset import asr, transcribers
+from voicelab.core.dataset.asr import ASR_RATE, ASRError, ASROptions, Transcript, pull_cancellable, quiet_pieces
+from voicelab.core.dataset.transcribers import load_transcriber
 from voicelab.core.errors import Cancelled
 from voicelab.core.progress import CancelToken
 
@@ -335,11 +328,11 @@ def test_openai_whisper_backend_loads_a_pt_file(random_whisper, tmp_path, worksp
 
     path = tmp_path / "random.pt"
     torch.save({"dims": model.dims.__dict__, "model_state_dict": model.state_dict()}, path)
-    asr.clear_transcriber_cache()
+    transcribers.clear_transcriber_cache()
     transcriber = load_transcriber(ASROptions(backend="openai-whisper", model_path=str(path),
                                               device="cpu"), workspace)
     assert transcriber.model.dims.n_text_state == 64
-    asr.clear_transcriber_cache()
+    transcribers.clear_transcriber_cache()
 
 
 def finish_background_work(timeout: float = 30.0) -> None:

@@ -31,7 +31,7 @@ from tests.dataset_audio import (
 )
 from tests.speech import transcribe, wer
 from voicelab.core.audio import read_audio
-from voicelab.core.dataset.asr import ASRError, ASROptions, load_transcriber
+from voicelab.core.dataset.asr import ASRError, ASROptions
 from voicelab.core.dataset.pipeline import (
     AddCancelled,
     PipelineOptions,
@@ -40,6 +40,7 @@ from voicelab.core.dataset.pipeline import (
     retranscribe_clip,
 )
 from voicelab.core.dataset.store import Dataset
+from voicelab.core.dataset.transcribers import load_transcriber
 from voicelab.core.progress import CancelToken
 
 ROOT = Path(__file__).resolve().parents[2]

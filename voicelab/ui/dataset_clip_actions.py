@@ -16,8 +16,9 @@ from voicelab.ui.widgets.source_view import CONTEXT_S
 
 def _retranscribe(dataset, clip_id, asr, workspace, progress, cancel):
     """Job body: load the chosen Whisper model (cached) and transcribe one clip again."""
-    from voicelab.core.dataset.asr import language_arg, load_transcriber
+    from voicelab.core.dataset.asr import language_arg
     from voicelab.core.dataset.pipeline import retranscribe_clip
+    from voicelab.core.dataset.transcribers import load_transcriber
 
     progress(0, 0, "Loading the speech model…")
     transcriber = load_transcriber(asr, workspace)

@@ -15,7 +15,7 @@ Two rules every backend follows, because the dataset tab depends on them:
   `speech_windows` straight from a file), so memory stays flat for an hour-long file and
   progress moves steadily.
 
-`load_transcriber` keeps the last model loaded (loading costs seconds), keyed by the
+`transcribers.load_transcriber` keeps the last model loaded (loading costs seconds), keyed by the
 options that change what is loaded.
 """
 
@@ -160,46 +160,7 @@ def language_arg(language: str | None) -> str | None:
     return None if language in ("", "auto") else language
 
 
-# --------------------------------------------------------------------------- loading
-
-_CACHE: dict[tuple, Transcriber] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def load_transcriber(options: ASROptions, workspace=None) -> Transcriber:
-    """A ready transcriber for `options`; the last one loaded is reused while they match.
-
-    Only one model is kept: a second size would double memory for little gain, since a
-    dataset is transcribed with one model at a time.
-    """
-    if options.backend not in BACKENDS:
-        raise ASRError(f"Unknown speech recognizer '{options.backend}'; use one of "
-                       f"{', '.join(BACKENDS)}.")
-    path = resolve_model_path(options, workspace)
-    key = (options.backend, str(path), options.device, options.compute_type, options.batched,
-           options.batch_size, options.beam_size, options.language)
-    with _CACHE_LOCK:
-        cached = _CACHE.get(key)
-        if cached is not None:
-            return cached
-        _CACHE.clear()
-        if options.backend == "faster-whisper":
-            from voicelab.core.dataset.asr_faster import FasterWhisperTranscriber
-
-            transcriber: Transcriber = FasterWhisperTranscriber(path, options)
-        else:
-            from voicelab.core.dataset.asr_openai import OpenAIWhisperTranscriber
-
-            transcriber = OpenAIWhisperTranscriber(path, options)
-        _CACHE[key] = transcriber
-        return transcriber
-
-
-def clear_transcriber_cache() -> None:
-    """Forget the loaded model (frees its memory once nothing else holds it)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
-
+# --------------------------------------------------------------------------- models
 
 def resolve_model_path(options: ASROptions, workspace=None) -> Path:
     """Where the model's files are on disk; a user-facing error says how to get them."""

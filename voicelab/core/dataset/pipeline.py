@@ -37,14 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from voicelab.core.audio import resample
-from voicelab.core.dataset.asr import (
-    ASR_RATE,
-    ASROptions,
-    Transcriber,
-    load_transcriber,
-    pull_cancellable,
-    speech_windows,
-)
+from voicelab.core.dataset.asr import ASR_RATE, ASROptions, Transcriber, pull_cancellable, speech_windows
 from voicelab.core.dataset.coverage import coverage_warning, covered_seconds, listen_again, merged
 from voicelab.core.dataset.ingest import (
     Decoded,
@@ -65,6 +58,7 @@ from voicelab.core.dataset.slicing import (
     slice_transcript,
 )
 from voicelab.core.dataset.store import Clip, Dataset, NewClip, Source
+from voicelab.core.dataset.transcribers import load_transcriber
 from voicelab.core.errors import Cancelled, VoiceLabError
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
 

@@ -73,7 +73,8 @@ class Hearing:
         self._transcriber = None
 
     def _load(self):
-        from voicelab.core.dataset.asr import ASROptions, load_transcriber
+        from voicelab.core.dataset.asr import ASROptions
+        from voicelab.core.dataset.transcribers import load_transcriber
 
         if self._transcriber is None:
             options = self.options
