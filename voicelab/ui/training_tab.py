@@ -17,7 +17,6 @@ is being read are held back and then applied, skipping the ones the file already
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,7 @@ from voicelab.ui.widgets.run_list import RunListPanel
 from voicelab.ui.widgets.train_form import TrainForm
 from voicelab.ui.widgets.train_log import TrainingLog
 from voicelab.ui.widgets.train_progress import TrainingProgress
-from voicelab.ui.workers import ExternalJob, Job, JobManager
+from voicelab.ui.workers import ExternalJob, Job, JobManager, stop_jobs
 
 log = logging.getLogger(__name__)
 
@@ -346,8 +345,4 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
         if self.controller is not None:
             self.controller.shutdown(timeout_s)
             self.controller = None
-        for job in list(self._quiet):
-            job.cancel()  # reads check it between their stages (a base check: tens of seconds when busy)
-        deadline = time.monotonic() + timeout_s
-        for job in list(self._quiet):
-            job.wait(max(0, int((deadline - time.monotonic()) * 1000)))
+        stop_jobs(self._quiet, int(timeout_s * 1000))  # a base check: tens of seconds when busy

@@ -281,10 +281,19 @@ class JobManager(QObject):
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Cancel every job and wait for its thread; True when all stopped in time."""
-        self.cancel_all()
-        deadline = time.monotonic() + timeout_ms / 1000
-        stopped = True
-        for job in list(self._jobs):
-            remaining = max(0, int((deadline - time.monotonic()) * 1000))
-            stopped = job.wait(remaining) and stopped
-        return stopped
+        return stop_jobs(self._jobs, timeout_ms)
+
+
+def stop_jobs(jobs: Iterable[AnyJob], timeout_ms: int) -> bool:
+    """Cancel every job first (each checks its token between stages), then wait for them all
+    within one deadline; True when all stopped in time. Cancelling all before the first wait
+    lets them wind down together instead of one after another."""
+    jobs = list(jobs)
+    for job in jobs:
+        job.cancel()
+    deadline = time.monotonic() + timeout_ms / 1000
+    stopped = True
+    for job in jobs:
+        remaining = max(0, int((deadline - time.monotonic()) * 1000))
+        stopped = job.wait(remaining) and stopped
+    return stopped
