@@ -74,7 +74,12 @@ def test_drop_transcribe_edit_and_stay_responsive(tab, tmp_path, qtbot):
     dataset = tab.dataset
     assert dataset.name == "recordings" and tab.dataset_combo.currentText() == "recordings"
     heard = " ".join(c.text for c in dataset.clips)
-    assert wer(" ".join(SENTENCES), heard) < 0.15, heard
+    # tiny.en's int8 output depends on the CPU's instruction set: WER 0.06 on one machine,
+    # 0.15 on CI's ("Lyacow" for "lighthouse"). A broken drop (a lost file or clip, a wrong
+    # rate or channel mix) loses whole sentences or turns them to noise, so the bound is on
+    # words lost as well as on words misheard.
+    assert wer(" ".join(SENTENCES), heard) < 0.3, heard
+    assert abs(len(heard.split()) - len(" ".join(SENTENCES).split())) <= 3, heard
     assert tab.model.rowCount() == len(dataset.clips) >= 4
     assert "broken.wav" in tab.banner.text()  # the bad file is named, the rest went on
     # a frozen window, not a target (a busy machine alone delays a timer by tens of ms)
