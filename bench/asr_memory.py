@@ -83,7 +83,7 @@ def speech_pattern():
     import numpy as np
 
     from bench.bench_dataset import PARAGRAPHS
-    from tests.speech import speak
+    from voicelab.selftest.tiny import speak
 
     pieces = []
     for paragraph in PARAGRAPHS:

@@ -72,7 +72,7 @@ def make_recordings(folder: Path, files: int) -> list[Path]:
     import numpy as np
     import soundfile
 
-    from tests.speech import speak
+    from voicelab.selftest.tiny import speak
 
     per_file = -(-len(PARAGRAPHS) // files)
     paths = []
@@ -138,10 +138,10 @@ def main() -> None:
     import ctranslate2
     import faster_whisper
 
-    from tests.speech import wer
     from voicelab.core.dataset.asr import ASROptions
     from voicelab.core.dataset.pipeline import PipelineOptions
     from voicelab.core.dataset.transcribers import load_transcriber
+    from voicelab.core.training.scoring.wer import wer
 
     if args.model:
         model_path = args.model

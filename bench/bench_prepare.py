@@ -6,7 +6,7 @@ piper's default), each in a fresh process, alternating which goes first:
 
 * piper: `VitsDataModule.prepare_data()` on the dataset's metadata.csv into an empty cache
   (one process, clip after clip: piper-tts 1.8's own code);
-* VoiceLab: `data.prepare` on a new run of the same dataset, an empty clip store,
+* VoiceLab: `prepare.prepare` on a new run of the same dataset, an empty clip store,
   `prepare_workers` processes (default: one per core);
 * VoiceLab, incremental: then a few clips are added to the dataset and one is re-cut, and a
   *new* run prepares it again with the same store: only those clips are processed.
@@ -56,22 +56,23 @@ def child_piper(args: argparse.Namespace) -> dict[str, float]:
 def child_voicelab(args: argparse.Namespace) -> dict[str, float]:
     import piper.train.vits.dataset  # noqa: F401  (what piper's side imports before its call)
 
-    from voicelab.core.training import data
-    from voicelab.core.training.config import config_from_dict
+    from voicelab.core.training.run import snapshot
+    from voicelab.core.training.run.config import config_from_dict
+    from voicelab.core.training.trainer import prepare
 
     work = Path(args.workdir)
     settings = {"dataset": str(args.dataset), "quality": "medium", "trim_silence": True,
                 "prepare_workers": args.workers, "checkpoint_every_epochs": 1}
     config = config_from_dict(settings)
     run_dir = work / f"run-{args.child}"
-    data.snapshot_manifests(args.dataset, run_dir, validation_share=None, seed=1234)
+    snapshot.snapshot_manifests(args.dataset, run_dir, validation_share=None, seed=1234)
     started = time.perf_counter()
-    prepared = data.prepare(run_dir, config, shared_store=work / "store")
+    prepared = prepare.prepare(run_dir, config, shared_store=work / "store")
     return {"call_s": time.perf_counter() - started, "clips": len(prepared.train)}
 
 
 def build(folder: Path, count: int) -> Path:
-    from tests.training_data import SENTENCES, build_dataset
+    from voicelab.selftest.tiny import SENTENCES, build_dataset
 
     sentences = [f"{OPENINGS[i // len(SENTENCES) % len(OPENINGS)]}, "
                  f"{SENTENCES[i % len(SENTENCES)].lower()}" for i in range(count)]
@@ -82,7 +83,7 @@ def grow(dataset: Path, added: int) -> None:
     """Add `added` clips and re-cut one: what a user does between two runs."""
     import soundfile
 
-    from tests.training_data import write_wav
+    from voicelab.selftest.tiny import write_wav
 
     rows = (dataset / "metadata.csv").read_text(encoding="utf-8").splitlines()
     for index in range(added):

@@ -3,7 +3,7 @@
 Both sides train piper's `VitsModel` on the same dataset (joe-voice sentences) with the same
 architecture, batch size, precision and data-loader workers, each in a fresh process:
 
-* VoiceLab: `voicelab.core.training.runner.run` on a run folder (events, heartbeat thread,
+* VoiceLab: `voicelab.core.training.trainer.runner.run` on a run folder (events, heartbeat thread,
   stop checks, NaN guard, atomic checkpoint IO and all: what `voicelab --run-trainer` does);
 * piper: the bare Lightning `Trainer.fit` on piper's `VitsModel` + `VitsDataModule` reading
   the dataset's metadata.csv, with no logger, progress bar or checkpoint callback (piper's
@@ -31,8 +31,8 @@ check; it copies every loss to the host, so time curves runs separately.
     python bench/bench_training.py --device cuda --batch-size 32 --alignment numba
     python bench/bench_training.py --device cuda --repeats 1 --steps 400 --curves curves.json
 
-`--quality tiny` (the CPU default) is the tests' tiny generator with two small
-discriminators in place of piper's 47 M-parameter one (`--full-discriminator` keeps piper's);
+`--quality tiny` (the CPU default) is the tiny model of voicelab/selftest/tiny.py: a shrunk
+generator with two small discriminators in place of piper's 47 M-parameter one (`--full-discriminator` keeps piper's);
 the other qualities are Piper's real architectures. adamw8bit exists on VoiceLab's side only
 (piper's loop always uses AdamW), so that variant's ratio compares the optimizers too.
 """
@@ -86,7 +86,7 @@ class Probe:
 
     def hook(self, model: Any) -> None:
         if self.args.tiny_discriminator:
-            from tests.training_data import tiny_discriminator as swap
+            from voicelab.selftest.tiny import tiny_discriminator as swap
 
             swap(model)
         model.on_train_batch_end = lambda *args, **kwargs: self.step_end()
@@ -142,7 +142,7 @@ class Probe:
 
 
 def _child_settings(args: argparse.Namespace) -> dict[str, Any]:
-    from tests.training_data import TINY_MODEL
+    from voicelab.selftest.tiny import TINY_MODEL
 
     quality = "medium" if args.quality == "tiny" else args.quality
     model = dict(TINY_MODEL) if args.quality == "tiny" else {}
@@ -180,7 +180,8 @@ def _peak(args: argparse.Namespace) -> dict[str, float]:
 
 
 def child_voicelab(args: argparse.Namespace) -> dict[str, float]:
-    from voicelab.core.training import runner, runs
+    from voicelab.core.training import new_run
+    from voicelab.core.training.trainer import runner
 
     _cuda_setup(args)
     settings = _child_settings(args)
@@ -194,10 +195,10 @@ def child_voicelab(args: argparse.Namespace) -> dict[str, float]:
         "learning_rate": 2e-4, "alignment": args.alignment,
     }
     work = Path(tempfile.mkdtemp(prefix="voicelab-bench-", dir=args.workdir))
-    run_dir = runs.create_run(work, config, name="bench")
+    run_dir = new_run.create_run(work, config, name="bench")
     code = runner.run(run_dir, model_hook=probe.hook)
     if code != runner.EXIT_FINISHED:
-        from voicelab.core.training import events
+        from voicelab.core.training.run import events
 
         raise SystemExit(f"VoiceLab's trainer failed: {events.read_events(run_dir / 'events.jsonl')[-1]}")
     return probe.result()
@@ -208,8 +209,8 @@ def child_piper(args: argparse.Namespace) -> dict[str, float]:
     from piper.train.vits.dataset import VitsDataModule
     from piper.train.vits.lightning import VitsModel
 
-    from voicelab.core.training import monotonic
-    from voicelab.core.training.config import QUALITIES
+    from voicelab.core.training.trainer import monotonic
+    from voicelab.core.training.vits.qualities import QUALITIES
 
     _cuda_setup(args)
     # piper's wheel has no compiled maximum path: it cannot train without one. Its own
@@ -244,8 +245,8 @@ def child_piper(args: argparse.Namespace) -> dict[str, float]:
 
 # -- the orchestrating parent -----------------------------------------------------------------------
 def build_dataset(folder: Path, batch_size: int, sample_rate: int) -> Path:
-    from tests.training_data import SENTENCES
-    from tests.training_data import build_dataset as build
+    from voicelab.selftest.tiny import SENTENCES
+    from voicelab.selftest.tiny import build_dataset as build
 
     sentences = list(SENTENCES) + list(EXTRA_SENTENCES)
     while len(sentences) < 2 * batch_size + 1:  # enough for two full batches per epoch
@@ -364,7 +365,7 @@ def main() -> None:
     table = []
     with tempfile.TemporaryDirectory(prefix="bench-training-") as tmp:
         tmp_path = Path(tmp)
-        from voicelab.core.training.config import QUALITIES
+        from voicelab.core.training.vits.qualities import QUALITIES
 
         rate = QUALITIES["medium" if args.quality == "tiny" else args.quality].sample_rate
         dataset = build_dataset(tmp_path / "joe", max(b for b, _ in combos), rate)

@@ -3,7 +3,7 @@ same event loop left idle for as long (the peer: what the OS and Qt alone cost h
 
 The Training tab test only bounds a hang (1 s), because a loaded machine delays a 10 ms timer
 by tens of milliseconds on its own; the target lives here: a worst stall under 50 ms. The run
-is the test's: the tiny model of tests/training_data.py trains 40 steps, is stopped once
+is the test's: the tiny model of voicelab/selftest/tiny.py trains 40 steps, is stopped once
 three points are on the chart, and resumed to the end, offscreen, with a trainer child
 process doing the work. Each repeat prints both figures; the medians and their ratio close.
 
@@ -29,9 +29,9 @@ TARGET_S = 0.050
 
 def training_stall(steps: int) -> float:
     """Worst stall (s) over train → stop → resume → finish in a fresh workspace."""
-    from tests.training_data import HOOK, build_dataset, tiny_config
-    from tests.ui.stall import StallMeter, wait_for
+    from bench.stall import StallMeter, wait_for
     from voicelab.core.workspace import Workspace
+    from voicelab.selftest.tiny import HOOK, build_dataset, tiny_config
     from voicelab.ui.audio_out import FakeAudioOutput
     from voicelab.ui.training_tab import TrainingTab
     from voicelab.ui.workers import JobManager
@@ -68,7 +68,7 @@ def training_stall(steps: int) -> float:
 
 def idle_stall(seconds: float) -> float:
     """Worst stall (s) of the same meter on an event loop with nothing to do."""
-    from tests.ui.stall import StallMeter, wait_for
+    from bench.stall import StallMeter, wait_for
 
     meter = StallMeter()
     meter.start()

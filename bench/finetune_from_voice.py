@@ -122,8 +122,9 @@ def make_target(folder: Path, sentences: list[str]) -> Path:
 def run_arm(name: str, runs_dir: Path, dataset: Path, args: argparse.Namespace,
             asr: Path | None) -> Path:
     from voicelab.core.progress import CancelToken
-    from voicelab.core.training import events as ev
-    from voicelab.core.training import runner, runs
+    from voicelab.core.training import new_run
+    from voicelab.core.training.run import events as ev
+    from voicelab.core.training.trainer import runner
 
     _kind, overrides = ARMS[name]
     settings: dict[str, Any] = {
@@ -139,7 +140,7 @@ def run_arm(name: str, runs_dir: Path, dataset: Path, args: argparse.Namespace,
     run_dir = runs_dir / name
     if run_dir.exists():
         shutil.rmtree(run_dir)
-    run_dir = runs.create_run(runs_dir, settings, name=name)
+    run_dir = new_run.create_run(runs_dir, settings, name=name)
     token = CancelToken()
     if args.minutes:
         timer = threading.Timer(args.minutes * 60, token.cancel)  # Stop, as a user would click it
@@ -171,8 +172,8 @@ def score_audio(paths: list[Path], texts: list[str], asr: Path | None) -> dict[s
     """WER, pooled pitch and naturalness of recordings (the reference rows)."""
     import soundfile
 
-    from voicelab.core.training.naturalness import naturalness
-    from voicelab.core.training.pitch import f0_track, pooled
+    from voicelab.core.training.scoring.naturalness import naturalness
+    from voicelab.core.training.scoring.pitch import f0_track, pooled
 
     tracks, errors, words, mos = [], 0.0, 0, []
     rate = 22050
@@ -181,9 +182,9 @@ def score_audio(paths: list[Path], texts: list[str], asr: Path | None) -> dict[s
         tracks.append(f0_track(audio, rate))
         mos.append(naturalness(audio, rate))
         if asr is not None:
-            from voicelab.core.training.listen import transcribe
-            from voicelab.core.training.wer import wer
-            from voicelab.core.training.wer import words as split
+            from voicelab.core.training.scoring.listen import transcribe
+            from voicelab.core.training.scoring.wer import wer
+            from voicelab.core.training.scoring.wer import words as split
 
             count = len(split(text))
             errors += wer(text, transcribe(audio, rate, asr)) * count
@@ -198,8 +199,8 @@ def score_run(run_dir: Path) -> list[dict[str, Any]]:
     """One row per preview round: the trainer's own scores plus pooled pitch, step and minutes."""
     import soundfile
 
-    from voicelab.core.training import events as ev
-    from voicelab.core.training.pitch import f0_track, pooled
+    from voicelab.core.training.run import events as ev
+    from voicelab.core.training.scoring.pitch import f0_track, pooled
 
     events = ev.read_events(run_dir / "events.jsonl")
     clicked = events[0]["time"] if events else 0.0

@@ -1,6 +1,6 @@
 """The UI thread's worst stall while recording in the studio, against the same studio idle.
 
-Measured with the stall meter the other UI benches use (tests/ui/stall.py: the longest
+Measured with the stall meter the other UI benches use (bench/stall.py: the longest
 gap between runs of a 10 ms timer on the UI thread) in two windows per repeat, on one
 studio, offscreen:
 
@@ -44,10 +44,10 @@ def main() -> int:
     import numpy as np
     from PySide6.QtWidgets import QApplication
 
-    from tests.dataset_audio import RATE, sentence_audio
-    from tests.ui.stall import StallMeter, wait_for
+    from bench.stall import StallMeter, wait_for
     from voicelab.core.recording.audio_in import FakeAudioInput
     from voicelab.core.workspace import Workspace
+    from voicelab.selftest.tiny import speak
     from voicelab.ui.audio_out import FakeAudioOutput
     from voicelab.ui.dataset_tab import DatasetTab
     from voicelab.ui.workers import JobManager
@@ -62,9 +62,11 @@ def main() -> int:
     tab.audio_input = microphone
     studio = tab.open_studio()
     prompts = studio.prompts.prompts
-    silence = np.zeros(int(0.5 * RATE), np.float32)
-    spoken = {p: np.concatenate([silence, 0.5 * sentence_audio(p), silence])
-              for p in prompts[:args.repeats * args.takes]}  # said before any measuring
+    spoken = {}
+    for prompt in prompts[:args.repeats * args.takes]:  # said before any measuring
+        samples, rate = speak(prompt)
+        silence = np.zeros(int(0.5 * rate), np.float32)
+        spoken[prompt] = (np.concatenate([silence, 0.5 * samples, silence]), rate)
     studio.room_check()  # 5 s, before the first prompt, as the studio asks
     wait_for(lambda: studio.mode == "idle" and not jobs.jobs(), 120)  # and Whisper loaded
     kept = []
@@ -74,7 +76,7 @@ def main() -> int:
         for _ in range(count):
             studio.toggle_record()
             wait_for(lambda: studio.mode == "recording", 30)
-            microphone.feed(spoken[studio.prompt], RATE)
+            microphone.feed(*spoken[studio.prompt])
             wait_for(lambda: microphone.pending_s() == 0, 60)
             studio.toggle_record()
             wait_for(lambda: studio.mode == "idle" and studio.result is not None, 120)

@@ -104,7 +104,7 @@ def hub(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", constants.HF_HUB_DISABLE_XET)
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    from tests.hf_server import FakeHub
+    from tests.support.hf_server import FakeHub
 
     server = FakeHub().start()
     monkeypatch.setenv("HF_ENDPOINT", server.url)

@@ -47,12 +47,12 @@ def _main() -> int:
     argv = sys.argv[1:]
     run_dir = _trainer_run_dir(argv)
     if run_dir is not None:
-        from voicelab.core.training.runner import main as run_trainer
+        from voicelab.core.training.trainer.runner import main as run_trainer
 
         return run_trainer(run_dir)
     verify_args = _after(VERIFY_VOICE, argv)
     if verify_args is not None:
-        from voicelab.core.training.verify_voice import main as verify_voice
+        from voicelab.core.training.voice.verify_voice import main as verify_voice
 
         return verify_voice(verify_args)
     cli_args = _after(CLI, argv)

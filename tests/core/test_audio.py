@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from tests.speech import speak, write_speech
+from tests.support.speech import write_speech
 from voicelab.core import audio
-from voicelab.core.audio import AudioError
+from voicelab.core.errors import AudioError
+from voicelab.selftest.tiny import speak
 
 TEXT = "Every recording you drop on the app is read the same way."
 

@@ -20,13 +20,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests import checkpoint_builders as builders
-from voicelab.core.checkpoints import (
-    ALLOW_LIST,
-    allowed_checkpoint_globals,
-    checkpoint_summary,
-    load_checkpoint,
-)
+from tests.support import checkpoint_builders as builders
+from voicelab.core.checkpoint_summary import checkpoint_summary
+from voicelab.core.checkpoints import ALLOW_LIST, allowed_checkpoint_globals, load_checkpoint
 from voicelab.core.errors import CheckpointError, UnsafeCheckpointError
 
 RISK_WORDS = ("could run code", "sources you trust", "will not load")

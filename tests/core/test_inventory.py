@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.voices import add_voice
+from tests.support.voices import add_voice
 from voicelab.core import inventory
 from voicelab.core.dataset.store import Dataset, dataset_folder, list_datasets
 from voicelab.core.synthesis.presets import Preset, PresetStore
 from voicelab.core.synthesis.voices import DEFAULT_VOICE_ID, list_voices
-from voicelab.core.training.config import TrainConfig
-from voicelab.core.training.runs import RunLock, list_runs, load_run, write_train_yaml
+from voicelab.core.training.run.config import TrainConfig
+from voicelab.core.training.run.runs import RunLock, list_runs, load_run, write_train_yaml
 
 
 def make_dataset(workspace, name="Anna"):

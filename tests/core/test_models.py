@@ -1,4 +1,4 @@
-"""The model manager against a real local Hub-compatible server (tests/hf_server.py).
+"""The model manager against a real local Hub-compatible server (tests/support/hf_server.py).
 
 huggingface_hub is used for real: only its endpoint points at 127.0.0.1. Payloads are a few
 hundred KB; the manager reads the stream in 16 KiB chunks so cancel and resume happen mid-file.
@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from tests.hf_server import FakeHub, payload, serve
+from tests.support.hf_server import FakeHub, payload, serve
 from voicelab.core.errors import Cancelled, CheckpointError, DownloadError
 from voicelab.core.models import ModelManager, UnknownModelError, whisper_model_path
 from voicelab.core.models_catalog import UNKNOWN_LICENSE

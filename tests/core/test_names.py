@@ -13,17 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.dataset_audio import SENTENCES, sentence_audio, write_recording
-from tests.voices import add_voice
+from tests.support.dataset_audio import SENTENCES, sentence_audio, write_recording
+from tests.support.voices import add_voice
 from voicelab.core import inventory
 from voicelab.core.dataset.ljspeech import import_ljspeech
-from voicelab.core.dataset.store import Dataset, DatasetError, dataset_folder, list_datasets
+from voicelab.core.dataset.records import DatasetError
+from voicelab.core.dataset.store import Dataset, dataset_folder, list_datasets
 from voicelab.core.names import BadName, check_name, inside, name_or_folder, safe_file_name, within
 from voicelab.core.synthesis.errors import VoiceError
 from voicelab.core.synthesis.history import History
 from voicelab.core.synthesis.voices import CHECKPOINT_PREFIX, find_voice
-from voicelab.core.training.config import TrainConfig
-from voicelab.core.training.runs import RunError, create_run, find_run, write_train_yaml
+from voicelab.core.training.new_run import create_run
+from voicelab.core.training.run.config import TrainConfig
+from voicelab.core.training.run.runs import RunError, find_run, write_train_yaml
 
 ESCAPES = ["../x", "../../other/datasets/good", "/abs/path", "a/b", "a\\b", "..", ".", "....",
            ".hidden", "", "   ", "line\nbreak", "C:evil", "x" * 81, "nul", "COM1.txt"]

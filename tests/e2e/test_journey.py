@@ -3,7 +3,7 @@
 Drop recordings made with the joe voice → tiny.en transcribes them → fix one transcript →
 train a tiny config while the chart fills → stop → resume → export the voice → it is in
 Generate with its own preset → generate → export a clip → close and reopen the window and
-find everything where it was. Only the model is small (tests/training_data.py); the
+find everything where it was. Only the model is small (voicelab/selftest/tiny.py); the
 trainer is the real child process, the transcriber the real faster-whisper.
 
 Each step leaves a screenshot in `test-artifacts/e2e/` (or $VOICELAB_E2E_SHOTS), not
@@ -19,18 +19,19 @@ import pytest
 import soundfile
 from PySide6.QtCore import Qt
 
-from tests.dataset_audio import MORE_SENTENCES, SENTENCES, recording, write_recording
-from tests.training_data import tiny_config
-from tests.ui.drops import drop, name_the_dataset
-from tests.ui.test_training_tab import trainer_env, wait_for
-from voicelab.core.training import runs
+from bench.stall import wait_for
+from tests.support.dataset_audio import MORE_SENTENCES, SENTENCES, recording, write_recording
+from tests.support.drops import drop, name_the_dataset
+from tests.support.paths import REPO_ROOT
+from tests.support.trainer import trainer_env
+from voicelab.core.training.run import runs
+from voicelab.selftest.tiny import tiny_config
 from voicelab.ui.widgets.clip_table import TEXT
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning",
                                          "ignore::DeprecationWarning")]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CORRECTED = "The old lighthouse stood alone on the rocky shore, corrected by hand."
 
 

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import REPO_ROOT
 from voicelab import selftest
 from voicelab.core import appexec
-from voicelab.core.training.process import trainer_command
-from voicelab.core.training.verify_voice import verify_command
+from voicelab.core.training.run.process import trainer_command
+from voicelab.core.training.voice.verify_voice import verify_command
+from voicelab.selftest import checks
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = REPO_ROOT
 
 
 def test_source_runs_start_python_with_the_package(tmp_path):
@@ -68,7 +70,7 @@ def test_self_test_fails_when_a_check_fails(tmp_path, monkeypatch, capsys):
     def broken(ctx):
         raise OSError("libespeak-ng.so.1: cannot open shared object file")
 
-    monkeypatch.setattr(selftest, "CHECKS", (("synthesis", broken),))
+    monkeypatch.setattr(checks, "CHECKS", (("synthesis", broken),))
     code = selftest.main(["--report-dir", str(tmp_path)])
     report = json.loads((tmp_path / "self-test.json").read_text(encoding="utf-8"))
     assert code == 1 and report["passed"] is False
@@ -86,4 +88,4 @@ def test_self_test_listens_with_a_given_whisper_model(tmp_path):
     report = json.loads((tmp_path / "self-test.json").read_text(encoding="utf-8"))
     heard = report["checks"][1]
     assert code == 0 and heard["status"] == "pass", heard
-    assert heard["details"]["wer"] <= selftest.MAX_WER and "fox" in heard["details"]["heard"].lower()
+    assert heard["details"]["wer"] <= checks.MAX_WER and "fox" in heard["details"]["heard"].lower()

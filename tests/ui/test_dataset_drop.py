@@ -9,9 +9,9 @@ import time
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from tests.dataset_audio import SENTENCES, recording, write_recording
-from tests.speech import wer
-from tests.ui.drops import drop, name_the_dataset
+from tests.support.dataset_audio import SENTENCES, recording, write_recording
+from tests.support.drops import drop, name_the_dataset
+from tests.support.speech import wer
 from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.dataset_tab import DatasetTab
 from voicelab.ui.widgets.clip_table import TEXT

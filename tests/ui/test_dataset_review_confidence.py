@@ -11,7 +11,8 @@ import soundfile
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 
-from voicelab.core.dataset.store import Dataset, NewClip, dataset_folder
+from voicelab.core.dataset.records import NewClip
+from voicelab.core.dataset.store import Dataset, dataset_folder
 from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.dataset_tab import DatasetTab
 from voicelab.ui.widgets.clip_table import (

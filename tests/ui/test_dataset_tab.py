@@ -7,7 +7,8 @@ import pytest
 import soundfile
 from PySide6.QtCore import Qt
 
-from voicelab.core.dataset.store import Dataset, NewClip, dataset_folder
+from voicelab.core.dataset.records import NewClip
+from voicelab.core.dataset.store import Dataset, dataset_folder
 from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.dataset_tab import DatasetTab
 from voicelab.ui.widgets.clip_table import TEXT
@@ -166,8 +167,8 @@ def test_options_panel_builds_pipeline_options(tab, workspace):
 def test_a_name_typed_or_taken_from_a_folder_stays_in_the_workspace(qtbot, workspace, tmp_path,
                                                                     monkeypatch):
     errors = []
-    monkeypatch.setattr("voicelab.ui.dataset_tab.show_error",
-                        lambda _parent, title, message, *a: errors.append(message))
+    for module in ("voicelab.ui.dataset_tab", "voicelab.ui.dataset_transfer"):  # naming, importing
+        monkeypatch.setattr(f"{module}.show_error", lambda _parent, title, message, *a: errors.append(message))
     jobs = JobManager()
     widget = DatasetTab(workspace, jobs, audio_output=FakeAudioOutput())
     qtbot.addWidget(widget)

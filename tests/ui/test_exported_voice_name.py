@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from tests.voices import exported_voice
+from tests.support.voices import exported_voice
 from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.generate_tab import GenerateTab
 from voicelab.ui.workers import JobManager

@@ -13,10 +13,10 @@ import yaml
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 
-from tests.dataset_audio import SENTENCES, recording, write_recording
-from tests.hf_server import serve
-from tests.speech import wer
-from tests.ui.drops import drop
+from tests.support.dataset_audio import SENTENCES, recording, write_recording
+from tests.support.drops import drop
+from tests.support.hf_server import serve
+from tests.support.speech import wer
 from voicelab.core.dataset.store import list_datasets
 from voicelab.core.models import ModelManager
 

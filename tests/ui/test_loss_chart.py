@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicelab.core.training import events
-from voicelab.ui.widgets.loss_chart import LossChart, smooth
+from voicelab.core.training.run import events
+from voicelab.ui.widgets.loss_chart import LossChart
+from voicelab.ui.widgets.smoothing import smooth
 
 
 def step(n, mel):

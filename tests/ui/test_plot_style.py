@@ -89,7 +89,7 @@ def test_the_loss_axis_reads_the_mel_loss_as_it_is(qtbot):
     chart = LossChart()
     qtbot.addWidget(chart)
     chart.show()
-    from voicelab.core.training import events
+    from voicelab.core.training.run import events
 
     for n in range(1, 30):
         chart.add_event(events.step(step=n, epoch=0, losses={"mel": 0.8 - n / 100}, lr=2e-4,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.dataset_audio import MORE_SENTENCES, RATE, SENTENCES, sentence_audio
+from tests.support.dataset_audio import MORE_SENTENCES, RATE, SENTENCES, sentence_audio
 from voicelab.core.recording.audio_in import FakeAudioInput
 from voicelab.core.recording.takes import TakeFolder, prompt_key
 from voicelab.ui.audio_out import FakeAudioOutput

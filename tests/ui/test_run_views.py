@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
 
-from tests.training_data import ScoredRun
-from voicelab.core.training.runs import RunInfo
+from tests.support.training_data import ScoredRun
+from voicelab.core.training.run.runs import RunInfo
 from voicelab.ui import training_jobs as tj
 from voicelab.ui.widgets.checkpoint_panel import UNSCORED, UNSCORED_TIP, CheckpointPanel
 from voicelab.ui.widgets.run_list import NAME, NAME_SHARE, NOTE, STEP, RunListPanel
@@ -25,7 +25,7 @@ def test_the_runs_list_fits_its_column_one_line_a_run(qtbot):
     panel.resize(420, 260)  # the Training tab's left column
     panel.show()
     qtbot.waitExposed(panel)
-    panel.model.set_runs([
+    panel.model.set_items([
         RunInfo("my-first-voice", Path("/runs/my-first-voice"), "failed", step=37, message=DIVERGED),
         RunInfo("joe-medium-20261206-220039", Path("/runs/a"), "finished", step=600),
         RunInfo("joe-medium-20261207-091512", Path("/runs/b"), "stopped", step=250),
@@ -90,7 +90,7 @@ def test_the_selected_runs_whole_note_is_under_the_table_in_its_reserved_lines(q
     panel.resize(420, 260)
     panel.show()
     qtbot.waitExposed(panel)
-    panel.model.set_runs([RunInfo("a", Path("/runs/a"), "finished", step=600),
+    panel.model.set_items([RunInfo("a", Path("/runs/a"), "finished", step=600),
                           RunInfo("b", Path("/runs/b"), "failed", step=37, message=DIVERGED)])
     QApplication.processEvents()
     where = panel.stop_button.mapTo(panel, panel.stop_button.rect().topLeft())

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox
 
-from tests.ui.test_training_tab import fake_trainer
-from tests.voices import add_voice
+from tests.support.trainer import fake_trainer
+from tests.support.voices import add_voice
 from voicelab.core.synthesis.presets import Preset
-from voicelab.core.training.config import TrainConfig
-from voicelab.core.training.runs import RunLock, write_train_yaml
+from voicelab.core.training.run.config import TrainConfig
+from voicelab.core.training.run.runs import RunLock, write_train_yaml
 
 
 def combo_texts(combo):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from voicelab.core.training import events as ev
+from voicelab.core.training.run import events as ev
 from voicelab.ui.widgets.job_status import JobStatusWidget
 from voicelab.ui.widgets.train_progress import TrainingProgress
 from voicelab.ui.workers import ExternalJob, JobManager

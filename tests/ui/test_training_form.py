@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication
 
-from tests.training_data import SENTENCES, build_dataset
+from voicelab.selftest.tiny import SENTENCES, build_dataset
 from voicelab.ui.widgets.train_form import TrainForm
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning",

@@ -1,7 +1,7 @@
 """The Training tab on real runs: train, watch, stop, resume, reopen, export; settings checks.
 
 The trainer is the real child process (`python -m voicelab --run-trainer`) on a tiny model
-(tests/training_data.py: a shrunk piper VITS and the tiny-discriminator hook), on the CPU,
+(voicelab/selftest/tiny.py: a shrunk piper VITS and the tiny-discriminator hook), on the CPU,
 for a few dozen steps. One run per test.
 """
 
@@ -14,15 +14,17 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.training_data import HOOK, ScoredRun, build_dataset, tiny_config
-from tests.ui.stall import StallMeter, wait_for
-from voicelab.core.training import events as ev
-from voicelab.core.training import runs
+from bench.stall import StallMeter, wait_for
+from tests.support.trainer import fake_trainer, trainer_env
+from tests.support.training_data import ScoredRun
+from voicelab.core.training import new_run
+from voicelab.core.training.run import events as ev
+from voicelab.core.training.run import runs
+from voicelab.selftest.tiny import build_dataset, tiny_config
 from voicelab.ui.audio_out import FakeAudioOutput
 from voicelab.ui.training_tab import TrainingTab
 from voicelab.ui.workers import ExternalJob, JobManager
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 #: A frozen window, not a target: on a busy machine the OS alone delays a timer by tens of
 #: milliseconds. The stall figure is printed; the 50 ms target is bench/bench_ui_stall.py's.
 FREEZE_S = 1.0
@@ -34,11 +36,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWa
 @pytest.fixture
 def dataset(workspace):
     return build_dataset(workspace.root / "datasets" / "joe")
-
-
-def trainer_env():
-    return dict(os.environ, VOICELAB_TRAINER_HOOK=HOOK, OMP_NUM_THREADS="1",
-                PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 @pytest.fixture
@@ -142,10 +139,10 @@ def test_train_stop_resume_and_the_chart_follows(qtbot, make_tab, dataset, capsy
 
 
 def test_a_new_tab_shows_an_existing_run_from_disk(qtbot, make_tab, workspace, dataset):
-    run = runs.create_run(workspace.runs, tiny_config(dataset), name="earlier")
+    run = new_run.create_run(workspace.runs, tiny_config(dataset), name="earlier")
     wav = run / "previews" / "step-00000020" / "0.wav"
     wav.parent.mkdir(parents=True)
-    from tests.training_data import write_wav
+    from voicelab.selftest.tiny import write_wav
 
     write_wav(wav, "The cat sat on the mat.")
     writer = ev.EventWriter(run / runs.EVENTS_FILE)
@@ -197,12 +194,12 @@ def test_settings_problems_show_under_the_form_and_block_train(qtbot, make_tab, 
 def test_the_chart_smooths_a_long_run_incrementally_as_smooth_does():
     import numpy as np
 
-    from voicelab.ui.widgets.loss_chart import _Smoother, smooth
+    from voicelab.ui.widgets.smoothing import Smoother, smooth
 
     values = np.random.default_rng(0).normal(5, 2, 20_000)
     values[::17] = np.nan
     for weight in (0.0, 0.3, 0.6, 0.99):
-        smoother = _Smoother()
+        smoother = Smoother()
         for end in (1, 7, 5_000, 20_000):  # points arrive in bursts
             out = smoother.update(list(values[:end]), weight)
         assert np.allclose(out, smooth(values, weight), equal_nan=True, rtol=1e-9, atol=1e-9)
@@ -221,32 +218,6 @@ def test_empty_workspace_shows_what_to_do_next(qtbot, make_tab):
 
 
 # -- the controller, with a fake trainer (no torch: fast) ----------------------------------------
-FAKE_TRAINER = r"""
-import json, signal, sys, time
-mode = sys.argv[1]
-if mode == "stubborn":
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-def emit(kind, **fields):
-    print(json.dumps(dict(v=1, type=kind, time=time.time(), **fields)), flush=True)
-emit("started", config={"max_steps": 10}, device="cpu", devices=1, parameters=1, step=0, epoch=0,
-     resumed_from=None, train_utterances=1, validation_utterances=0, steps_per_epoch=1, base=None)
-emit("step", step=1, epoch=0, losses={"loss_g": 1.0}, lr=1e-4, steps_per_s=1.0, eta_s=9.0)
-emit("heartbeat", step=1, phase="training", since_step_s=999.0)
-if mode == "stubborn":  # a hung trainer: deaf to the stop line and to SIGTERM
-    while True:
-        time.sleep(0.1)
-sys.stdin.readline()  # "stop"
-emit("stopped", step=1, epoch=0, checkpoint=None, reason="user")
-sys.exit(3)
-"""
-
-
-def fake_trainer(mode):
-    import sys
-
-    return [sys.executable, "-c", FAKE_TRAINER, mode]
-
-
 def test_controller_says_stuck_and_escalates_a_stop_the_trainer_ignores(qtbot, tmp_path):
     from voicelab.ui.training_controller import TrainingController
 
@@ -405,7 +376,7 @@ def test_export_of_a_voice_that_is_not_ready_asks_first(qtbot, make_tab, workspa
     assert not (workspace.root / "voices").exists() or not any((workspace.root / "voices").iterdir())
 
     answer[0] = "Export anyway"  # the export runs (and fails on this checkpoint, which holds no weights)
-    with qtbot.waitSignal(tab.jobs.job_added, timeout=10_000) as added:
+    with qtbot.waitSignal(tab.jobs.jobAdded, timeout=10_000) as added:
         qtbot.mouseClick(tab.checkpoints.export_button, Qt.LeftButton)
     assert len(asked) == 2 and added.args[0].title == "Exporting voice early"
     qtbot.waitUntil(lambda: not tab.checkpoints.busy, timeout=60_000)

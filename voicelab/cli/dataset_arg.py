@@ -11,7 +11,8 @@ from voicelab.core.workspace import Workspace
 
 
 def open_dataset(ws: Workspace, name: str):
-    from voicelab.core.dataset.store import Dataset, DatasetDamaged, dataset_folder, list_datasets
+    from voicelab.core.dataset.records import DatasetDamaged
+    from voicelab.core.dataset.store import Dataset, dataset_folder, list_datasets
 
     folder = dataset_folder(ws, name)
     if not (folder / "dataset.json").is_file():

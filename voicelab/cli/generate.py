@@ -188,7 +188,8 @@ def cmd_batch(args: argparse.Namespace, ws: Workspace) -> int:
 
 # -- voices --------------------------------------------------------------------------------------
 def cmd_voices(args: argparse.Namespace, ws: Workspace) -> int:
-    from voicelab.core.synthesis.voices import import_voice, list_voices
+    from voicelab.core.synthesis.voice_import import import_voice
+    from voicelab.core.synthesis.voices import list_voices
 
     if args.action == "list":
         voices = list_voices(ws)

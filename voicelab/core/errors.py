@@ -33,3 +33,14 @@ class UnsafeCheckpointError(VoiceLabError):
 
 class CheckpointError(VoiceLabError):
     """A checkpoint file is missing, truncated or not a checkpoint at all."""
+
+
+class AudioError(VoiceLabError):
+    """An audio file could not be read or written; the message names the file and why."""
+
+
+def first_line(exc: BaseException) -> str:
+    """What went wrong, for a message: the error's first line (a library's own text may run
+    to a traceback), or its class name when it has no text."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else exc.__class__.__name__

@@ -21,7 +21,14 @@ import yaml
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_file(path: PathLike) -> None:
+    """Flush a finished file to disk (before it is renamed into place)."""
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def fsync_dir(folder: PathLike) -> None:
+    """Flush a folder's entries to disk, so a rename into it survives a power cut."""
     if os.name == "nt":  # Windows cannot open a directory for fsync.
         return
     fd = os.open(folder, os.O_RDONLY)
@@ -59,7 +66,7 @@ def atomic_open(path: PathLike, mode: str = "w", encoding: str = "utf-8") -> Ite
             with contextlib.suppress(OSError):
                 os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -49,7 +49,7 @@ class Users:
 
 
 def _runs_dir(workspace) -> Path:
-    return Path(workspace.root) / "runs"
+    return workspace.runs
 
 
 def _same(a: str | None, b: Path) -> bool:
@@ -63,7 +63,7 @@ def _same(a: str | None, b: Path) -> bool:
 
 def _runs_referring(workspace, path: Path, attribute: str) -> Users:
     """Runs whose config's `attribute` (dataset / base) is `path`, and which of them run."""
-    from voicelab.core.training.runs import is_running, load_run
+    from voicelab.core.training.run.runs import is_running, load_run
 
     users = Users()
     runs = _runs_dir(workspace)
@@ -92,7 +92,7 @@ def delete_run(workspace, name: str) -> None:
     """Delete a run folder (checkpoints, previews, logs); refused while it trains.
 
     Voices exported from it stay: they live in the voices folder."""
-    from voicelab.core.training.runs import is_running
+    from voicelab.core.training.run.runs import is_running
 
     run = inside(_runs_dir(workspace), name, "run")
     if not (run / "train.yaml").is_file():
@@ -117,8 +117,9 @@ def rename_dataset(workspace, old: str, new: str) -> Path:
 
     Runs keep their own copy of the split and their prepared cache, so renaming only updates
     the path they would read the clips from again."""
-    from voicelab.core.dataset.store import DATASET_FILE, Dataset, dataset_folder
-    from voicelab.core.training.runs import load_run, write_train_yaml
+    from voicelab.core.dataset.jsonfile import DATASET_FILE
+    from voicelab.core.dataset.store import Dataset, dataset_folder
+    from voicelab.core.training.run.runs import load_run, write_train_yaml
 
     source, target = dataset_folder(workspace, old), dataset_folder(workspace, new)
     new = target.name
@@ -155,7 +156,8 @@ def delete_dataset(workspace, name: str) -> Users:
 
     The user's original recordings are never touched. Runs trained on it keep their own
     prepared copy; they are returned so the caller can say so."""
-    from voicelab.core.dataset.store import DATASET_FILE, dataset_folder
+    from voicelab.core.dataset.jsonfile import DATASET_FILE
+    from voicelab.core.dataset.store import dataset_folder
 
     folder = dataset_folder(workspace, name)
     if not (folder / DATASET_FILE).is_file():
@@ -195,9 +197,10 @@ def voice_users(workspace, voice_id: str) -> Users:
 
 def rename_voice(workspace, voice_id: str, new_name: str) -> str:
     """Rename a workspace voice's files and every preset that uses it; returns the new id.
-    The name as typed stays the voice's shown name (`voices.display_name`)."""
+    The name as typed stays the voice's shown name (`voice_names.display_name`)."""
     from voicelab.core.synthesis.presets import PresetStore
-    from voicelab.core.synthesis.voices import rename_display, workspace_voice_id
+    from voicelab.core.synthesis.voice_import import rename_display
+    from voicelab.core.synthesis.voices import workspace_voice_id
 
     model, config = voice_files(workspace, voice_id)
     stem = safe_file_name(new_name, "voice")

@@ -1,6 +1,6 @@
 """OS file locks shared between processes: the one way VoiceLab keeps two writers apart.
 
-A training run's trainer holds its run's lock for its whole life (`training/runs.py`), and
+A training run's trainer holds its run's lock for its whole life (`training/run/runs.py`), and
 every writer of a dataset holds that dataset's lock for each read-modify-write
 (`dataset/lock.py`). Both are flock (POSIX) or msvcrt (Windows) locks on a small file:
 the operating system releases them when their process dies, however it dies (kill -9

@@ -18,6 +18,7 @@ from voicelab import APP_NAME
 from voicelab.core.settings import Settings, load_settings, save_settings
 
 ENV_HOME = "VOICELAB_HOME"
+CACHE = "cache"
 SUBFOLDERS = ("datasets", "runs", "voices", "models", "presets", "history", "logs")
 
 
@@ -86,9 +87,23 @@ class Workspace:
         return self.root / "history"
 
     @property
+    def cache(self) -> Path:
+        """What can be made again (prepared clips, warmed bases): safe to delete."""
+        return self.root / CACHE
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 
     @property
     def log_file(self) -> Path:
         return self.logs / "voicelab.log"
+
+
+def run_cache(run_dir: Path, name: str) -> Path:
+    """`<workspace>/cache/<name>` for a run in `<workspace>/runs/` (shared by the runs of a
+    workspace), else the run's own `cache/<name>`."""
+    run_dir = Path(run_dir).resolve()
+    if run_dir.parent.name == "runs":
+        return run_dir.parent.parent / CACHE / name
+    return run_dir / CACHE / name

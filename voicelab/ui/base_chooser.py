@@ -35,10 +35,10 @@ def find_bases_and_voices(workspace: Workspace, dataset: Path | None = None, *, 
     a voice's .onnx is rebuilt into a trainable model when it is chosen. Then the base a new
     run on `dataset` starts from unless the user picks another (`default_base`), and the
     name of each base (path → "Joe (US English)"), to speak of it."""
-    from voicelab.core.training.voice_bases import default_base, voice_bases
+    from voicelab.core.voice_bases import checkpoint_bases, default_base, voice_bases
 
-    checkpoints, missing = tj.find_bases(workspace, progress=progress, cancel=cancel)
-    found = [(label, path, name) for label, path, name in checkpoints]
+    checkpoints, missing = checkpoint_bases(workspace)
+    found = [(base.label, base.path, base.name) for base in checkpoints]
     found += [(base.label, base.path, base.name) for base in voice_bases(workspace)]
     return ([(label, path) for label, path, _name in found], missing, default_base(workspace, dataset),
             {str(path): name for _label, path, name in found})
@@ -116,8 +116,9 @@ class BaseChooser(QObject):
 
     def check(self) -> None:
         """Say whether the chosen base fits the chosen quality (and the run's model shape)."""
-        from voicelab.core.training.base import BaseCheckpointError, check_base_quality
-        from voicelab.core.training.base_summary import summarize_base
+        from voicelab.core.training.bases.base import check_base_quality
+        from voicelab.core.training.bases.base_summary import summarize_base
+        from voicelab.core.training.bases.errors import BaseCheckpointError
 
         path = self.form.base_path()
         info = self.infos.get(str(path)) if path else None

@@ -2,8 +2,8 @@
 transcribe again.
 
 A mixin of `DatasetTab`, kept apart so the tab module holds the layout and the dataset-level
-work (datasets, drops, jobs, import/export) and this one what a person does to the clips in
-the table. It uses the tab's table, proxy, model, review panel, editor and banner.
+work (datasets; drops, jobs and import/export in dataset_transfer.py) and this one what a
+person does to the clips in the table. It uses the tab's table, proxy, model, review panel, editor and banner.
 """
 
 from __future__ import annotations

@@ -3,42 +3,42 @@
 Thin by design: the store (`voicelab.core.dataset.store`) holds and saves everything, the
 pipeline makes clips in a background job, `DatasetEditor` puts edits on the undo stack, and
 the clip table is a model over the store. This module lays those out and wires the
-buttons, keys and drops to them.
+buttons, keys and drops to them; what is done to clips is in `ClipActions`
+(dataset_clip_actions.py), recordings and LJSpeech folders in and out in `DatasetTransfer`
+(dataset_transfer.py).
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSplitter,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from voicelab.core.dataset.store import Dataset, dataset_folder, list_datasets, summarize
+from voicelab.core.dataset.records import summarize
+from voicelab.core.dataset.store import Dataset, dataset_folder, list_datasets
 from voicelab.core.errors import VoiceLabError
-from voicelab.core.names import inside
 from voicelab.core.progress import format_duration
 from voicelab.core.workspace import Workspace
 from voicelab.ui.asr_choice import AsrChoice
-from voicelab.ui.audio_out import AudioOutput, default_output
+from voicelab.ui.audio_out import AudioOutput
 from voicelab.ui.dataset_clip_actions import ClipActions
 from voicelab.ui.dataset_edits import DatasetEditor
+from voicelab.ui.dataset_transfer import DatasetTransfer
 from voicelab.ui.error_dialog import show_error
 from voicelab.ui.guide import GuidePage
 from voicelab.ui.widgets.clip_review import ClipReviewPanel
@@ -50,28 +50,21 @@ from voicelab.ui.widgets.clip_table import (
     DoubtfulWordsDelegate,
 )
 from voicelab.ui.widgets.item_menu import DatasetMenu
-from voicelab.ui.widgets.name_prompt import ask_name
 from voicelab.ui.widgets.prepare_panel import PreparePanel
+from voicelab.ui.widgets.splitter import splitter
 from voicelab.ui.workers import Job, JobManager
+from voicelab.ui.workspace_tab import WorkspaceTab
 
 log = logging.getLogger(__name__)
 
 
-def local_paths(mime) -> list[Path]:
-    """The local files and folders in a drop."""
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
-
-
-class DatasetTab(ClipActions, QWidget):
+class DatasetTab(ClipActions, DatasetTransfer, WorkspaceTab):
     datasetChanged = Signal(str)  # name of the dataset now shown ("" for none)
     datasetsChanged = Signal()  # made, renamed, deleted or its clips changed: others list them
 
     def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: AudioOutput | None = None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace = workspace
-        self.jobs = jobs
-        self.output = audio_output if audio_output is not None else default_output()
+        super().__init__(workspace, jobs, audio_output, parent)
         self.dataset: Dataset | None = None
         self.job: Job | None = None
         self.editor = DatasetEditor(self)
@@ -106,7 +99,7 @@ class DatasetTab(ClipActions, QWidget):
         self.dataset_menu = DatasetMenu(self.workspace, lambda: self.dataset.name if self.dataset else None,
                                         self)
         self.dataset_menu.setObjectName("datasetMenuButton")
-        self.dataset_menu.busy = self._dataset_holder
+        self.dataset_menu.busy = lambda name: self.job_holding("dataset", name)
         self.dataset_menu.changed.connect(self._dataset_renamed)
         top = QHBoxLayout()
         for widget in (label, self.dataset_combo, self.dataset_menu, self.new_button, self.add_button,
@@ -174,18 +167,14 @@ class DatasetTab(ClipActions, QWidget):
         upper_layout.setContentsMargins(0, 0, 0, 0)
         upper_layout.addLayout(filters)
         upper_layout.addWidget(self.table)
-        splitter = QSplitter(Qt.Vertical)
-        splitter.addWidget(upper)
-        splitter.addWidget(lower)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        panes = splitter(Qt.Vertical, (upper, 3), (lower, 2))
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
 
         editor_page = QWidget()
         editor_layout = QVBoxLayout(editor_page)
         editor_layout.setContentsMargins(0, 0, 0, 0)
-        editor_layout.addWidget(splitter, 1)
+        editor_layout.addWidget(panes, 1)
         editor_layout.addWidget(self.summary_label)
         self.guide = GuidePage(
             "Build a dataset",
@@ -287,102 +276,6 @@ class DatasetTab(ClipActions, QWidget):
             name, number = f"{base} {number}", number + 1
         return name
 
-    # -- adding recordings ------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = local_paths(event.mimeData())
-        if paths:
-            event.acceptProposedAction()
-            self.add_paths(paths)
-
-    def _add_clicked(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Add recordings", str(Path.home()),
-            "Audio and video (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.opus *.webm *.mp4 *.mkv);;All files (*)")
-        if files:
-            self.add_paths([Path(f) for f in files])
-
-    def add_paths(self, paths: list[Path]) -> Job | None:
-        """Import recordings (none: continue unfinished ones) into the shown dataset.
-
-        Nothing is made before it can work and is wanted: a Whisper model that cannot
-        transcribe the language stops here with the advice row's way out, and with no
-        dataset shown the user names the new one first (`ask_dataset_name`), then the
-        import goes on. Returns the job, or None when it did not start (yet)."""
-        if self.job is not None:
-            self.show_banner("Recordings are already being processed; wait for them or cancel first.")
-            return None
-        options = self.panel.options(self.workspace.settings)
-        if options.mode == "transcribe":
-            advice = self.asr_choice.check()
-            if advice.blocking:
-                self.show_banner("Nothing was imported: the Whisper model cannot transcribe these "
-                                 "recordings yet (the note above says why). Use its button, then add "
-                                 "the recordings again.")
-                return None
-        if self.dataset is None:
-            if paths:
-                self.ask_dataset_name(paths)
-            return None
-        from voicelab.core.dataset.pipeline import add_recordings
-
-        self.banner.setVisible(False)
-        self.pages.setCurrentIndex(1)
-        job = self.jobs.run(f"Preparing dataset '{self.dataset.name}'", add_recordings,
-                            self.dataset, list(paths), options, workspace=self.workspace,
-                            holds=[("dataset", self.dataset.name)])
-        self._track(job, "Reading recordings…")
-        job.finished.connect(self._prepared)
-        return job
-
-    def ask_dataset_name(self, paths: list[Path]) -> QInputDialog:
-        """Propose a name from the recordings; the dataset is made only when the user accepts,
-        and then the import goes on (a drop returns at once: see `name_prompt`)."""
-        if self.name_dialog is not None and self.name_dialog.isVisible():
-            return self.name_dialog
-        stem = paths[0].stem if paths[0].is_file() else paths[0].name
-        dialog = ask_name(self, "New dataset", "These recordings start a new dataset. Its name:",
-                          self._free_name(stem or "My voice"), "Create and add",
-                          lambda name: self._named(name, paths), "newDatasetName")
-        dialog.destroyed.connect(lambda: self.name_dialog is dialog and setattr(self, "name_dialog", None))
-        self.name_dialog = dialog
-        return dialog
-
-    def _named(self, name: str, paths: list[Path]) -> None:
-        if self.new_dataset(name) is not None:  # a bad name was said in an error box
-            self.add_paths(paths)
-
-    def _track(self, job: Job, message: str) -> None:
-        self.job = job
-        self.panel.start(message)
-        job.progress.connect(self.panel.update)
-        job.failed.connect(lambda message, details: show_error(self, "Dataset", message, details))
-        job.cancelled.connect(lambda: self.show_banner("Cancelled. Everything finished so far is kept; "
-                                                       "“Process remaining” continues."))
-        job.ended.connect(self._job_ended)
-        self._update_buttons()
-
-    def _prepared(self, report) -> None:
-        problems = getattr(report, "files_skipped", None) or []
-        warnings = getattr(report, "warnings", None) or []
-        if problems:
-            lines = "\n".join(f"• {Path(p.path).name}: {p.reason}" for p in problems[:8])
-            more = f"\n…and {len(problems) - 8} more" if len(problems) > 8 else ""
-            self.show_banner(f"{len(problems)} file(s) skipped:\n{lines}{more}")
-        elif warnings:
-            self.show_banner("\n".join(f"⚠ {w}" for w in warnings[:4]))
-
-    def _job_ended(self) -> None:
-        self.job = None
-        self.panel.stop()
-        self.model.refresh()
-        self._update_summary()
-        self._update_buttons()
-        self.datasetsChanged.emit()  # its clip count and length changed
-
     def _dataset_renamed(self, old: str, new: str) -> None:
         """The dataset menu renamed (`new`) or deleted (`new` empty) a dataset."""
         if self.dataset is not None and self.dataset.name == old:
@@ -391,10 +284,7 @@ class DatasetTab(ClipActions, QWidget):
         self.show_banner(f"Dataset '{old}' renamed to '{new}'." if new else f"Dataset '{old}' deleted.")
         self.datasetsChanged.emit()
 
-    def _dataset_holder(self, name: str) -> str | None:
-        job = self.jobs.holder("dataset", name)
-        return job.title if job is not None else None
-
+    # -- the job, the banner, the studio ----------------------------------------------------
     def cancel_job(self) -> None:
         if self.job is not None:
             self.panel.cancelling()
@@ -418,47 +308,6 @@ class DatasetTab(ClipActions, QWidget):
                                   self.audio_input or default_input(), self)
         self.datasetChanged.connect(self.studio.follow_dataset)
         return self.studio
-
-    # -- export / import --------------------------------------------------------------------
-    def _export_clicked(self) -> None:
-        if self.dataset is None:
-            return
-        folder = QFileDialog.getExistingDirectory(self, "Export as an LJSpeech folder", str(Path.home()))
-        if folder:
-            try:  # the dataset's name becomes a folder inside the one chosen, never elsewhere
-                self.export_to(inside(Path(folder), self.dataset.name, "dataset"))
-            except VoiceLabError as exc:
-                show_error(self, "Cannot export dataset", str(exc))
-
-    def export_to(self, folder: Path) -> Job:
-        from voicelab.core.dataset.ljspeech import export_ljspeech
-
-        job = self.jobs.run(f"Exporting '{self.dataset.name}'", export_ljspeech, self.dataset, folder,
-                            holds=[("dataset", self.dataset.name)])
-        job.finished.connect(lambda _r: self.show_banner(f"Exported to {folder}"))
-        job.failed.connect(lambda message, details: show_error(self, "Export failed", message, details))
-        return job
-
-    def _import_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Import an LJSpeech folder (wavs/ + metadata.csv)",
-                                                  str(Path.home()))
-        if folder:
-            self.import_from(Path(folder))
-
-    def import_from(self, folder: Path) -> Job | None:
-        from voicelab.core.dataset.ljspeech import import_ljspeech
-
-        name = self._free_name(folder.name)
-        try:
-            target = dataset_folder(self.workspace, name)
-        except VoiceLabError as exc:
-            show_error(self, "Cannot import dataset", f"{exc}\n\nRename the folder {folder} and import it again.")
-            return None
-        job = self.jobs.run(f"Importing {folder.name}", import_ljspeech, folder,
-                            target, name=name, holds=[("dataset", name)])
-        job.finished.connect(lambda _r: (self.reload_datasets(select=name), self.datasetsChanged.emit()))
-        job.failed.connect(lambda message, details: show_error(self, "Import failed", message, details))
-        return job
 
     # -- state ------------------------------------------------------------------------------
     def _on_store_change(self, change) -> None:

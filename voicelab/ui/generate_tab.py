@@ -2,15 +2,15 @@
 
 The tab wires its parts together: the preset panel (widgets/preset_panel.py), the clip
 player (widgets/clip_player.py) and the history (widgets/history_panel.py); synthesis and
-export run through `JobManager.run`. Speech plays from its first sentence: the job emits
-each sentence as it is made and the player appends it to the stream, so a long text is
-heard while the rest is synthesized.
+export run through `JobManager.run` (the jobs' bodies: generate_jobs.py), and voices
+imported or just exported by a run come in through `VoiceImports` (generate_voices.py).
+Speech plays from its first sentence: the job emits each sentence as it is made and the
+player appends it to the stream, so a long text is heard while the rest is synthesized.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -33,80 +32,30 @@ from voicelab.core.audio import read_audio
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.synthesis.history import History, HistoryEntry
 from voicelab.core.synthesis.presets import Preset, PresetStore
-from voicelab.core.synthesis.voices import VoiceInfo, import_voice
 from voicelab.core.workspace import Workspace
-from voicelab.ui.audio_out import AudioOutput, default_output
+from voicelab.ui.audio_out import AudioOutput
 from voicelab.ui.error_dialog import show_error
+from voicelab.ui.generate_jobs import speak, write_export
+from voicelab.ui.generate_voices import VoiceImports
 from voicelab.ui.widgets.clip_player import ClipPlayer
 from voicelab.ui.widgets.export_dialog import ExportChoice, ask_export
 from voicelab.ui.widgets.history_panel import HistoryPanel
 from voicelab.ui.widgets.preset_panel import PresetPanel
+from voicelab.ui.widgets.splitter import splitter
 from voicelab.ui.widgets.waveform import WaveformView
 from voicelab.ui.workers import Job, JobManager
+from voicelab.ui.workspace_tab import WorkspaceTab
 
 
-def _generate(workspace: Workspace, text: str, preset: Preset, history: History, *,
-              progress, cancel, emit) -> tuple[HistoryEntry, np.ndarray, int]:
-    """Worker side: emit each sentence as it is made (as the history will keep it), then
-    read the clip back, so the UI thread never touches the disk."""
-    from voicelab.core.synthesis.generate import generate_clip  # piper/onnxruntime: not at start-up
-
-    def sentence_made(sentence) -> None:
-        emit(dataclasses.replace(sentence, samples=_as_stored(sentence.samples, sentence.sample_rate)))
-
-    entry = generate_clip(workspace, text, preset, on_sentence=sentence_made, progress=progress,
-                          cancel=cancel, history=history)
-    samples, rate = read_audio(entry.path)
-    return entry, samples, rate
-
-
-def _as_stored(samples: np.ndarray, rate: int) -> np.ndarray:
-    """The samples as they read back from the history's 16-bit WAV file.
-
-    Streaming these makes what was heard, the saved clip and its exports the same samples,
-    not merely close (the history stores WAV, PCM_16; a test checks they stay equal)."""
-    import soundfile
-
-    buffer = io.BytesIO()
-    soundfile.write(buffer, np.clip(samples, -1.0, 1.0), rate, format="WAV", subtype="PCM_16")
-    buffer.seek(0)
-    stored, _rate = soundfile.read(buffer, dtype="float32")
-    return stored
-
-
-def _export(entry: HistoryEntry, choice: ExportChoice, *, progress, cancel) -> Path:
-    path = choice.path
-    progress(0, 1, f"Exporting {Path(path).name}")
-    from voicelab.core.synthesis.export import export_entry
-
-    result = export_entry(entry, path, output_rate=choice.sample_rate, mp3_kbps=choice.mp3_kbps)
-    progress(1, 1, f"Exported {Path(path).name}")
-    return result
-
-
-def _dropped_model(mime) -> Path | None:
-    """The one local `.onnx` file a drag carries, or None (anything else is refused)."""
-    if mime is None or not mime.hasUrls():
-        return None
-    urls = mime.urls()
-    if len(urls) != 1 or not urls[0].isLocalFile():
-        return None
-    path = Path(urls[0].toLocalFile())
-    return path if path.suffix.lower() == ".onnx" else None
-
-
-class GenerateTab(QWidget):
+class GenerateTab(VoiceImports, WorkspaceTab):
     """Text in, speech out: preset panel, editor, player, history."""
 
-    clip_generated = Signal(object)  # HistoryEntry
+    clipGenerated = Signal(object)  # HistoryEntry
     voicesChanged = Signal()  # imported, renamed or deleted here: other tabs list voices too
 
     def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: AudioOutput | None = None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace = workspace
-        self.jobs = jobs
-        self.output = audio_output if audio_output is not None else default_output()
+        super().__init__(workspace, jobs, audio_output, parent)
         self.presets = PresetStore.open(workspace)
         self.history = History.open(workspace)
         self.current_entry: HistoryEntry | None = None  # the saved clip shown, if any
@@ -129,7 +78,7 @@ class GenerateTab(QWidget):
         self.preset_panel = PresetPanel(self.workspace, self.presets)
         self.preset_panel.status.connect(self.set_status)
         self.preset_panel.voicesChanged.connect(self.voicesChanged)
-        self.preset_panel.voice_menu.busy = self.voice_holder
+        self.preset_panel.voice_menu.busy = lambda voice_id: self.job_holding("voice", voice_id)
         self.preset_panel.voice_menu.importRequested.connect(self.import_voice_dialog)
         self.setAcceptDrops(True)
 
@@ -179,86 +128,18 @@ class GenerateTab(QWidget):
 
         self.history_panel = HistoryPanel(self.history)
         self.history_panel.selected.connect(self._load_entry)
-        self.history_panel.play_requested.connect(self.play_entry)
-        self.history_panel.export_requested.connect(lambda entry: self.export_clip(entry=entry))
-        self.history_panel.delete_requested.connect(self.delete_entry)
+        self.history_panel.playRequested.connect(self.play_entry)
+        self.history_panel.exportRequested.connect(lambda entry: self.export_clip(entry=entry))
+        self.history_panel.deleteRequested.connect(self.delete_entry)
 
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(self.history_panel)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.addWidget(splitter(Qt.Horizontal, (left, 3), (self.history_panel, 1)))
 
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self, context=Qt.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self._generate_clicked)
         self.space_shortcut = QShortcut(QKeySequence(Qt.Key_Space), self, context=Qt.WidgetWithChildrenShortcut)
         self.space_shortcut.activated.connect(self._space_pressed)
-
-    # -- importing voices by drag and drop -----------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        if _dropped_model(event.mimeData()) is not None:
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:
-        self.dragEnterEvent(event)
-
-    def dropEvent(self, event) -> None:
-        model = _dropped_model(event.mimeData())
-        if model is None:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.import_dropped(model)
-
-    def import_voice_dialog(self) -> Job | None:
-        """Ask for a Piper voice file (its `.onnx.json` must lie beside it) and import it."""
-        from PySide6.QtWidgets import QFileDialog
-
-        path, _ = QFileDialog.getOpenFileName(self, "Import a Piper voice", str(Path.home()),
-                                              "Piper voices (*.onnx *.onnx.json)")
-        return self.import_dropped(Path(path)) if path else None
-
-    def import_dropped(self, model_path: Path) -> Job:
-        """Import a voice (its config beside it) in a job, then pick it for this preset."""
-        job = self.jobs.run(f"Importing {Path(model_path).name}", import_voice, self.workspace, Path(model_path))
-        self.import_job = job
-        job.finished.connect(self._on_imported)
-        job.failed.connect(lambda message, details: show_error(self, "Import failed", message, details))
-        job.failed.connect(lambda message, _details: self.set_status(message, error=True))
-        job.ended.connect(lambda: setattr(self, "import_job", None))
-        self.set_status(f"Importing {Path(model_path).name}…")
-        return job
-
-    def _on_imported(self, voice: VoiceInfo) -> None:
-        self.preset_panel.voice_imported(voice)
-        self.set_status(f"Voice '{voice.name}' imported.")
-        self.voicesChanged.emit()
-
-    def voice_exported(self, model_path: Path) -> None:
-        """A training run exported a voice: list it and show a preset made for it, both
-        under the name it was given ("My test voice", not its file's My_test_voice)."""
-        from voicelab.core.synthesis.voices import describe, workspace_voice_id
-
-        try:
-            voice_id = workspace_voice_id(self.workspace, Path(model_path))
-            name = describe(Path(model_path), voice_id, name=voice_id).name
-            preset = self.preset_panel.add_voice_preset(voice_id, name)
-        except (ValueError, VoiceLabError) as exc:
-            self.set_status(f"The new voice {Path(model_path).name} could not get a preset: {exc}",
-                            error=True)
-            return
-        self.set_status(f"New voice '{name}' is ready: preset '{preset.name}' speaks with it.")
-        self.voicesChanged.emit()
-
-    def voice_holder(self, voice_id: str) -> str | None:
-        """The title of this window's job that uses `voice_id`, if any."""
-        job = self.jobs.holder("voice", voice_id)
-        return job.title if job is not None else None
 
     # -- generating ----------------------------------------------------------------------------
     def _text_changed(self) -> None:
@@ -280,7 +161,7 @@ class GenerateTab(QWidget):
             return None
         self.preset_panel.save_pending()
         self.player.stop()
-        job = self.jobs.run("Generating speech", _generate, self.workspace, text,
+        job = self.jobs.run("Generating speech", speak, self.workspace, text,
                             dataclasses.replace(self.preset), self.history, emits=True,
                             holds=[("voice", self.preset.voice)])
         self.generate_job = job
@@ -328,7 +209,7 @@ class GenerateTab(QWidget):
         else:
             self._show_clip(entry, samples, rate)
         self.set_status(f"Made a {entry.duration:.1f} s clip.")
-        self.clip_generated.emit(entry)
+        self.clipGenerated.emit(entry)
 
     def _on_generate_ended(self) -> None:
         self.generate_job = None
@@ -401,7 +282,7 @@ class GenerateTab(QWidget):
             self.export_folder = choice.path.parent
         else:
             choice = ExportChoice(Path(path), self.preset.sample_rate, None)
-        job = self.jobs.run("Exporting clip", _export, entry, choice, holds=[("clip", entry.id)])
+        job = self.jobs.run("Exporting clip", write_export, entry, choice, holds=[("clip", entry.id)])
         self.export_job = job
         job.finished.connect(lambda result: self.set_status(f"Exported {Path(result)}."))
         job.failed.connect(lambda message, details: show_error(self, "Export failed", message, details))

@@ -12,7 +12,8 @@ from voicelab import APP_NAME, __version__
 from voicelab.core.workspace import Workspace
 from voicelab.ui.about_dialog import AboutDialog
 from voicelab.ui.audio_out import AudioOutput, default_output
-from voicelab.ui.dataset_tab import DatasetTab, local_paths
+from voicelab.ui.dataset_tab import DatasetTab
+from voicelab.ui.dataset_transfer import local_paths
 from voicelab.ui.generate_tab import GenerateTab
 from voicelab.ui.settings_dialog import SettingsDialog
 from voicelab.ui.training_tab import TrainingTab

@@ -8,7 +8,7 @@ voice is listed beside the checkpoints a run can start from, and the list reads 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QUrl
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +31,7 @@ from voicelab.core.models_catalog import KIND_LOCAL, KIND_PIPER, KIND_WHISPER, M
 from voicelab.core.progress import format_bytes
 from voicelab.core.workspace import Workspace
 from voicelab.ui.error_dialog import show_error
+from voicelab.ui.widgets.list_model import ListTableModel
 from voicelab.ui.workers import Job, JobManager
 
 KIND_VOICE = "builtin-voice"  # the voice that ships with VoiceLab: a base, and what Generate speaks
@@ -61,37 +62,27 @@ def builtin_voice_entry() -> ModelEntry:
                                   "run fine-tunes from it unless you pick another base.")
 
 
-class ModelTableModel(QAbstractTableModel):
+class ModelTableModel(ListTableModel):
     """Rows are catalog entries; status is computed from disk (never the network)."""
+
+    columns = COLUMNS
 
     def __init__(self, manager: ModelManager) -> None:
         super().__init__()
         self.manager = manager
-        self.entries: list[ModelEntry] = []
         self.presence: dict = {}  # id -> the manager's word: downloaded, included, …
         self.busy: dict = {}  # id -> "downloading…" while a job runs
 
     def reload(self) -> None:
         self.beginResetModel()
         voice = builtin_voice_entry()
-        self.entries = self.manager.catalog() + [voice]
-        self.presence = {e.id: self.manager.presence(e) for e in self.entries if e is not voice}
+        self.items = self.manager.catalog() + [voice]
+        self.presence = {e.id: self.manager.presence(e) for e in self.items if e is not voice}
         self.presence[voice.id] = INCLUDED
         self.endResetModel()
 
     def is_present(self, entry: ModelEntry) -> bool:
         return self.presence.get(entry.id, NOT_DOWNLOADED) != NOT_DOWNLOADED and not entry.problem
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.entries)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return COLUMNS[section]
-        return None
 
     def status(self, entry: ModelEntry) -> str:
         if entry.id in self.busy:
@@ -100,11 +91,7 @@ class ModelTableModel(QAbstractTableModel):
             return "missing"
         return self.presence.get(entry.id, NOT_DOWNLOADED)
 
-    def data(self, index: QModelIndex, role=Qt.DisplayRole):
-        if not index.isValid():
-            return None
-        entry = self.entries[index.row()]
-        column = index.column()
+    def cell(self, entry: ModelEntry, column: int, role: int):
         if role == Qt.DisplayRole:
             return (entry.name, KIND_LABELS.get(entry.kind, entry.kind), entry.language or "–",
                     entry.quality or "–",
@@ -112,12 +99,10 @@ class ModelTableModel(QAbstractTableModel):
                     entry.license or "–", self.status(entry))[column]
         if role == Qt.ToolTipRole:
             return entry.problem or entry.description or entry.id
-        if role == Qt.UserRole:
-            return entry
         if role == SORT_ROLE:
             if column == SIZE:
                 return float(entry.size_bytes or 0)
-            return str(self.data(index, Qt.DisplayRole)).lower()
+            return str(self.cell(entry, column, Qt.DisplayRole)).lower()
         if role == Qt.TextAlignmentRole and column == SIZE:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
@@ -127,7 +112,7 @@ class ModelTableModel(QAbstractTableModel):
             self.busy.pop(entry_id, None)
         else:
             self.busy[entry_id] = text
-        for row, entry in enumerate(self.entries):
+        for row, entry in enumerate(self.items):
             if entry.id == entry_id:
                 self.dataChanged.emit(self.index(row, STATUS), self.index(row, STATUS))
 
@@ -212,7 +197,7 @@ class ModelsDialog(QDialog):
         kind = self.kind_filter.currentData()
         self.proxy.setFilterRegularExpression(self.search.text())
         for row in range(self.model.rowCount()):
-            entry = self.model.entries[row]
+            entry = self.model.items[row]
             hidden = bool(kind) and entry.kind != kind
             source = self.proxy.mapFromSource(self.model.index(row, 0))
             if source.isValid():

@@ -29,8 +29,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from voicelab.core.training import events as ev
-from voicelab.core.training.process import EXIT_NO_START, TrainerProcess
+from voicelab.core.training.run import events as ev
+from voicelab.core.training.run.process import EXIT_NO_START, TrainerProcess
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +198,8 @@ class TrainingController(QObject):
     event = Signal(object)
     stuck = Signal(bool)
     ended = Signal(int)
-    _stop_requested = Signal()
-    _halt_requested = Signal()
+    _stopRequested = Signal()
+    _haltRequested = Signal()
 
     def __init__(self, run_dir: os.PathLike | str, *, env: Mapping[str, str] | None = None,
                  command: Sequence[str] | None = None, drain_ms: int = DRAIN_MS, stuck_poll_s: float = STUCK_POLL_S,
@@ -219,8 +219,8 @@ class TrainingController(QObject):
         self._worker.event.connect(self._on_event)
         self._worker.stuck.connect(self.stuck)
         self._worker.done.connect(self._on_done)
-        self._stop_requested.connect(self._worker.stop)
-        self._halt_requested.connect(self._worker.halt)
+        self._stopRequested.connect(self._worker.stop)
+        self._haltRequested.connect(self._worker.halt)
         self._thread.finished.connect(self._on_thread_finished)
         self._started = False
         self._ended = False
@@ -237,7 +237,7 @@ class TrainingController(QObject):
         """Ask the trainer to save a checkpoint and stop; returns at once."""
         if self.is_running() and not self.stop_requested:
             self.stop_requested = True
-            self._stop_requested.emit()
+            self._stopRequested.emit()
 
     def is_running(self) -> bool:
         """True from `start()` until `ended` is emitted."""
@@ -255,7 +255,7 @@ class TrainingController(QObject):
             self._thread.wait(2000)
             return True
         self._worker.shutting_down = True
-        self._halt_requested.emit()  # the worker's loop stops; from here this thread alone acts
+        self._haltRequested.emit()  # the worker's loop stops; from here this thread alone acts
         for _ in range(5):
             if self._thread.wait(1000):
                 break

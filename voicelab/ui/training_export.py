@@ -2,7 +2,7 @@
 
 A mixin of `TrainingTab`, as `training_live.py` is. Export proves that the voice loads and
 speaks, not that it is good; the checkpoint's preview round can say that, so the check
-(core/training/export_check.py, the CLI's too) runs first, off the UI thread: a voice whose
+(core/training/voice/export_check.py, the CLI's too) runs first, off the UI thread: a voice whose
 previews are not intelligible yet, or that sounds less like the speaker than the voice the
 run started from, is exported only when the user answers "Export anyway" (the CLI's
 `--force`). The result says what was checked and shows the voice's scores.
@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QMessageBox
 
-from voicelab.core.training.export_check import export_summary, heard_concerns
+from voicelab.core.training.voice.export_check import export_summary, heard_concerns
 from voicelab.ui import training_jobs as tj
 from voicelab.ui.workers import Job
 
@@ -48,7 +48,7 @@ class VoiceExport:
         self.checkpoints.set_status(f"Exporting {checkpoint.name} as “{name}”: converting, then "
                                     "checking that it loads and speaks…")
         job = self.jobs.run(f"Exporting voice {name}", tj.export_voice, run, checkpoint,
-                            self.workspace.root / "voices", name, holds=[("run", run.name)])
+                            self.workspace.voices, name, holds=[("run", run.name)])
         job.finished.connect(lambda result: self._exported(result, check, name))
         job.failed.connect(lambda message, _details: self._export_failed(message))
         job.cancelled.connect(lambda: self.checkpoints.set_status("Export cancelled; nothing was added."))

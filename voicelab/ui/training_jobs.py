@@ -11,19 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from voicelab.core.training import events as ev
+from voicelab.core.training.run import events as ev
 from voicelab.core.workspace import Workspace
 
 
 def list_runs(runs_dir: Path, *, progress, cancel) -> list:
-    from voicelab.core.training import runs
+    from voicelab.core.training.run import runs
 
     return runs.list_runs(runs_dir)
 
 
 def run_ranking(run_dir: Path, *, progress=None, cancel=None) -> list:
     """The run's ranking (computed from its log where the trainer has written none yet)."""
-    from voicelab.core.training import ranking
+    from voicelab.core.training.run import ranking
 
     return ranking.current_ranking(run_dir)
 
@@ -42,28 +42,6 @@ def read_run(run_dir: Path, *, progress, cancel) -> dict[str, Any]:
             "lines": history_lines(events), "ranking": run_ranking(run_dir)}
 
 
-def find_bases(workspace: Workspace, *, progress, cancel) -> tuple[list, list]:
-    """(label, checkpoint, name) of every downloaded or registered base; catalog entries to
-    download."""
-    from voicelab.core.models import ModelManager
-    from voicelab.core.models_catalog import KIND_LOCAL, KIND_PIPER
-
-    manager = ModelManager(workspace)
-    present, missing = [], []
-    for entry in manager.catalog():
-        if entry.kind == KIND_PIPER:
-            path = manager.local_path(entry)
-            if path is not None:
-                present.append((f"{entry.name} ({entry.quality or '?'})", path, entry.name))
-            elif not entry.problem:
-                missing.append(entry)
-        elif entry.kind == KIND_LOCAL:
-            path = manager.local_path(entry)
-            if path is not None and path.suffix == ".ckpt":
-                present.append((f"{entry.name} (local)", path, entry.name))
-    return present, missing
-
-
 def download_base(workspace: Workspace, entry: Any, *, progress, cancel) -> Path:
     from voicelab.core.models import ModelManager
 
@@ -71,29 +49,29 @@ def download_base(workspace: Workspace, entry: Any, *, progress, cancel) -> Path
 
 
 def inspect_base(path: Path, *, progress, cancel) -> Any:
-    from voicelab.core.training import base
+    from voicelab.core.training.bases import base
 
     progress(0, 0, f"Reading {path.name}")
     return base.inspect_base(path, progress=progress, cancel=cancel)
 
 
 def create_run(runs_dir: Path, config: Any, name: str | None, *, progress, cancel) -> Path:
-    from voicelab.core.training import runs
+    from voicelab.core.training import new_run
 
     progress(0, 0, "Checking the dataset and the base")
-    return runs.create_run(runs_dir, config, name=name)
+    return new_run.create_run(runs_dir, config, name=name)
 
 
 def check_export(run_dir: Path, checkpoint: Path, *, progress=None, cancel=None) -> Any:
     """The checkpoint's preview scores and what speaks against exporting it (export_check.py)."""
-    from voicelab.core.training.export_check import check_export as check
+    from voicelab.core.training.voice.export_check import check_export as check
 
     return check(run_dir, checkpoint)
 
 
 def export_voice(run_dir: Path, checkpoint: Path, voices: Path, name: str, *, progress, cancel) -> Any:
     """Export, verify, and log an `exported` event in the run (as the CLI does)."""
-    from voicelab.core.training.export import export_run_voice
+    from voicelab.core.training.voice.export import export_run_voice
 
     return export_run_voice(run_dir, checkpoint, voices, name, progress=progress, cancel=cancel)
 

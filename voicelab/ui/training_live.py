@@ -14,11 +14,10 @@ from typing import Any
 
 from PySide6.QtCore import QTimer
 
-from voicelab.core.training import events as ev
-from voicelab.core.training.event_text import warmup_fraction, warmup_status
+from voicelab.core.training.run import events as ev
+from voicelab.core.training.run.event_text import total_steps, warmup_fraction, warmup_status
 from voicelab.ui import training_jobs as tj
 from voicelab.ui.training_controller import TrainingController
-from voicelab.ui.widgets.train_progress import total_steps
 from voicelab.ui.workers import ExternalJob, Job
 
 _FINAL_STATUS = {"finished": "finished", "stopped": "stopped", "error": "failed"}
@@ -39,7 +38,7 @@ class LiveTraining:
         if config is None or self.is_training() or self._creating is not None:
             return None
         self.form.set_busy(True, "Creating the run…")
-        job = self.jobs.run("Creating a training run", tj.create_run, self.workspace.root / "runs", config,
+        job = self.jobs.run("Creating a training run", tj.create_run, self.workspace.runs, config,
                             self.form.run_name())
         self._creating = job
         job.finished.connect(self._start)
@@ -115,7 +114,7 @@ class LiveTraining:
             self.stop_button.setText("Stopping…")
             self.stop_button.setEnabled(False)
         elif info is not None and info.status == "running":  # trained by another process (the CLI)
-            from voicelab.core.training.runs import request_stop
+            from voicelab.core.training.run.runs import request_stop
 
             request_stop(info.path)
             QTimer.singleShot(3000, self, lambda: self.refresh_runs())

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from voicelab.core.dataset.store import list_datasets
 from voicelab.core.progress import format_duration
 from voicelab.core.workspace import Workspace
 from voicelab.ui import training_jobs as tj
-from voicelab.ui.audio_out import AudioOutput, default_output
+from voicelab.ui.audio_out import AudioOutput
 from voicelab.ui.base_chooser import BaseChooser
 from voicelab.ui.guide import GuidePage
 from voicelab.ui.training_controller import TrainingController
@@ -38,15 +38,17 @@ from voicelab.ui.widgets.item_menu import RunMenu
 from voicelab.ui.widgets.loss_chart import LossChart
 from voicelab.ui.widgets.preview_list import PreviewList
 from voicelab.ui.widgets.run_list import RunListPanel
+from voicelab.ui.widgets.splitter import splitter
 from voicelab.ui.widgets.train_form import TrainForm
 from voicelab.ui.widgets.train_log import TrainingLog
 from voicelab.ui.widgets.train_progress import TrainingProgress
 from voicelab.ui.workers import ExternalJob, Job, JobManager, stop_jobs
+from voicelab.ui.workspace_tab import WorkspaceTab
 
 log = logging.getLogger(__name__)
 
 
-class TrainingTab(LiveTraining, VoiceExport, QWidget):
+class TrainingTab(LiveTraining, VoiceExport, WorkspaceTab):
     goToDataset = Signal()
     voiceExported = Signal(object)  # Path of the new .onnx
     runsChanged = Signal()  # a run was made, deleted or saved a checkpoint (Generate lists them)
@@ -57,10 +59,7 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
 
     def __init__(self, workspace: Workspace, jobs: JobManager, audio_output: AudioOutput | None = None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace = workspace
-        self.jobs = jobs
-        self.output = audio_output if audio_output is not None else default_output()
+        super().__init__(workspace, jobs, audio_output, parent)
         self.trainer_env: dict[str, str] | None = None  # the trainer's environment (default: ours)
         self.trainer_command: list[str] | None = None  # default: `python -m voicelab --run-trainer`
         self.controller: TrainingController | None = None
@@ -103,16 +102,12 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
         self.run_menu = RunMenu(self.workspace, lambda: (self.selected_run().path.name
                                                          if self.selected_run() else None), self)
         self.run_menu.setObjectName("runMenuButton")
-        self.run_menu.busy = self._run_holder
+        self.run_menu.busy = lambda name: self.job_holding("run", name)
         self.run_menu.changed.connect(self._run_deleted)
         self.runs_panel.head.addWidget(self.run_menu)
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(self.resume)
-        left = QSplitter(Qt.Vertical)
-        left.addWidget(form_box)
-        left.addWidget(self.runs_panel)
-        left.setStretchFactor(0, 3)
-        left.setStretchFactor(1, 2)
+        left = splitter(Qt.Vertical, (form_box, 3), (self.runs_panel, 2))
 
         self.progress = TrainingProgress()
         self.chart = LossChart()
@@ -124,24 +119,14 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
         self.details.addTab(self.log_view, "Log")
         self.details.addTab(self.previews, "Previews")
         self.details.addTab(self.checkpoints, "Checkpoints && export")
-        right_split = QSplitter(Qt.Vertical)
-        right_split.addWidget(self.chart)
-        right_split.addWidget(self.details)
-        right_split.setStretchFactor(0, 3)
-        right_split.setStretchFactor(1, 2)
-        right_split.setSizes([460, 260])
+        right_split = splitter(Qt.Vertical, (self.chart, 3), (self.details, 2), sizes=[460, 260])
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.progress)
         right_layout.addWidget(right_split, 1)
 
-        main = QSplitter(Qt.Horizontal)
-        main.addWidget(left)
-        main.addWidget(right)
-        main.setStretchFactor(0, 0)
-        main.setStretchFactor(1, 1)
-        main.setSizes([420, 780])
+        main = splitter(Qt.Horizontal, (left, 0), (right, 1), sizes=[420, 780])
         self.guide = GuidePage(
             "Train a voice",
             "Fine-tune a Piper voice on your dataset, starting from a base voice close to yours.",
@@ -215,11 +200,7 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
     def refresh_runs(self, select: str | None = None) -> None:
         if select:
             self._select_run = select
-        self._quietly(tj.list_runs, self.workspace.root / "runs", then=self._runs_listed)
-
-    def _run_holder(self, name: str) -> str | None:
-        job = self.jobs.holder("run", name)
-        return job.title if job is not None else None
+        self._quietly(tj.list_runs, self.workspace.runs, then=self._runs_listed)
 
     def _run_deleted(self, name: str, _new: str) -> None:
         if self.shown_run is not None and self.shown_run.name == name:
@@ -236,7 +217,7 @@ class TrainingTab(LiveTraining, VoiceExport, QWidget):
         chosen = self._select_run or (self.shown_run.name if self.shown_run else
                                       self.workspace.settings.last_run)  # where the user was
         self._select_run = None
-        self.run_model.set_runs(infos)
+        self.run_model.set_items(infos)
         if self.live_run is not None and self.controller is not None:
             self.run_model.update_live(self.live_run.name, status="running")
         row = self.run_model.row_of(chosen) if chosen else -1

@@ -237,8 +237,8 @@ AnyJob = Job | ExternalJob
 class JobManager(QObject):
     """Knows every running job; the status bar shows them and shutdown stops them."""
 
-    job_added = Signal(object)
-    job_removed = Signal(object)
+    jobAdded = Signal(object)
+    jobRemoved = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -264,7 +264,7 @@ class JobManager(QObject):
     def _add(self, job: AnyJob) -> None:
         self._jobs.append(job)
         job.ended.connect(lambda: self._remove(job))
-        self.job_added.emit(job)
+        self.jobAdded.emit(job)
 
     def holder(self, kind: str, name: str) -> AnyJob | None:
         """The running job that holds this item, if any (see the module docstring)."""
@@ -273,7 +273,7 @@ class JobManager(QObject):
     def _remove(self, job: Job) -> None:
         if job in self._jobs:
             self._jobs.remove(job)
-            self.job_removed.emit(job)
+            self.jobRemoved.emit(job)
 
     def cancel_all(self) -> None:
         for job in self._jobs:

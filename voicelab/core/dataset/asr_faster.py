@@ -43,6 +43,7 @@ from voicelab.core.dataset.asr import (
     quiet_pieces,
     raise_if_cancelled,
 )
+from voicelab.core.errors import first_line
 from voicelab.core.progress import CancelToken, ProgressCallback
 
 #: Whisper's window: audio this short is one batch chunk, so it is decoded sequentially.
@@ -86,7 +87,7 @@ class FasterWhisperTranscriber:
                                       compute_type=self.compute_type, local_files_only=True)
         except Exception as exc:
             raise ASRError(f"Could not load the Whisper model from {model_path} on "
-                           f"{self.device} ({self.compute_type}): {_first_line(exc)}. Download "
+                           f"{self.device} ({self.compute_type}): {first_line(exc)}. Download "
                            "it again in Tools ▸ Models, or choose the CPU in Settings.") from None
         self.pipeline = BatchedInferencePipeline(self.model) if options.batched else None
 
@@ -133,7 +134,7 @@ class FasterWhisperTranscriber:
             info_box.append(info)
             yield from found
         except (RuntimeError, ValueError, MemoryError) as exc:
-            raise ASRError(f"Whisper failed on the audio ({_first_line(exc)}). On a GPU, try "
+            raise ASRError(f"Whisper failed on the audio ({first_line(exc)}). On a GPU, try "
                            "the CPU or a smaller model in Settings.") from None
 
 
@@ -144,7 +145,3 @@ def _segment(found, offset: float) -> Segment:
                    end=float(found.end) + offset, words=words,
                    avg_logprob=float(found.avg_logprob), no_speech_prob=float(found.no_speech_prob))
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else exc.__class__.__name__

@@ -38,7 +38,7 @@ FLAG_ORDER = tuple(FLAG_LABELS)
 LOW_LEVEL_DB = -40.0
 CLIPPED_SHARE = 0.001
 #: A clip whose words Whisper heard with a mean (geometric) probability under this is
-#: flagged for review. With tiny.en on joe's speech (tests/core/test_dataset_confidence.py,
+#: flagged for review. With tiny.en on joe's speech (tests/core/dataset/test_confidence.py,
 #: four runs, 96 clips, 41 % with a word error) it flagged 35 % of the clips, and 79 % of
 #: those had errors: 69 % of the clips with errors (0.75 caught 36 %, 0.85 95 % while
 #: flagging 65 %). A larger model is surer of itself and wrong less often: it flags fewer.

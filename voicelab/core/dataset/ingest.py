@@ -20,15 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from voicelab.core.audio import (
-    READ_EXTENSIONS,
-    AudioError,
-    audio_blocks,
-    info,
-    resample_blocks,
-    write_audio_blocks,
-)
-from voicelab.core.errors import VoiceLabError
+from voicelab.core.audio import READ_EXTENSIONS, audio_blocks, info, resample_blocks, write_audio_blocks
+from voicelab.core.errors import AudioError, VoiceLabError
 from voicelab.core.fileio import sha256_file
 from voicelab.core.progress import CancelToken
 

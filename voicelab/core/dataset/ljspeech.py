@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 
 from voicelab.core.dataset.ingest import FileProblem
-from voicelab.core.dataset.store import Dataset, DatasetError, NewClip
+from voicelab.core.dataset.records import DatasetError, NewClip
+from voicelab.core.dataset.store import Dataset
 from voicelab.core.dataset.textclean import clean_text, spoken_text
 from voicelab.core.errors import VoiceLabError
 from voicelab.core.fileio import atomic_write_text

@@ -48,7 +48,7 @@ from voicelab.core.dataset.ingest import (
     header_seconds,
     problem_from,
 )
-from voicelab.core.dataset.records import _reviewed
+from voicelab.core.dataset.records import Clip, NewClip, Source, _reviewed
 from voicelab.core.dataset.slicing import (
     Cut,
     SliceOptions,
@@ -57,7 +57,7 @@ from voicelab.core.dataset.slicing import (
     slice_regions,
     slice_transcript,
 )
-from voicelab.core.dataset.store import Clip, Dataset, NewClip, Source
+from voicelab.core.dataset.store import Dataset
 from voicelab.core.dataset.transcribers import load_transcriber
 from voicelab.core.errors import Cancelled, VoiceLabError
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress

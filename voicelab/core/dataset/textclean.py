@@ -27,7 +27,7 @@ def clean_text(text: str) -> str:
 
 def spoken_text(text: str, language: str = "en") -> str:
     """`text` with numbers, symbols and abbreviations written as words (English)."""
-    from voicelab.core.synthesis.text import normalize_text
+    from voicelab.core.text.normalize import normalize_text
 
     return clean_text(normalize_text(clean_text(text), language))
 

@@ -22,10 +22,11 @@ import numpy as np
 from piper.config import PhonemeType, SynthesisConfig
 
 from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
-from voicelab.core.synthesis.characters import describe_characters
 from voicelab.core.synthesis.errors import SynthesisError, TextError
 from voicelab.core.synthesis.model import SpeechModel
-from voicelab.core.synthesis.text import MAX_SENTENCE_CHARS, prepare_text
+from voicelab.core.synthesis.text import prepare_text
+from voicelab.core.text.characters import describe_characters
+from voicelab.core.text.sentences import MAX_SENTENCE_CHARS
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from voicelab.core.audio import AudioError, write_audio
+from voicelab.core.audio import write_audio
+from voicelab.core.errors import AudioError
 from voicelab.core.fileio import atomic_write_text
 from voicelab.core.names import BadName, inside
 from voicelab.core.settings import backup_path

@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voicelab.core.errors import Cancelled, VoiceLabError
-from voicelab.core.fileio import atomic_open, atomic_write_text
-from voicelab.core.names import BadName, inside, safe_file_name, within
-from voicelab.core.progress import CancelToken, ProgressCallback, no_progress
+from voicelab.core.errors import VoiceLabError
+from voicelab.core.names import BadName, inside, within
 from voicelab.core.synthesis.errors import VoiceError
+from voicelab.core.voice_names import display_name
 from voicelab.core.workspace import Workspace
 
 if TYPE_CHECKING:  # onnxruntime and piper load only when a voice is first used, not at app start
@@ -35,7 +34,6 @@ BUILTIN_PREFIX = "builtin:"
 CHECKPOINT_PREFIX = "checkpoint:"  # + "<run name>/<checkpoint file name>": a quick listen
 DEFAULT_VOICE_ID = "builtin:en_US-joe-medium"
 CACHE_SIZE = 3  # loaded voices kept in memory (each holds an ONNX session)
-_COPY_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def config_path_for(model_path: Path) -> Path | None:
     return None
 
 
-def _read_config(config_path: Path) -> dict:
+def read_config(config_path: Path) -> dict:
     """The parsed config; raises VoiceError naming the file, the value and the fix when it is
     not a config a voice can speak with.
 
@@ -195,7 +193,7 @@ def describe(model_path: Path, voice_id: str | None = None, *, name: str | None 
                          builtin, problem=f"The voice {model_path.name} has no config beside it "
                                           f"({model_path.name}.json).")
     try:
-        raw = _read_config(config_path)
+        raw = read_config(config_path)
     except VoiceError as exc:
         return VoiceInfo(voice_id, name, model_path, config_path, builtin, problem=str(exc))
     speaker_map = raw.get("speaker_id_map") or {}
@@ -245,9 +243,9 @@ def checkpoint_voices(workspace: Workspace) -> list[VoiceInfo]:
     Listed without loading anything (no torch): the run's voice config gives the rate and
     language; loading happens only when the voice is used.
     """
-    from voicelab.core.training.runs import latest_checkpoint
+    from voicelab.core.training.run.runs import latest_checkpoint
 
-    runs = Path(workspace.root) / "runs"
+    runs = workspace.runs
     found = []
     for run in sorted(runs.iterdir() if runs.is_dir() else [], key=lambda p: p.name.lower()):
         listed = not run.name.startswith(".") and (run / "train.yaml").is_file()  # not a deleted run
@@ -263,7 +261,7 @@ def _checkpoint_info(run: Path, checkpoint: Path) -> VoiceInfo:
     config = run / "config.json"
     if config.is_file():
         try:
-            raw = _read_config(config)
+            raw = read_config(config)
             return VoiceInfo(voice_id, name, checkpoint, config, sample_rate=int(raw["audio"]["sample_rate"]),
                              language=str(raw["espeak"]["voice"]))
         except (VoiceError, KeyError, TypeError, ValueError) as exc:
@@ -279,7 +277,7 @@ def find_voice(workspace: Workspace, voice_id: str) -> VoiceInfo:
     if voice_id.startswith(CHECKPOINT_PREFIX):
         run_name, _, file_name = voice_id[len(CHECKPOINT_PREFIX):].partition("/")
         try:
-            run = inside(Path(workspace.root) / "runs", run_name, "run")
+            run = inside(workspace.runs, run_name, "run")
             checkpoint = inside(run / "checkpoints", file_name, "checkpoint")
         except BadName as error:
             raise VoiceError(f"The voice '{voice_id}' is not a checkpoint of this workspace: "
@@ -301,117 +299,6 @@ def find_voice(workspace: Workspace, voice_id: str) -> VoiceInfo:
     )
 
 
-# --------------------------------------------------------------------------- import
-
-
-def safe_voice_name(name: str) -> str:
-    """A file name for a voice; the rule is `names.safe_file_name` (this name stays for the
-    training export, which names its voices with it)."""
-    return safe_file_name(name, "voice")
-
-
-# A voice has two names: the one its user typed ("My test voice"), which the voice lists and
-# its preset show, and its file's (`safe_voice_name`: "My_test_voice.onnx", which is also its
-# id in presets). The typed one is kept in the voice's config under "voicelab"; Piper ignores
-# keys it does not know. It counts only while it is still the name of that file: a file
-# renamed by hand shows its new file name, not a name it no longer has.
-DISPLAY_NAME_KEY = "name"
-
-
-def typed_name(name: str) -> str:
-    """The name as typed, on one line without outer spaces ("" when there is none)."""
-    return " ".join(str(name or "").split())
-
-
-def display_name(raw: Mapping, model_path: Path) -> str | None:
-    """The typed name a voice config keeps for the voice file `model_path`, if any."""
-    extra = raw.get("voicelab")
-    shown = typed_name(extra.get(DISPLAY_NAME_KEY) or "") if isinstance(extra, Mapping) else ""
-    stem = model_path.name[: -len(".onnx")] if model_path.name.endswith(".onnx") else model_path.stem
-    return shown if shown and safe_voice_name(shown) == stem else None
-
-
-def keep_display_name(config: dict, name: str) -> dict:
-    """`config` (a voice config being written) with `name` kept as the voice's typed name."""
-    extra = config.get("voicelab")
-    config["voicelab"] = {**(extra if isinstance(extra, dict) else {}), DISPLAY_NAME_KEY: typed_name(name)}
-    return config
-
-
-def rename_display(config_path: Path, name: str) -> None:
-    """Keep `name` as the typed name in the config of a voice renamed to it (atomically)."""
-    raw = _read_config(config_path)
-    atomic_write_text(config_path, json.dumps(keep_display_name(raw, name), ensure_ascii=False, indent=2))
-
-
-def _free_name(folder: Path, name: str) -> str:
-    candidate, number = name, 2
-    while (folder / f"{candidate}.onnx").exists() or (folder / f"{candidate}.onnx.json").exists():
-        candidate = f"{name}-{number}"
-        number += 1
-    return candidate
-
-
-def import_voice(workspace: Workspace, model_path: Path, name: str | None = None, *,
-                 progress: ProgressCallback = no_progress,
-                 cancel: CancelToken | None = None) -> VoiceInfo:
-    """Copy a Piper voice (the `.onnx` and the config beside it) into the workspace.
-
-    The model is loaded once before copying, so a damaged file is refused with its name
-    rather than imported. Each file is written atomically; the config goes first so a
-    listing never sees a model without its config. A name already taken gets "-2", "-3"….
-    """
-    source = Path(model_path)
-    if source.name.endswith(".onnx.json"):
-        source = source.with_name(source.name[: -len(".json")])  # the user picked the config
-    if not source.is_file():
-        raise VoiceError(f"The voice file {source} does not exist.")
-    if source.suffix.lower() != ".onnx":
-        raise VoiceError(f"{source.name} is not a Piper voice: choose the voice's .onnx file.")
-    config = config_path_for(source)
-    if config is None:
-        raise VoiceError(
-            f"No voice config found beside {source}: a Piper voice is two files, "
-            f"{source.name} and {source.name}.json. Put both in the same folder and import again."
-        )
-    _read_config(config)
-    progress(0, 1, f"Checking {source.name}")
-    _load_uncached(source, config)
-    token = cancel or CancelToken()
-    token.raise_if_cancelled()
-
-    folder = workspace.voices
-    folder.mkdir(parents=True, exist_ok=True)
-    final = _free_name(folder, safe_file_name(name or source.name[: -len(".onnx")], "voice"))
-    target_model = folder / f"{final}.onnx"
-    target_config = folder / f"{final}.onnx.json"
-    total = source.stat().st_size + config.stat().st_size
-    done = 0
-
-    def copy(src: Path, dst: Path) -> None:
-        nonlocal done
-        with open(src, "rb") as reader, atomic_open(dst, "wb") as writer:
-            while True:
-                token.raise_if_cancelled()
-                chunk = reader.read(_COPY_CHUNK)
-                if not chunk:
-                    break
-                writer.write(chunk)
-                done += len(chunk)
-                progress(done, total, f"Copying {src.name}")
-
-    try:
-        copy(config, target_config)
-        copy(source, target_model)
-    except Cancelled:
-        target_config.unlink(missing_ok=True)
-        raise
-    except OSError as exc:
-        target_config.unlink(missing_ok=True)
-        raise VoiceError(f"Could not copy the voice into {folder}: {exc.strerror or exc}.") from None
-    return describe(target_model, final, name=final)
-
-
 # --------------------------------------------------------------------------- loading
 
 _cache: OrderedDict[tuple, SpeechModel] = OrderedDict()
@@ -425,11 +312,11 @@ def _cache_key(info: VoiceInfo) -> tuple:
             str(info.config_path), config_stat.st_mtime_ns)
 
 
-def _load_uncached(model_path: Path, config_path: Path) -> SpeechModel:
+def load_uncached(model_path: Path, config_path: Path) -> SpeechModel:
     from voicelab.core.synthesis.model import OnnxVoice
 
     if model_path.suffix == ".ckpt":  # a training checkpoint: PyTorch, no export needed
-        from voicelab.core.training.checkpoint_voice import load_checkpoint_voice
+        from voicelab.core.training.voice.checkpoint_voice import load_checkpoint_voice
 
         try:
             return load_checkpoint_voice(model_path, config=config_path)
@@ -466,7 +353,7 @@ def load_voice(info: VoiceInfo) -> SpeechModel:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-        model = _load_uncached(info.model_path, info.config_path)
+        model = load_uncached(info.model_path, info.config_path)
         _cache[key] = model
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)

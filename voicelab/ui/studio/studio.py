@@ -14,6 +14,9 @@ What runs where (the window never waits on audio, disk or Whisper):
 
 With no microphone the studio says why in its banner and stays open: the prompts, the takes
 kept so far and playing them back all work.
+
+This module holds the window, its prompts and plumbing; what is done to a take is in
+`take_actions.py`, choosing and testing the microphone in `microphone.py`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from voicelab.core.recording.audio_in import AudioInput
 from voicelab.core.recording.checks import ROOM_CHECK_S
 from voicelab.core.recording.prompts import bundled_sets
 from voicelab.core.recording.recorder import Recorder
-from voicelab.core.recording.review import Hearing, TakeResult, review_file, review_take
+from voicelab.core.recording.review import Hearing, TakeResult, review_file
 from voicelab.core.recording.take_writer import read_take
 from voicelab.core.recording.takes import TakeFolder
 from voicelab.ui.audio_out import AudioOutput
@@ -38,6 +41,7 @@ from voicelab.ui.error_dialog import show_error
 from voicelab.ui.studio.level_meter import LevelMeter
 from voicelab.ui.studio.microphone import MicrophoneSetup
 from voicelab.ui.studio.setup_bar import SetupBar
+from voicelab.ui.studio.take_actions import TakeActions
 from voicelab.ui.studio.take_view import TakeView
 from voicelab.ui.widgets.clip_player import ClipPlayer
 from voicelab.ui.workers import JobManager
@@ -47,7 +51,7 @@ KEYS = ("Space/R record · stop   Enter keep and go on   Backspace retake   ←/
         "P play   T test recording   N room check")
 
 
-class RecordStudio(MicrophoneSetup, QWidget):
+class RecordStudio(MicrophoneSetup, TakeActions, QWidget):
     """The studio for one dataset (a window of its own)."""
 
     takeReviewed = Signal(object)  # TakeResult, once the checks of a take are done
@@ -246,115 +250,6 @@ class RecordStudio(MicrophoneSetup, QWidget):
             return
         self.setup.set_prompt_sets(bundled_sets(), self.prompts)
         self.go_to(self.folder.first_unrecorded(self.prompts.prompts))
-
-    # -- takes ------------------------------------------------------------------------------
-    def toggle_record(self) -> None:
-        if self.mode == "recording":
-            self.stop_and_review()
-        elif self.mode == "test":
-            self.toggle_test()
-        elif self.mode == "idle":
-            self.start_take()
-
-    def start_take(self) -> None:
-        if not self.recorder.is_open:
-            self.view.set_status("refused", self.recorder.unavailable_reason or
-                                 "The microphone is not open: choose one above.")
-            return
-        if self.prompt in self._keeping:  # the take being kept would be written over
-            self.view.set_status("info", "Still keeping the last take of this prompt; a moment…")
-            return
-        if self.folder.room_noise_db() is None:  # the room check comes before the first prompt
-            self.room_check(then=self.start_take)
-            return
-        self.player.clear()
-        self.result = None
-        self.view.show_heard("")
-        self._show_prompt()
-        self.recorder.start_take(self.folder.take_path(self.prompt))
-        self.mode = "recording"
-        self._tick()
-        self._update_buttons()
-
-    def stop_and_review(self) -> None:
-        take = self.recorder.stop_take()
-        self.mode = "idle"
-        self._review(review_take, take, "Checking the take")
-
-    def _review(self, func, what, message: str) -> None:
-        self.mode = "checking"
-        self.view.set_status("info", f"{message}…")
-        index, prompt = self.index, self.prompt
-        self._run(f"Checking take {index + 1}", func, what, prompt,
-                  room_noise_db=self.folder.room_noise_db(), hearing=self.hearing,
-                  language=self.prompts.language,
-                  done=lambda result: self._reviewed(index, result),
-                  fail=lambda message: self._check_failed(index, message))
-        self._update_buttons()
-
-    def _reviewed(self, index: int, result: TakeResult) -> None:
-        self.mode = "idle" if self.mode == "checking" else self.mode
-        if index == self.index:
-            self.result = result
-            self.view.show_result(result, self.recorder.is_open)
-            self.player.show(result.samples, result.rate)
-            self._show_prompt()
-        self._update_buttons()
-        self.takeReviewed.emit(result)
-
-    def _check_failed(self, index: int, message: str) -> None:
-        self.mode = "idle" if self.mode == "checking" else self.mode
-        if index == self.index:
-            self.view.set_status("refused", message)
-        self._update_buttons()
-
-    def keep_and_next(self) -> None:
-        if self.mode == "recording":
-            self.stop_and_review()
-            return
-        if self.mode != "idle":
-            return
-        result = self.result
-        if result is None:
-            if self.folder.kept_clip(self.prompt) is not None:
-                self.next()
-            else:
-                self.view.set_status("info", "Nothing to keep yet: press R and read the prompt.")
-            return
-        if result.refused:
-            self.view.set_status("refused", "This take cannot be kept: record it again (R).",
-                                 result.messages())
-            return
-        index, prompt = self.index, self.prompt
-        self._keeping.add(prompt)
-        job = self._run(f"Keeping take {index + 1}", self.folder.keep, prompt, result.check,
-                        self.prompts.language, done=self._kept,
-                        fail=lambda message: show_error(self, "The take was not kept", message))
-        job.ended.connect(lambda: self._keeping.discard(prompt))
-        self.result = None
-        if index + 1 < len(self.prompts.prompts):
-            self.go_to(index + 1)
-        else:
-            self.view.set_status("good", "That was the last prompt. Thank you!")
-
-    def _kept(self, clip) -> None:
-        self._show_prompt()
-        self.takeKept.emit(clip.id)
-
-    def retake(self) -> None:
-        if self.mode == "recording":
-            self.recorder.discard_take()
-            self.mode = "idle"
-        if self.mode == "idle":
-            self.start_take()
-
-    def play(self) -> None:
-        if self.mode in ("recording", "room", "test"):
-            return
-        if not self.output.available:
-            self.view.set_status("refused", self.output.unavailable_reason)
-            return
-        self.player.toggle()
 
     # -- plumbing ---------------------------------------------------------------------------
     def _run(self, title: str, func, *args, done=None, fail=None, **kwargs):

@@ -1,6 +1,6 @@
 """A run's kept checkpoints, best first, and the button that turns one into a voice.
 
-The ranking is the trainer's (`checkpoints/ranking.json`, see core/training/ranking.py):
+The ranking is the trainer's (`checkpoints/ranking.json`, see core/training/run/ranking.py):
 among the checkpoints whose previews can be understood (WER near the run's lowest, at most
 50%), the one most like the speaker (likeness), then the lowest validation mel loss. The
 best row is selected by default, so "Export voice" exports what the ranking recommends;
@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voicelab.core.training.event_text import likeness_text, wer_text
+from voicelab.core.training.run.event_text import likeness_text, wer_text
+from voicelab.ui.widgets.list_model import ListTableModel
 
 COLUMNS = ("Rank", "Checkpoint", "Step", "Epoch", "Val. mel", "WER", "Likeness", "Kept as")
 _REASONS = {"best": "best", "last": "newest (resume)", "mel": "low mel loss", "wer": "low WER"}
@@ -38,46 +39,28 @@ UNSCORED_TIP = ("No validation or preview round has scored this checkpoint yet (
                 "between rounds), so it cannot be called best. Resume continues from it.")
 
 
-class RankingModel(QAbstractTableModel):
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.items: list[Any] = []  # RankedCheckpoint, best first
+class RankingModel(ListTableModel):
+    """The ranking's RankedCheckpoints, best first; the best in bold."""
+
+    columns = COLUMNS
 
     def set_items(self, items: list[Any]) -> None:
-        self.beginResetModel()
-        self.items = sorted(items, key=lambda r: r.rank)
-        self.endResetModel()
+        super().set_items(sorted(items, key=lambda r: r.rank))
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex, role=Qt.DisplayRole):
-        if not index.isValid():
-            return None
-        item = self.items[index.row()]
+    def cell(self, item: Any, column: int, role: int) -> Any:
         if role == Qt.DisplayRole:
             kept = [_REASONS.get(r, r) for r in item.reasons if r != "recent"]  # recent: unscored
             return (str(item.rank) if item.scored else "–", Path(item.path).name, f"{item.step:,}",
                     "–" if item.epoch is None else str(item.epoch),
                     "–" if item.mel is None else f"{item.mel:.3f}",
                     wer_text(item.wer), likeness_text(item.likeness),
-                    ", ".join(kept + ([] if item.scored else [UNSCORED])))[index.column()]
+                    ", ".join(kept + ([] if item.scored else [UNSCORED])))[column]
         if role == Qt.FontRole and item.is_best:
             font = QFont()
             font.setBold(True)
             return font
         if role == Qt.ToolTipRole:
             return str(item.path) + ("" if item.scored else f"\n{UNSCORED_TIP}")
-        if role == Qt.UserRole:
-            return item
         return None
 
 

@@ -32,7 +32,8 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPalette, QTextDocument
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from voicelab.core.dataset.flags import describe, doubtful_words, severity
-from voicelab.core.dataset.store import Change, Clip, Dataset
+from voicelab.core.dataset.records import Change, Clip
+from voicelab.core.dataset.store import Dataset
 
 COLUMNS = ("ID", "Length", "Text", "Confidence", "Flags")
 ID, LENGTH, TEXT, CONFIDENCE, FLAGS = range(len(COLUMNS))

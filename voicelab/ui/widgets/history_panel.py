@@ -29,9 +29,9 @@ class HistoryPanel(QGroupBox):
     """Shows `history`; each signal carries the entry it is about."""
 
     selected = Signal(object)  # the user picked a clip (not sent by `reload`)
-    play_requested = Signal(object)  # Play, or a double-click
-    export_requested = Signal(object)
-    delete_requested = Signal(object)  # Delete button or key
+    playRequested = Signal(object)  # Play, or a double-click
+    exportRequested = Signal(object)
+    deleteRequested = Signal(object)  # Delete button or key
 
     def __init__(self, history: History, parent: QWidget | None = None) -> None:
         super().__init__("History", parent)
@@ -41,14 +41,14 @@ class HistoryPanel(QGroupBox):
         self.list.setWordWrap(True)
         self.list.currentItemChanged.connect(self._picked)
         self.list.itemDoubleClicked.connect(
-            lambda item: self._request(self.play_requested, self.entry_of(item)))
+            lambda item: self._request(self.playRequested, self.entry_of(item)))
         self.play_button = QPushButton("Play", objectName="historyPlay")
         self.export_button = QPushButton("Export…", objectName="historyExport")
         self.delete_button = QPushButton("Delete", objectName="historyDelete")
         buttons = QHBoxLayout()
-        for button, signal in ((self.play_button, self.play_requested),
-                               (self.export_button, self.export_requested),
-                               (self.delete_button, self.delete_requested)):
+        for button, signal in ((self.play_button, self.playRequested),
+                               (self.export_button, self.exportRequested),
+                               (self.delete_button, self.deleteRequested)):
             button.clicked.connect(lambda _checked=False, s=signal: self._request(s, self.selected_entry()))
             buttons.addWidget(button)
         # First run: say what will be here instead of showing an empty box.
@@ -65,7 +65,7 @@ class HistoryPanel(QGroupBox):
         layout.addWidget(self.pages, 1)
         layout.addLayout(buttons)
         delete = QShortcut(QKeySequence.Delete, self.list, context=Qt.WidgetShortcut)
-        delete.activated.connect(lambda: self._request(self.delete_requested, self.selected_entry()))
+        delete.activated.connect(lambda: self._request(self.deleteRequested, self.selected_entry()))
 
     def reload(self, select: str | None = None) -> None:
         """List the clips again, picking the one with id `select` (quietly)."""

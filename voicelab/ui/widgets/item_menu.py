@@ -190,7 +190,7 @@ class DatasetMenu(ItemMenu):
         from voicelab.core.dataset.store import dataset_folder
 
         name = self.current()
-        return dataset_folder(self.workspace, name) if name else Path(self.workspace.root) / "datasets"
+        return dataset_folder(self.workspace, name) if name else self.workspace.datasets
 
 
 class RunMenu(ItemMenu):
@@ -208,5 +208,5 @@ class RunMenu(ItemMenu):
 
     def _folder(self) -> Path:
         name = self.current()
-        runs = Path(self.workspace.root) / "runs"
+        runs = self.workspace.runs
         return inside(runs, name, "run") if name else runs

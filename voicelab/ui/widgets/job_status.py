@@ -37,8 +37,8 @@ class JobStatusWidget(QWidget):
         self.cancel_button.clicked.connect(self._cancel_shown)
         for widget in (self.label, self.bar, self.eta, self.others, self.cancel_button):
             layout.addWidget(widget)
-        jobs.job_added.connect(self._on_added)
-        jobs.job_removed.connect(self._on_removed)
+        jobs.jobAdded.connect(self._on_added)
+        jobs.jobRemoved.connect(self._on_removed)
         self._refresh()
 
     @Slot(object)

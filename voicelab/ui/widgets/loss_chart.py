@@ -15,8 +15,8 @@ curve is one tick away, with a log scale for mixing them. The plots take the app
 
 Points arrive as trainer events (or from a run's events.jsonl, replayed); the curves are
 redrawn at most a few times a second, so a fast run never makes the window stutter.
-Smoothing (exponential moving average), log scale, steps-or-epochs and a hover read-out are
-the controls people know from TensorBoard.
+Smoothing (an exponential moving average, `smoothing.py`), log scale, steps-or-epochs and a
+hover read-out are the controls people know from TensorBoard.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from voicelab.ui.widgets.plot_style import PlotStyle
+from voicelab.ui.widgets.smoothing import Smoother
 
 SERIES = (("loss_g", "generator", "#2563eb"), ("loss_d", "discriminator", "#dc2626"),
           ("mel", "mel", "#16a34a"), ("kl", "kl", "#9333ea"), ("dur", "duration", "#ea580c"),
@@ -48,75 +49,6 @@ REDRAW_MS = 200
 SCORE_PLOT_HEIGHT = (96, 130)  # the WER and likeness plots: "naturalness" must fit upright
 AXIS_WIDTH = 52  # pixels, each side axis of each plot
 WER_COLOR, LIKENESS_COLOR, NATURALNESS_COLOR = "#f59e0b", "#7c3aed", "#0d9488"
-
-
-def smooth(values: np.ndarray, weight: float) -> np.ndarray:
-    """Exponential moving average with bias correction (as TensorBoard draws it)."""
-    if weight <= 0 or len(values) == 0:
-        return values
-    out = np.empty_like(values)
-    last, debias = 0.0, 0.0
-    for i, value in enumerate(values):
-        if not np.isfinite(value):
-            out[i] = np.nan
-            continue
-        last = last * weight + (1 - weight) * value
-        debias = debias * weight + (1 - weight)
-        out[i] = last / debias
-    return out
-
-
-def _ema(values: np.ndarray, weight: float, last: float, count: int) -> tuple[np.ndarray, float, int]:
-    """`smooth` continued from a state, in numpy: (smoothed values, new last, new count).
-
-    `last` is the undebiased average so far and `count` the finite values it has seen.
-    s_i = w^i·s_0 + (1−w)·w^i·Σ w^−j·v_j, in chunks short enough that w^−j (≤ e^600) cannot
-    overflow; each sum is dominated by its newest terms, so the error stays ~i·ε. The
-    debias of the k-th finite value is 1 − w^k, as in `smooth`.
-    """
-    out = np.full(len(values), np.nan)
-    finite = np.isfinite(values)
-    data = values[finite]
-    if len(data) == 0:
-        return out, last, count
-    chunk = max(1, min(8192, int(600 / -np.log(weight))))
-    result = np.empty(len(data))
-    for start in range(0, len(data), chunk):
-        part = data[start:start + chunk]
-        powers = weight ** np.arange(1, len(part) + 1)
-        segment = powers * (last + (1 - weight) * np.cumsum(part / powers))
-        result[start:start + len(part)] = segment
-        last = float(segment[-1])
-    result /= 1 - weight ** (count + np.arange(1, len(data) + 1))
-    out[finite] = result
-    return out, last, count + len(data)
-
-
-class _Smoother:
-    """`smooth` kept up to date as points are appended: only new points cost time.
-
-    A long run has tens of thousands of logged steps and the chart redraws a few times a
-    second, so the average's state is kept and only the new tail is smoothed (vectorized).
-    A new weight, or fewer values (a reload), starts over.
-    """
-
-    def __init__(self) -> None:
-        self.reset(-1.0)
-
-    def reset(self, weight: float) -> None:
-        self.weight, self.last, self.count = weight, 0.0, 0
-        self.out = np.zeros(0)
-
-    def update(self, values: list[float], weight: float) -> np.ndarray:
-        if weight != self.weight or len(values) < len(self.out):
-            self.reset(weight)
-        if weight <= 0:
-            return np.asarray(values, dtype=float)
-        if len(values) > len(self.out):
-            tail, self.last, self.count = _ema(np.asarray(values[len(self.out):], dtype=float), weight,
-                                               self.last, self.count)
-            self.out = np.concatenate([self.out, tail])
-        return self.out
 
 
 def history_columns(history: Mapping[str, Iterable[Mapping]]) -> dict[str, Any]:
@@ -153,7 +85,7 @@ class LossChart(QWidget):
         self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
         self.loss_plot.setLabel("left", "loss")
         self.curves = {}
-        self._smoothers = {key: _Smoother() for key, _, _ in SERIES}
+        self._smoothers = {key: Smoother() for key, _, _ in SERIES}
         for key, label, color in SERIES:
             curve = self.loss_plot.plot(name=label, pen=pg.mkPen(color, width=2))
             curve.setVisible(key in SHOWN_BY_DEFAULT)

@@ -15,6 +15,10 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QTextLayout, QTextOption
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
+#: A message's colour when it is a verdict: wrong (red) or fine (green).
+ERROR_STYLE = "color: #b91c1c;"
+OK_STYLE = "color: #15803d;"
+
 
 class MessageLine(QLabel):
     def __init__(self, lines: int = 2, parent: QWidget | None = None, **properties) -> None:

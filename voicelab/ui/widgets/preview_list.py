@@ -5,7 +5,7 @@ sentence: the text, what Whisper heard back, its WER, its likeness to the datase
 (0 the voice the run started from, 1 the speaker), its naturalness (DNSMOS, 1–5) and its
 pitch (median F0 and how much it moves, or a warning when the voice has collapsed into a
 buzz at the decoder's frame rate). Hearing the model improve from group to group is the
-quickest way to judge a run; the scores say the same in numbers (core/training/event_text.py
+quickest way to judge a run; the scores say the same in numbers (core/training/run/event_text.py
 writes them as the log and the CLI do).
 """
 
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voicelab.core.training.event_text import likeness_text, naturalness_text, wer_text
+from voicelab.core.training.run.event_text import likeness_text, naturalness_text, wer_text
 from voicelab.ui.audio_out import AudioOutput, AudioOutputError
 
 PATH_ROLE = Qt.UserRole + 1

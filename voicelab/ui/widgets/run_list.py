@@ -1,6 +1,6 @@
 """The training runs of the workspace as a table: name, status, step, and what went wrong.
 
-A model over `core.training.runs.RunInfo` rows (read by `list_runs` off the UI thread).
+A model over `core.training.run.runs.RunInfo` rows (read by `list_runs` off the UI thread).
 While a run trains here, its row follows the live events (`update_live`) instead of
 re-reading the disk, so the list stays current without any I/O on the UI thread.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voicelab.ui.widgets.list_model import ListTableModel
 from voicelab.ui.widgets.message_line import MessageLine
 
 COLUMNS = ("Run", "Status", "Step", "Note")
@@ -45,32 +46,12 @@ NAME_SHARE = 0.45  # of the table's width, at most, for the run names
 _CLAUSE_END = re.compile(r"[:;.](?:\s|$)")
 
 
-class RunTableModel(QAbstractTableModel):
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.runs: list[Any] = []  # RunInfo
+class RunTableModel(ListTableModel):
+    """The workspace's runs (RunInfo), one line a cell; the status in its color."""
 
-    def set_runs(self, runs: list[Any]) -> None:
-        self.beginResetModel()
-        self.runs = list(runs)
-        self.endResetModel()
+    columns = COLUMNS
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.runs)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex, role=Qt.DisplayRole):
-        if not index.isValid():
-            return None
-        info = self.runs[index.row()]
-        column = index.column()
+    def cell(self, info: Any, column: int, role: int) -> Any:
         if role == Qt.DisplayRole:
             if column == NAME:
                 return info.name
@@ -92,8 +73,6 @@ class RunTableModel(QAbstractTableModel):
             return QColor(STATUS_COLORS[info.status])
         if role == Qt.TextAlignmentRole and column == STEP:
             return int(Qt.AlignRight | Qt.AlignVCenter)
-        if role == Qt.UserRole:
-            return info
         return None
 
     @staticmethod
@@ -101,17 +80,17 @@ class RunTableModel(QAbstractTableModel):
         return info.message or STATUS_NOTES.get(info.status, "")
 
     def info_at(self, row: int) -> Any | None:
-        return self.runs[row] if 0 <= row < len(self.runs) else None
+        return self.items[row] if 0 <= row < len(self.items) else None
 
     def row_of(self, name: str) -> int:
-        return next((i for i, info in enumerate(self.runs) if info.name == name), -1)
+        return next((i for i, info in enumerate(self.items) if info.name == name), -1)
 
     def update_live(self, name: str, **changes: Any) -> None:
         """Change a row's fields (status, step, epoch, message) from a live event."""
         row = self.row_of(name)
         if row < 0:
             return
-        info = self.runs[row]
+        info = self.items[row]
         if all(getattr(info, key) == value for key, value in changes.items()):
             return
         for key, value in changes.items():

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voicelab.core.training.config import DEVICES, OPTIMIZERS, PRECISIONS, TrainConfig
+from voicelab.core.training.run.config import DEVICES, OPTIMIZERS, PRECISIONS, TrainConfig
 
 DEFAULTS = TrainConfig(dataset="")
 _OWN_SPLIT = -0.01  # the validation spin box's special value

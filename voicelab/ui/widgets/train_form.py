@@ -12,7 +12,8 @@ The fields scroll; the settings problems and Train stay under them, always in vi
 Advanced open the fields are taller than a laptop screen). Messages that arrive a moment
 after a change (the base check, a download, the batch probe, the problems) have their
 space before they arrive (`MessageLine`), so nothing under the pointer moves. The base
-check speaks plainly; what it found in detail is one click ("Details") or a hover away.
+check speaks plainly; what it found in detail is one click ("Details") or a hover away. The
+base-voice rows, and what sets and reads them, are `BaseVoiceRows` (train_base.py).
 """
 
 from __future__ import annotations
@@ -30,25 +31,22 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
-    QProgressBar,
     QPushButton,
     QScrollArea,
-    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from voicelab.core.training.config import QUALITIES, TrainConfig, TrainingConfigError, config_from_dict
-from voicelab.ui.widgets.message_line import MessageLine
+from voicelab.core.training.run.config import TrainConfig, TrainingConfigError, config_from_dict
+from voicelab.core.training.vits.qualities import QUALITIES
+from voicelab.ui.widgets.message_line import ERROR_STYLE, OK_STYLE, MessageLine
 from voicelab.ui.widgets.train_advanced import DEFAULTS as _DEFAULTS
 from voicelab.ui.widgets.train_advanced import AdvancedSettings
 from voicelab.ui.widgets.train_advanced import combo as _combo
 from voicelab.ui.widgets.train_advanced import spin as _spin
+from voicelab.ui.widgets.train_base import BaseVoiceRows
 
-ERROR_STYLE = "color: #b91c1c;"
-OK_STYLE = "color: #15803d;"
 #: Keys this form has a field for; anything else in a loaded settings file is kept as is.
 FORM_KEYS = ("dataset", "base", "base_sha256", "quality", "max_steps", "max_epochs", "batch_size",
              "learning_rate", "precision", "optimizer", "accumulate_grad_batches",
@@ -56,11 +54,7 @@ FORM_KEYS = ("dataset", "base", "base_sha256", "quality", "max_steps", "max_epoc
              "validation_share", "device", "devices", "num_workers", "seed")
 
 
-#: The base choice that means none; it says what it costs.
-SCRATCH_LABEL = "From scratch (needs hours of speech)"
-
-
-class TrainForm(QWidget):
+class TrainForm(BaseVoiceRows, QWidget):
     """Collects a run's settings; emits `trainRequested` when Train is clicked."""
 
     trainRequested = Signal()
@@ -92,46 +86,7 @@ class TrainForm(QWidget):
         dataset_row = QHBoxLayout()
         dataset_row.addWidget(self.dataset_combo, 1)
         dataset_row.addWidget(self.refresh_button)
-
-        self.base_combo = QComboBox()
-        self.base_combo.addItem(SCRATCH_LABEL, None)
-        #: A base chosen by hand or by loaded settings (scratch too): the default never replaces it.
-        self.base_explicit = False
-        self.base_combo.activated.connect(lambda _index: setattr(self, "base_explicit", True))
-        self.base_combo.setToolTip("Fine-tuning a Piper voice close to yours needs far less data "
-                                   "and time than training from scratch.")
-        self.base_combo.currentIndexChanged.connect(lambda _i: self.baseChanged.emit(self.base_path()))
-        self.download_button = QToolButton()
-        self.download_button.setText("Download…")
-        self.download_button.setPopupMode(QToolButton.InstantPopup)
-        self.download_menu = QMenu(self.download_button)
-        self.download_button.setMenu(self.download_menu)
-        self.choose_button = QToolButton()
-        self.choose_button.setText("Choose file…")
-        self.choose_button.setToolTip("Use a Piper .ckpt checkpoint you have (e.g. from another run)")
-        self.choose_button.clicked.connect(self._choose_file)
-        self.details_button = QToolButton(text="Details", checkable=True, objectName="baseDetailsButton")
-        self.details_button.setToolTip("What the check found: the file, its sample rate and "
-                                       "speakers, who made it, what starts untrained")
-        self.details_button.setVisible(False)
-        self.details_button.toggled.connect(lambda shown: self.base_details.setVisible(
-            shown and bool(self.base_details.text())))
-        base_buttons = QHBoxLayout()
-        base_buttons.addWidget(self.download_button)
-        base_buttons.addWidget(self.choose_button)
-        base_buttons.addStretch(1)
-        base_buttons.addWidget(self.details_button)
-        self.download_bar = QProgressBar()
-        self.download_bar.setTextVisible(True)
-        self.base_status = MessageLine(2, objectName="baseStatus")
-        # The check's verdict or a download's progress, in one reserved slot.
-        self.base_slot = QStackedWidget()
-        self.base_slot.addWidget(self.base_status)
-        self.base_slot.addWidget(self.download_bar)
-        self.base_slot.setFixedHeight(self.base_status.maximumHeight())
-        self.base_details = QLabel(objectName="baseDetails", wordWrap=True, visible=False)
-        self.base_details.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.base_details.setStyleSheet("color: palette(placeholder-text);")
+        base_rows = self._build_base()
 
         self.quality_combo = QComboBox()
         for name, quality in QUALITIES.items():
@@ -157,9 +112,8 @@ class TrainForm(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         form.addRow(self._buddy("&Dataset", self.dataset_combo), dataset_row)
         form.addRow(self._buddy("&Base voice", self.base_combo), self.base_combo)
-        form.addRow("", base_buttons)
-        form.addRow("", self.base_slot)
-        form.addRow("", self.base_details)
+        for row in base_rows:
+            form.addRow("", row)
         form.addRow(self._buddy("&Quality", self.quality_combo), self.quality_combo)
         form.addRow(self._buddy("Stop &after", self.limit_spin), limit_row)
         self.suggest_button = QToolButton(text="Fit GPU", objectName="suggestBatchButton")
@@ -232,7 +186,7 @@ class TrainForm(QWidget):
         self._check_timer.start()
         self.changed.emit()
 
-    # -- datasets and bases ---------------------------------------------------------------
+    # -- datasets, quality, batch (the base's rows: train_base.py) ------------------------
     def set_datasets(self, datasets: Iterable[tuple[str, Path, str]], select: str | None = None) -> None:
         """(name, folder, summary) per dataset; keeps the current choice when it is still there."""
         current = select or self.dataset_combo.currentData()
@@ -247,61 +201,8 @@ class TrainForm(QWidget):
         self.dataset_combo.blockSignals(False)
         self._changed()
 
-    def set_bases(self, present: Iterable[tuple[str, Path]], missing: Iterable[Any]) -> None:
-        """Downloaded bases (label, checkpoint) in the combo; `missing` catalog entries in the
-        Download menu. Files chosen by hand stay, and so does the current choice."""
-        current = self.base_path()
-        chosen = [(self.base_combo.itemText(i), self.base_combo.itemData(i))
-                  for i in range(1, self.base_combo.count())
-                  if self.base_combo.itemData(i, Qt.UserRole + 1) == "file"]
-        self.base_combo.blockSignals(True)
-        self.base_combo.clear()
-        self.base_combo.addItem(SCRATCH_LABEL, None)
-        for label, path in present:
-            self.base_combo.addItem(label, str(path))
-        for label, path in chosen:
-            if self.base_combo.findData(path) < 0:
-                self._add_file_item(label, path)
-        index = self.base_combo.findData(str(current)) if current else 0
-        self.base_combo.setCurrentIndex(max(0, index))
-        self.base_combo.blockSignals(False)
-        if self.base_path() != current:
-            self.baseChanged.emit(self.base_path())
-        self.download_menu.clear()
-        for entry in missing:
-            size = f", {entry.size_bytes / 1e6:.0f} MB" if entry.size_bytes else ""
-            action = self.download_menu.addAction(f"{entry.name}  ({entry.quality or '?'}{size})")
-            action.setToolTip(entry.description or entry.id)
-            action.triggered.connect(lambda _checked=False, e=entry: self.downloadRequested.emit(e))
-        if self.download_menu.actions():
-            self.download_menu.addSeparator()
-        self.download_menu.addAction("Models and base voices…").triggered.connect(self.modelsDialogRequested)
-
-    def _add_file_item(self, label: str, path: str) -> None:
-        self.base_combo.addItem(label, path)
-        self.base_combo.setItemData(self.base_combo.count() - 1, "file", Qt.UserRole + 1)
-        self.base_combo.setItemData(self.base_combo.count() - 1, path, Qt.ToolTipRole)
-
-    def choose_base(self, path: Path) -> None:
-        """Use a checkpoint file as the base (adds it to the list once)."""
-        index = self.base_combo.findData(str(path))
-        if index < 0:
-            self._add_file_item(f"File: {Path(path).name}", str(path))
-            index = self.base_combo.count() - 1
-        self.base_combo.setCurrentIndex(index)
-
-    def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a base checkpoint", str(Path.home()),
-                                              "Piper checkpoints (*.ckpt);;All files (*)")
-        if path:
-            self.choose_base(Path(path))
-
     def dataset_path(self) -> Path | None:
         data = self.dataset_combo.currentData()
-        return Path(data) if data else None
-
-    def base_path(self) -> Path | None:
-        data = self.base_combo.currentData()
         return Path(data) if data else None
 
     def quality(self) -> str:
@@ -310,38 +211,12 @@ class TrainForm(QWidget):
     def set_quality(self, quality: str) -> None:
         self.quality_combo.setCurrentText(quality)
 
-    def set_base_status(self, text: str, ok: bool | None = None, details: Iterable[str] = ()) -> None:
-        """A line under the base: what it is, or which quality to pick (ok=False: in red);
-        `details`, the facts behind it, behind the Details button and in the tooltip."""
-        facts = "\n".join(details)
-        self.base_status.setText(text)
-        self.base_status.set_tip(facts)
-        self.base_status.setStyleSheet("" if ok is None else (OK_STYLE if ok else ERROR_STYLE))
-        self.base_details.setText(facts)
-        if not facts:  # a new check: its details show when asked again, never by themselves
-            self.details_button.setChecked(False)
-        self.base_details.setVisible(bool(facts) and self.details_button.isChecked())
-        self.details_button.setVisible(bool(facts))
-
     def set_batch_status(self, text: str, ok: bool | None = None) -> None:
         """What the batch-size probe found (ok=False: in red). Its space, once made by the
         first probe, stays: the answer arrives seconds after the click."""
         self.batch_status.setText(text)
         self.batch_status.setStyleSheet("" if ok is None else (OK_STYLE if ok else ERROR_STYLE))
         self.batch_status.setVisible(bool(text) or self.batch_status.isVisible())
-
-    def show_download(self, done: float, total: float, message: str) -> None:
-        self.base_slot.setCurrentWidget(self.download_bar)
-        if total > 0:
-            self.download_bar.setRange(0, 1000)
-            self.download_bar.setValue(int(1000 * min(1.0, done / total)))
-        else:
-            self.download_bar.setRange(0, 0)
-        self.download_bar.setFormat(message or "%p%")
-        self.download_bar.setToolTip(message)
-
-    def hide_download(self) -> None:
-        self.base_slot.setCurrentWidget(self.base_status)
 
     # -- settings -------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:

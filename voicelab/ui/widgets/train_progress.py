@@ -17,20 +17,10 @@ from typing import Any
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from voicelab.core.progress import format_time_left
-from voicelab.core.training.event_text import warmup_fraction, warmup_status
+from voicelab.core.training.run.event_text import total_steps, warmup_fraction, warmup_status
 
 STUCK_TEXT = ("⚠ No progress for a while: the trainer looks stuck. It may be saving or validating "
               "a large model; if this lasts, Stop it (it saves a checkpoint) and Resume.")
-
-
-def total_steps(config: Mapping[str, Any], steps_per_epoch: Any) -> int | None:
-    """The step training ends at, or None when it is open-ended."""
-    totals = []
-    if config.get("max_steps"):
-        totals.append(int(config["max_steps"]))
-    if config.get("max_epochs") and steps_per_epoch:
-        totals.append(int(config["max_epochs"]) * int(steps_per_epoch))
-    return min(totals) if totals else None
 
 
 class TrainingProgress(QWidget):
