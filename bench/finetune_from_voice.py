@@ -128,7 +128,8 @@ def run_arm(name: str, runs_dir: Path, dataset: Path, args: argparse.Namespace,
 
     _kind, overrides = ARMS[name]
     settings: dict[str, Any] = {
-        "dataset": str(dataset), "base": str(joe_path()), "max_steps": args.steps, "max_epochs": None,
+        # --minutes alone: the run is stopped by the clock, as a user clicks Stop
+        "dataset": str(dataset), "base": str(joe_path()), "max_steps": args.steps or 1_000_000, "max_epochs": None,
         "batch_size": args.batch_size, "checkpoint_every_steps": 100_000, "checkpoint_every_epochs": None,
         "preview_every_epochs": args.preview_every_epochs, "preview_sentences": PREVIEWS[: args.previews],
         "preview_asr_model": str(asr) if asr else None, "device": args.device, "seed": 1234,

@@ -296,7 +296,7 @@ def test_a_fine_tune_keeps_the_frozen_parts_as_the_base_has_them(workspace, data
     code, events = train(child)
     assert code == runner.EXIT_FINISHED, events[-1]
     started = of_type(events, "started")[0]
-    assert started["frozen"] == ["posterior_encoder"]
+    assert started["frozen"] == ["posterior_encoder", "prior_spread"]
     before = load_checkpoint(base)["state_dict"]
     after = load_checkpoint(runs.latest_checkpoint(child))["state_dict"]
     for prefix, kept in (("model_g.enc_q.", True), ("model_g.enc_p.", False), ("model_g.dec.", False),

@@ -72,8 +72,9 @@ def default_preview_sentences() -> list[str]:
 
 #: The generator's parts a fine-tune can keep as the base has them (setting -> VitsModel module).
 FREEZABLE = {"posterior_encoder": "enc_q", "text_encoder": "enc_p", "duration_predictor": "dp",
-             "flow": "flow", "decoder": "dec"}
-DEFAULT_FREEZE = ("posterior_encoder",)
+             "flow": "flow", "decoder": "dec",
+             "prior_spread": "enc_p.proj"}  # its log-std half only: model.keep_prior_spread
+DEFAULT_FREEZE = ("posterior_encoder", "prior_spread")
 
 
 @dataclass
