@@ -91,7 +91,7 @@ def test_the_selected_runs_whole_note_is_under_the_table_in_its_reserved_lines(q
     panel.show()
     qtbot.waitExposed(panel)
     panel.model.set_items([RunInfo("a", Path("/runs/a"), "finished", step=600),
-                          RunInfo("b", Path("/runs/b"), "failed", step=37, message=DIVERGED)])
+                           RunInfo("b", Path("/runs/b"), "failed", step=37, message=DIVERGED)])
     QApplication.processEvents()
     where = panel.stop_button.mapTo(panel, panel.stop_button.rect().topLeft())
     assert panel.note.text() == "" and panel.note.isVisible()

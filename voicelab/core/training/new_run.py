@@ -67,7 +67,7 @@ def create_run(runs_dir: Path, config: TrainConfig | Mapping[str, Any], *,
     run_dir.mkdir(parents=True)
     try:
         facts = snapshot.snapshot_manifests(dataset, run_dir, validation_share=config.validation_share,
-                                        seed=config.seed)
+                                            seed=config.seed)
         lineage["dataset"] = {"path": str(dataset), "name": info.get("name") or dataset.name,
                               "sample_rate": snapshot.dataset_sample_rate(info),
                               "manifest_sha256": facts["manifest_sha256"]}

@@ -35,7 +35,7 @@ def test_warm_up_trains_encoder_and_discriminator_then_comes_from_the_cache(tmp_
     generator_before = {k: v for k, v in _copy(model.model_g).items() if not k.startswith("enc_q.")}
     enc_q, disc = _copy(model.model_g.enc_q), _copy(model.model_d)
     settings = warmup_plan.WarmupSettings(sentences=6, encoder_steps=40, discriminator_steps=30,
-                                     batch_size=4, segment_frames=24)
+                                          batch_size=4, segment_frames=24)
     seen = []
     report = warmup.warm_up(model, _ids(), base_sha256="a" * 64, cache_dir=tmp_path,
                             settings=settings, progress=seen.append, save_every_s=0)
@@ -75,7 +75,7 @@ def test_a_stopped_warm_up_keeps_its_work_and_the_next_attempt_goes_on(tmp_path)
     from voicelab.core.progress import CancelToken
 
     settings = warmup_plan.WarmupSettings(sentences=6, encoder_steps=30, discriminator_steps=0,
-                                     batch_size=4, segment_frames=24)
+                                          batch_size=4, segment_frames=24)
     straight = builders.tiny_vits_model(seed=3)
     warmup.warm_up(straight, _ids(), base_sha256="d" * 64, cache_dir=tmp_path / "a", settings=settings)
 
@@ -111,7 +111,7 @@ def test_a_stopped_warm_up_keeps_its_work_and_the_next_attempt_goes_on(tmp_path)
 def test_a_damaged_partial_warm_up_starts_over(tmp_path):
     model = builders.tiny_vits_model(seed=3)
     settings = warmup_plan.WarmupSettings(sentences=4, encoder_steps=5, discriminator_steps=0, batch_size=2,
-                                     segment_frames=24)
+                                          segment_frames=24)
     key = warmup.cache_key("e" * 64, model, _ids(4), settings)
     (tmp_path / f"{key}.partial.pt").write_bytes(b"torn")
     report = warmup.warm_up(model, _ids(4), base_sha256="e" * 64, cache_dir=tmp_path, settings=settings)
@@ -122,7 +122,7 @@ def test_a_damaged_partial_warm_up_starts_over(tmp_path):
 def test_a_damaged_cache_file_is_replaced(tmp_path):
     model = builders.tiny_vits_model(seed=3)
     settings = warmup_plan.WarmupSettings(sentences=4, encoder_steps=5, discriminator_steps=5, batch_size=2,
-                                     segment_frames=24)
+                                          segment_frames=24)
     key = warmup.cache_key("c" * 64, model, _ids(4), settings)
     (tmp_path / f"{key}.pt").write_bytes(b"not a checkpoint")
     report = warmup.warm_up(model, _ids(4), base_sha256="c" * 64, cache_dir=tmp_path, settings=settings)

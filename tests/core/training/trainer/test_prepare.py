@@ -23,7 +23,7 @@ def make_run(tmp_path, dataset, **overrides):
     config = config_from_dict(tiny_config(dataset, **overrides))
     run_dir = tmp_path / "run"
     facts = snapshot.snapshot_manifests(dataset, run_dir, validation_share=config.validation_share,
-                                    seed=config.seed)
+                                        seed=config.seed)
     return run_dir, config, facts
 
 

@@ -77,7 +77,7 @@ def test_parallel_preparation_writes_the_same_tensors_as_serial(tmp_path, joe):
     parallel_dir, config = make_run(tmp_path, joe, "parallel", prepare_workers=2)
     progress = []
     parallel = prepare.prepare(parallel_dir, config, shared_store=False,
-                            progress=lambda d, t, m: progress.append((d, t, m)))
+                               progress=lambda d, t, m: progress.append((d, t, m)))
     assert [e["id"] for e in parallel.train] == [e["id"] for e in serial.train]
     assert parallel.train == serial.train and parallel.validation == serial.validation
     ours, theirs = tensors(parallel_dir, parallel), tensors(serial_dir, serial)

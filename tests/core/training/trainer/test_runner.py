@@ -272,7 +272,7 @@ def test_a_base_checkpoint_seeds_a_new_run_and_branching_records_the_parent(work
     assert train(parent)[0] == runner.EXIT_FINISHED
     checkpoint = runs.latest_checkpoint(parent)
     child = create_run(workspace.runs, tiny_config(dataset, max_steps=2), name="child",
-                            from_checkpoint=checkpoint)
+                       from_checkpoint=checkpoint)
     _config, lineage = runs.load_run(child)
     assert lineage["branched_from"] == {"checkpoint": str(checkpoint), "run": str(parent), "step": 2}
     assert lineage["base"]["sha256"] == sha256_file(checkpoint)

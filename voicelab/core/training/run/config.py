@@ -239,7 +239,7 @@ def _check_counts(values: Mapping[str, Any], problems: Problems, take: Callable[
             take(key, positive_int(problems, key, values[key], minimum=minimum))
     if "max_phonemes" in values:
         take("max_phonemes", positive_int(problems, "max_phonemes", values["max_phonemes"],
-                                           minimum=8))
+                                          minimum=8))
 
 
 def _check_numbers(values: Mapping[str, Any], problems: Problems, take: Callable[[str, Any], None]) -> None:
@@ -266,7 +266,7 @@ def _check_numbers(values: Mapping[str, Any], problems: Problems, take: Callable
             take("validation_share", None if share is None else float(share))
     if "base_warmup_steps" in values:
         take("base_warmup_steps", positive_int(problems, "base_warmup_steps",
-                                                values["base_warmup_steps"], minimum=0))
+                                               values["base_warmup_steps"], minimum=0))
     for key in ("trim_silence", "bucket_batches"):
         if key in values:
             if not isinstance(values[key], bool):

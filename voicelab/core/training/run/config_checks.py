@@ -73,7 +73,7 @@ def is_number(value: Any) -> bool:
 
 
 def positive_int(problems: Problems, key: str, value: Any, *, optional: bool = False,
-                  minimum: int = 1) -> Any:
+                 minimum: int = 1) -> Any:
     if value is None and optional:
         return None
     if isinstance(value, str) and value.strip().isdigit():

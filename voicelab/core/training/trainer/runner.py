@@ -364,7 +364,7 @@ def warmup_settings(config: TrainConfig) -> Any:
     defaults = warmup_plan.WarmupSettings()
     scale = steps / defaults.encoder_steps  # fewer steps also speak fewer sentences
     return warmup_plan.WarmupSettings(sentences=max(8, min(defaults.sentences, round(defaults.sentences * scale))),
-                                 encoder_steps=steps, seed=config.seed)
+                                      encoder_steps=steps, seed=config.seed)
 
 
 def _resume_salt(checkpoint: Path) -> int:
