@@ -121,3 +121,15 @@ def test_the_batch_probe_makes_its_space_when_clicked_and_its_answer_moves_nothi
     assert positions(form) == before
     form.set_batch_status("")
     assert positions(form) == before
+
+
+def test_an_empty_learning_rate_follows_the_base_and_a_typed_one_is_kept(form):
+    from voicelab.core.training.run.config import FINETUNE_LEARNING_RATE, SCRATCH_LEARNING_RATE, config_from_dict
+
+    assert form.lr_edit.text() == "" and "2e-5" in form.lr_edit.placeholderText()
+    settings = dict(form.settings(), dataset="/d")
+    assert settings["learning_rate"] is None
+    assert config_from_dict({**settings, "base": "/joe.onnx"}).learning_rate == FINETUNE_LEARNING_RATE
+    assert config_from_dict({**settings, "base": None}).learning_rate == SCRATCH_LEARNING_RATE
+    form.lr_edit.setText("5e-5")
+    assert config_from_dict(dict(form.settings(), dataset="/d")).learning_rate == 5e-5

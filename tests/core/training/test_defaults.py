@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from voicelab.core.training.run import events as ev
-from voicelab.core.training.run.config import TrainConfig
+from voicelab.core.training.run.config import FINETUNE_LEARNING_RATE, TrainConfig, config_from_dict
 from voicelab.selftest.tiny import build_dataset
 
 pytestmark = [pytest.mark.slow,
@@ -54,10 +54,11 @@ def test_defaults_train_from_the_built_in_voice(workspace, tiny_en, tmp_path):
     run_dir = workspace.runs / "defaults"
     saved = yaml.safe_load((run_dir / "train.yaml").read_text(encoding="utf-8"))
     config = {k: v for k, v in saved.items() if k != "lineage"}
-    for key, value in TrainConfig(dataset="-").to_dict().items():
+    for key, value in config_from_dict({"dataset": "-", "base": config["base"]}).to_dict().items():
         if key not in ("dataset", "base", "base_sha256", "max_steps", "max_epochs", "preview_sentences"):
             assert config[key] == value, key  # nothing but the step limit differs from the defaults
     assert config["base"].endswith("en_US-joe-medium.onnx") and config["model"] == {}
+    assert config["learning_rate"] == FINETUNE_LEARNING_RATE  # a fine-tune's, not Piper's from scratch
 
     events = ev.read_events(run_dir / "events.jsonl")
     kinds = [e["type"] for e in events]

@@ -38,7 +38,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voicelab.core.training.run.config import TrainConfig, TrainingConfigError, config_from_dict
+from voicelab.core.training.run.config import (
+    FINETUNE_LEARNING_RATE,
+    SCRATCH_LEARNING_RATE,
+    TrainConfig,
+    TrainingConfigError,
+    config_from_dict,
+)
 from voicelab.core.training.vits.qualities import QUALITIES
 from voicelab.ui.widgets.message_line import ERROR_STYLE, OK_STYLE, MessageLine
 from voicelab.ui.widgets.train_advanced import DEFAULTS as _DEFAULTS
@@ -52,6 +58,11 @@ FORM_KEYS = ("dataset", "base", "base_sha256", "quality", "max_steps", "max_epoc
              "learning_rate", "precision", "optimizer", "accumulate_grad_batches",
              "checkpoint_every_epochs", "checkpoint_every_steps", "preview_every_epochs",
              "validation_share", "device", "devices", "num_workers", "seed")
+
+
+def _rate(value: float) -> str:
+    """2e-05 -> '2e-5': a learning rate as people write it."""
+    return f"{value:.0e}".replace("e-0", "e-")
 
 
 class TrainForm(BaseVoiceRows, QWidget):
@@ -103,8 +114,11 @@ class TrainForm(BaseVoiceRows, QWidget):
         limit_row.addWidget(self.limit_unit)
         self.batch_spin = _spin(1, 1024, _DEFAULTS.batch_size)
         self.batch_spin.setToolTip("Clips per step. Lower it if the GPU runs out of memory.")
-        self.lr_edit = QLineEdit(f"{_DEFAULTS.learning_rate:g}")
-        self.lr_edit.setToolTip("Piper uses 2e-4 from scratch; 1e-4 or less suits fine-tuning.")
+        self.lr_edit = QLineEdit()  # empty: the run's default, which depends on the base
+        self.lr_edit.setPlaceholderText(f"automatic: {_rate(FINETUNE_LEARNING_RATE)}, or "
+                                        f"{_rate(SCRATCH_LEARNING_RATE)} from scratch")
+        self.lr_edit.setToolTip("Leave it empty for the default. A fine-tune keeps its base voice's "
+                                "intonation at a low rate; from scratch, Piper's rate is used.")
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("automatic")
 
@@ -224,7 +238,7 @@ class TrainForm(BaseVoiceRows, QWidget):
         limit, unit = self.limit_spin.value(), self.limit_unit.currentText()
         text = self.lr_edit.text().strip()
         try:
-            learning_rate: Any = float(text)
+            learning_rate: Any = float(text) if text else None  # None: by the base
         except ValueError:
             learning_rate = text  # the validator says what is wrong with it
         base = self.base_path()

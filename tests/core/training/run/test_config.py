@@ -7,7 +7,14 @@ import inspect
 import pytest
 import yaml
 
-from voicelab.core.training.run.config import TrainConfig, TrainingConfigError, config_from_dict, load_config
+from voicelab.core.training.run.config import (
+    FINETUNE_LEARNING_RATE,
+    SCRATCH_LEARNING_RATE,
+    TrainConfig,
+    TrainingConfigError,
+    config_from_dict,
+    load_config,
+)
 from voicelab.core.training.run.config_checks import MODEL_KEYS
 from voicelab.core.training.vits.qualities import QUALITIES
 
@@ -18,6 +25,15 @@ def test_defaults_are_valid_and_round_trip_through_yaml(tmp_path):
     path = tmp_path / "train.yaml"
     path.write_text(yaml.safe_dump(config.to_dict()), encoding="utf-8")
     assert load_config(path) == config
+
+
+def test_the_learning_rate_follows_the_base_unless_it_is_set():
+    """A fine-tune's default is gentle (it keeps the base's intonation); from scratch, Piper's."""
+    assert config_from_dict({"dataset": "/d", "base": "/b.onnx"}).learning_rate == FINETUNE_LEARNING_RATE == 2e-5
+    assert config_from_dict({"dataset": "/d", "base": None}).learning_rate == SCRATCH_LEARNING_RATE == 2e-4
+    assert config_from_dict({"dataset": "/d", "base": "/b.onnx", "learning_rate": ""}).learning_rate == 2e-5
+    assert config_from_dict({"dataset": "/d", "base": "/b.onnx", "learning_rate": 1e-4}).learning_rate == 1e-4
+    assert config_from_dict({"dataset": "/d", "learning_rate": 3e-4}).learning_rate == 3e-4
 
 
 def test_a_full_config_keeps_every_value():

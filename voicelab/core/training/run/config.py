@@ -76,6 +76,21 @@ FREEZABLE = {"posterior_encoder": "enc_q", "text_encoder": "enc_p", "duration_pr
              "prior_spread": "enc_p.proj"}  # its log-std half only: model.keep_prior_spread
 DEFAULT_FREEZE = ("posterior_encoder", "prior_spread")
 
+#: Piper's learning rate: a voice trained from scratch ("base": none) gets it.
+SCRATCH_LEARNING_RATE = 2e-4
+#: A fine-tune's (every run from a base voice, which is the default run). A converted voice
+#: sits at its optimum, and Adam's first updates move every weight by about the learning rate
+#: whatever the data say: at 2e-4 that alone flattened joe's intonation on joe's own speech
+#: (CPU bench: 2.42 -> 1.13 semitones by step 180; 1e-4: 2.10), at 2e-5 it stayed (2.59 ->
+#: 2.46 at step 240, 8 sentences) while the pitch still moves toward a new speaker
+#: (bench/finetune_from_voice.py; issue 14's closing note has the tables).
+FINETUNE_LEARNING_RATE = 2e-5
+
+
+def default_learning_rate(base: Any) -> float:
+    """The learning rate a run gets when none is set: a fine-tune's, or Piper's from scratch."""
+    return FINETUNE_LEARNING_RATE if base else SCRATCH_LEARNING_RATE
+
 
 @dataclass
 class TrainConfig:
@@ -92,7 +107,8 @@ class TrainConfig:
     max_epochs: int | None = 1000
     max_steps: int | None = None
     batch_size: int = 16
-    learning_rate: float = 2e-4
+    #: Follows the base when not set (default_learning_rate; config_from_dict applies it).
+    learning_rate: float = SCRATCH_LEARNING_RATE
     accumulate_grad_batches: int = 1
     precision: str = "32"
     optimizer: str = "adamw"
@@ -244,13 +260,14 @@ def _check_counts(values: Mapping[str, Any], problems: Problems, take: Callable[
 
 def _check_numbers(values: Mapping[str, Any], problems: Problems, take: Callable[[str, Any], None]) -> None:
     """Rates, seconds, shares and switches."""
-    if "learning_rate" in values:
-        lr = values["learning_rate"]
-        if not is_number(lr) or not 0 < float(lr) < 1:
-            problems.add("learning_rate", f"must be a number between 0 and 1 (Piper uses 2e-4 "
-                                          f"from scratch, 1e-4 or less to fine-tune), not {lr!r}.")
-        else:
-            take("learning_rate", float(lr))
+    lr = values.get("learning_rate")
+    if lr is None or (isinstance(lr, str) and not lr.strip()):  # not set: by the base
+        take("learning_rate", default_learning_rate(str(values.get("base") or "").strip()))
+    elif not is_number(lr) or not 0 < float(lr) < 1:
+        problems.add("learning_rate", f"must be a number between 0 and 1 ({FINETUNE_LEARNING_RATE:g} "
+                                      f"to fine-tune, {SCRATCH_LEARNING_RATE:g} from scratch), not {lr!r}.")
+    else:
+        take("learning_rate", float(lr))
     if "max_seconds" in values:
         seconds = values["max_seconds"]
         if not is_number(seconds) or not 1 <= float(seconds) <= 120:
