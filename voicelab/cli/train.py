@@ -15,7 +15,7 @@ from pathlib import Path
 
 from voicelab.cli.train_start import resume_run, run_settings, start_run
 from voicelab.core.errors import VoiceLabError
-from voicelab.core.training.run.config import FINETUNE_LEARNING_RATE, SCRATCH_LEARNING_RATE
+from voicelab.core.training.run.config import FINETUNE_LEARNING_RATE, SCRATCH_LEARNING_RATE, rate_text
 from voicelab.core.workspace import Workspace
 
 
@@ -38,8 +38,8 @@ def add_parser(sub) -> None:
     start.add_argument("--max-steps", type=int)
     start.add_argument("--batch-size", type=int)
     start.add_argument("--learning-rate", type=float,
-                       help=f"default: {FINETUNE_LEARNING_RATE:g} from a base voice (a fine-tune), "
-                            f"{SCRATCH_LEARNING_RATE:g} with --base scratch")
+                       help=f"default: {rate_text(FINETUNE_LEARNING_RATE)} from a base voice (a fine-tune), "
+                            f"{rate_text(SCRATCH_LEARNING_RATE)} with --base scratch")
     start.add_argument("--accumulate", type=int, help="gradient accumulation (batches per update)")
     start.add_argument("--precision", choices=("32", "bf16-mixed", "16-mixed"))
     start.add_argument("--optimizer", choices=("adamw", "adamw8bit"))

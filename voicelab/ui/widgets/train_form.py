@@ -44,6 +44,7 @@ from voicelab.core.training.run.config import (
     TrainConfig,
     TrainingConfigError,
     config_from_dict,
+    rate_text,
 )
 from voicelab.core.training.vits.qualities import QUALITIES
 from voicelab.ui.widgets.message_line import ERROR_STYLE, OK_STYLE, MessageLine
@@ -58,11 +59,6 @@ FORM_KEYS = ("dataset", "base", "base_sha256", "quality", "max_steps", "max_epoc
              "learning_rate", "precision", "optimizer", "accumulate_grad_batches",
              "checkpoint_every_epochs", "checkpoint_every_steps", "preview_every_epochs",
              "validation_share", "device", "devices", "num_workers", "seed")
-
-
-def _rate(value: float) -> str:
-    """2e-05 -> '2e-5': a learning rate as people write it."""
-    return f"{value:.0e}".replace("e-0", "e-")
 
 
 class TrainForm(BaseVoiceRows, QWidget):
@@ -115,8 +111,8 @@ class TrainForm(BaseVoiceRows, QWidget):
         self.batch_spin = _spin(1, 1024, _DEFAULTS.batch_size)
         self.batch_spin.setToolTip("Clips per step. Lower it if the GPU runs out of memory.")
         self.lr_edit = QLineEdit()  # empty: the run's default, which depends on the base
-        self.lr_edit.setPlaceholderText(f"automatic: {_rate(FINETUNE_LEARNING_RATE)}, or "
-                                        f"{_rate(SCRATCH_LEARNING_RATE)} from scratch")
+        self.lr_edit.setPlaceholderText(f"automatic: {rate_text(FINETUNE_LEARNING_RATE)}, or "
+                                        f"{rate_text(SCRATCH_LEARNING_RATE)} from scratch")
         self.lr_edit.setToolTip("Leave it empty for the default. A fine-tune keeps its base voice's "
                                 "intonation at a low rate; from scratch, Piper's rate is used.")
         self.name_edit = QLineEdit()

@@ -87,6 +87,14 @@ SCRATCH_LEARNING_RATE = 2e-4
 FINETUNE_LEARNING_RATE = 2e-5
 
 
+def rate_text(value: float) -> str:
+    """A learning rate as people write it (2e-05 -> '2e-5'), for the form, the CLI and errors."""
+    if value >= 1e-3:
+        return f"{value:g}"
+    mantissa, exponent = f"{value:e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
 def default_learning_rate(base: Any) -> float:
     """The learning rate a run gets when none is set: a fine-tune's, or Piper's from scratch."""
     return FINETUNE_LEARNING_RATE if base else SCRATCH_LEARNING_RATE
@@ -264,8 +272,9 @@ def _check_numbers(values: Mapping[str, Any], problems: Problems, take: Callable
     if lr is None or (isinstance(lr, str) and not lr.strip()):  # not set: by the base
         take("learning_rate", default_learning_rate(str(values.get("base") or "").strip()))
     elif not is_number(lr) or not 0 < float(lr) < 1:
-        problems.add("learning_rate", f"must be a number between 0 and 1 ({FINETUNE_LEARNING_RATE:g} "
-                                      f"to fine-tune, {SCRATCH_LEARNING_RATE:g} from scratch), not {lr!r}.")
+        problems.add("learning_rate", f"must be a number between 0 and 1 ({rate_text(FINETUNE_LEARNING_RATE)} "
+                                      f"to fine-tune, {rate_text(SCRATCH_LEARNING_RATE)} from scratch), "
+                                      f"not {lr!r}.")
     else:
         take("learning_rate", float(lr))
     if "max_seconds" in values:
