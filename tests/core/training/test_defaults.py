@@ -68,7 +68,7 @@ def test_defaults_train_from_the_built_in_voice(workspace, tiny_en, tmp_path):
     started = next(e for e in events if e["type"] == "started")
     assert started["config"]["num_workers"] == config["num_workers"]
     assert started["parameters"] > 40_000_000  # the real generator and piper's full discriminator
-    assert started["frozen"] == ["posterior_encoder", "prior_spread"]  # the fine-tuning recipe
+    assert started["frozen"] == ["posterior_encoder", "prior_spread", "flow", "duration_predictor"]  # the recipe
     steps = [e for e in events if e["type"] == "step"]
     assert [e["step"] for e in steps][-1] == 2
     assert all(math.isfinite(v) for e in steps for v in e["losses"].values() if v is not None)

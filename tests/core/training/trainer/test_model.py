@@ -27,8 +27,10 @@ def gradients(model):
 def test_the_default_recipe_keeps_the_prior_spread_and_trains_its_means():
     model = builders.tiny_vits_model(seed=3).train()
     frozen = freeze_for_finetune(model, TrainConfig(dataset="/d", base="/base.onnx"))
-    assert frozen == list(DEFAULT_FREEZE) == ["posterior_encoder", "prior_spread"]
-    assert not any(p.requires_grad for p in model.model_g.enc_q.parameters())
+    assert frozen == list(DEFAULT_FREEZE) == ["posterior_encoder", "prior_spread", "flow", "duration_predictor"]
+    for kept in (model.model_g.enc_q, model.model_g.flow, model.model_g.dp):
+        assert not any(p.requires_grad for p in kept.parameters())
+    assert all(p.requires_grad for p in model.model_g.dec.parameters())
 
     m_p, logs_p = prior(model)
     logs_p.pow(2).sum().backward()  # what the KL term asks of the spread alone

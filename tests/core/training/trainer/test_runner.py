@@ -296,11 +296,11 @@ def test_a_fine_tune_keeps_the_frozen_parts_as_the_base_has_them(workspace, data
     code, events = train(child)
     assert code == runner.EXIT_FINISHED, events[-1]
     started = of_type(events, "started")[0]
-    assert started["frozen"] == ["posterior_encoder", "prior_spread"]
+    assert started["frozen"] == ["posterior_encoder", "prior_spread", "flow", "duration_predictor"]
     before = load_checkpoint(base)["state_dict"]
     after = load_checkpoint(runs.latest_checkpoint(child))["state_dict"]
-    for prefix, kept in (("model_g.enc_q.", True), ("model_g.enc_p.", False), ("model_g.dec.", False),
-                         ("model_g.flow.", False)):
+    for prefix, kept in (("model_g.enc_q.", True), ("model_g.flow.", True), ("model_g.dp.", True),
+                         ("model_g.enc_p.", False), ("model_g.dec.", False)):
         names = [name for name in before if name.startswith(prefix)]
         same = all(torch.equal(before[name], after[name]) for name in names)
         assert names and same == kept, prefix

@@ -74,16 +74,20 @@ def default_preview_sentences() -> list[str]:
 FREEZABLE = {"posterior_encoder": "enc_q", "text_encoder": "enc_p", "duration_predictor": "dp",
              "flow": "flow", "decoder": "dec",
              "prior_spread": "enc_p.proj"}  # its log-std half only: model.keep_prior_spread
-DEFAULT_FREEZE = ("posterior_encoder", "prior_spread")
+#: What a fine-tune keeps as the base has it (model.freeze_for_finetune says why, with the
+#: measurements): the posterior encoder, the prior's spread, the flow and the duration predictor.
+#: The text encoder (the speaker's pitch) and the decoder (the timbre) learn.
+DEFAULT_FREEZE = ("posterior_encoder", "prior_spread", "flow", "duration_predictor")
 
 #: Piper's learning rate: a voice trained from scratch ("base": none) gets it.
 SCRATCH_LEARNING_RATE = 2e-4
 #: A fine-tune's (every run from a base voice, which is the default run). A converted voice
 #: sits at its optimum, and Adam's first updates move every weight by about the learning rate
 #: whatever the data say: at 2e-4 that alone flattened joe's intonation on joe's own speech
-#: (CPU bench: 2.42 -> 1.13 semitones by step 180; 1e-4: 2.10), at 2e-5 it stayed (2.59 ->
-#: 2.46 at step 240, 8 sentences) while the pitch still moves toward a new speaker
-#: (bench/finetune_from_voice.py; issue 14's closing note has the tables).
+#: (CPU bench: 2.42 -> 1.13 semitones by step 180; 1e-4: 2.10); at 2e-5 it fell slowly (2.82
+#: -> 2.09 by step 600, 8 sentences) until the flow and the duration predictor were kept too
+#: (DEFAULT_FREEZE), while the pitch still moves toward a new speaker
+#: (bench/finetune_from_voice.py; issue 14's closing notes have the tables).
 FINETUNE_LEARNING_RATE = 2e-5
 
 
