@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,6 +112,12 @@ class _SafeLoader(yaml.SafeLoader):
                     None, None, f"the alias *{event.anchor} refers to its own anchor "
                     f"&{event.anchor}, which makes an endless loop", event.start_mark)
         return super().compose_node(parent, index)
+
+
+# PyYAML reads YAML 1.1, where a float needs a dot: `learning_rate: 2e-5`, the way the form and
+# the messages write a rate, would be the string '2e-5' and refused. YAML 1.2 reads it as a number.
+_SafeLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                  re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
 def read_yaml(path: PathLike) -> object:

@@ -20,7 +20,12 @@ import pytest
 import yaml
 
 from voicelab.core.training.run import events as ev
-from voicelab.core.training.run.config import FINETUNE_LEARNING_RATE, TrainConfig, config_from_dict
+from voicelab.core.training.run.config import (
+    FINETUNE_DECODER_LEARNING_RATE,
+    FINETUNE_LEARNING_RATE,
+    TrainConfig,
+    config_from_dict,
+)
 from voicelab.selftest.tiny import build_dataset
 
 pytestmark = [pytest.mark.slow,
@@ -59,6 +64,7 @@ def test_defaults_train_from_the_built_in_voice(workspace, tiny_en, tmp_path):
             assert config[key] == value, key  # nothing but the step limit differs from the defaults
     assert config["base"].endswith("en_US-joe-medium.onnx") and config["model"] == {}
     assert config["learning_rate"] == FINETUNE_LEARNING_RATE  # a fine-tune's, not Piper's from scratch
+    assert config["decoder_learning_rate"] == FINETUNE_DECODER_LEARNING_RATE  # the timbre learns faster
 
     events = ev.read_events(run_dir / "events.jsonl")
     kinds = [e["type"] for e in events]

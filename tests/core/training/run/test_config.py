@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from voicelab.core.training.run.config import (
+    FINETUNE_DECODER_LEARNING_RATE,
     FINETUNE_LEARNING_RATE,
     SCRATCH_LEARNING_RATE,
     TrainConfig,
@@ -36,11 +37,23 @@ def test_the_learning_rate_follows_the_base_unless_it_is_set():
     assert config_from_dict({"dataset": "/d", "learning_rate": 3e-4}).learning_rate == 3e-4
 
 
+def test_a_fine_tunes_decoder_learns_faster_unless_set():
+    """The decoder (the timbre) at its own rate when fine-tuning; from scratch, the run's rate."""
+    def decoder_rate(**values):
+        return config_from_dict({"dataset": "/d", **values}).decoder_learning_rate
+
+    assert decoder_rate(base="/b.onnx") == FINETUNE_DECODER_LEARNING_RATE == 5e-5
+    assert decoder_rate(base="/b.onnx", decoder_learning_rate="") == 5e-5
+    assert decoder_rate(base=None) is None and decoder_rate() is None
+    assert decoder_rate(base="/b.onnx", decoder_learning_rate=None) is None  # null: the run's rate
+    assert decoder_rate(base="/b.onnx", decoder_learning_rate=5e-5) == 5e-5
+
+
 def test_a_full_config_keeps_every_value():
     data = {
         "dataset": "/d", "quality": "x_low", "base": "/b.ckpt", "base_sha256": "a" * 64,
         "base_speaker": 3, "base_warmup_steps": 100, "max_epochs": None, "max_steps": 5000, "batch_size": 32,
-        "learning_rate": 1e-4, "accumulate_grad_batches": 2, "precision": "bf16-mixed",
+        "learning_rate": 1e-4, "decoder_learning_rate": 3e-4, "accumulate_grad_batches": 2, "precision": "bf16-mixed",
         "optimizer": "adamw", "checkpoint_every_epochs": 5, "checkpoint_every_steps": 1000,
         "keep_best": 2, "validation_share": 0.1, "validate_every_epochs": 2,
         "preview_every_epochs": 5, "preview_sentences": ["Hello there."], "preview_asr_model": "/w",
@@ -65,6 +78,7 @@ def test_a_full_config_keeps_every_value():
     ({"batch_size": True}, "batch_size", "whole number"),
     ({"learning_rate": 5}, "learning_rate", "between 0 and 1"),
     ({"learning_rate": "fast"}, "learning_rate", "between 0 and 1"),
+    ({"decoder_learning_rate": 2}, "decoder_learning_rate", "between 0 and 1 (5e-5 to fine-tune)"),
     ({"max_steps": 0}, "max_steps", "at least 1"),
     ({"max_epochs": 2.5}, "max_epochs", "whole number"),
     ({"accumulate_grad_batches": 0}, "accumulate_grad_batches", "at least 1"),
@@ -130,6 +144,16 @@ def test_friendly_spellings_are_accepted():
     assert config_from_dict({"dataset": "/d", "precision": "bf16"}).precision == "bf16-mixed"
     assert config_from_dict({"dataset": "/d", "freeze": "flow, decoder"}).freeze == ["flow", "decoder"]
     assert config_from_dict({"dataset": "/d", "freeze": None}).freeze == []
+
+
+def test_a_rate_written_as_people_write_it_loads_from_yaml(tmp_path):
+    """`2e-5` (the form's and the messages' spelling) is a string to YAML 1.1; it must load."""
+    path = tmp_path / "train.yaml"
+    path.write_text("dataset: /d\nbase: /b.onnx\nlearning_rate: 3e-5\ndecoder_learning_rate: 1E-4\n"
+                    "preview_sentences: [1e5 ways]\n", encoding="utf-8")
+    config = load_config(path)
+    assert (config.learning_rate, config.decoder_learning_rate) == (3e-5, 1e-4)
+    assert config.preview_sentences == ["1e5 ways"]  # only a whole value is a number
 
 
 def test_lineage_is_not_a_setting():

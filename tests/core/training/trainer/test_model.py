@@ -53,3 +53,25 @@ def test_a_run_from_scratch_or_with_freeze_empty_trains_the_spread():
         _m_p, logs_p = prior(model)
         logs_p.sum().backward()
         assert model.model_g.enc_p.proj.weight.grad.abs().sum() > 0
+
+
+def test_the_decoder_can_learn_at_its_own_rate():
+    """decoder_learning_rate: the decoder's weights in their own optimizer group, decaying alike."""
+    from voicelab.core.training.trainer.model import VoiceLabVits
+
+    model = builders.tiny_vits_model(seed=3).train()
+    model.__class__ = VoiceLabVits  # the subclass adds methods only
+    model.voicelab_decoder_lr = 1e-3
+    (opt_g, opt_d), (sched_g, _sched_d) = model.configure_optimizers()
+    rest, decoder = opt_g.param_groups
+    assert (rest["lr"], decoder["lr"]) == (model.hparams.learning_rate, 1e-3)
+    assert {id(p) for p in decoder["params"]} == {id(p) for p in model.model_g.dec.parameters()}
+    assert len(rest["params"]) + len(decoder["params"]) == len(list(model.model_g.parameters()))
+    assert {id(p) for p in opt_d.param_groups[0]["params"]} == {id(p) for p in model.model_d.parameters()}
+    opt_g.step()
+    sched_g.step()
+    assert decoder["lr"] / rest["lr"] == pytest.approx(1e-3 / model.hparams.learning_rate)
+
+    model.voicelab_decoder_lr = None  # not set: piper's own single group
+    (opt_g, _opt_d), _schedulers = model.configure_optimizers()
+    assert len(opt_g.param_groups) == 1

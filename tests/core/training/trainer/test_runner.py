@@ -304,7 +304,37 @@ def test_a_fine_tune_keeps_the_frozen_parts_as_the_base_has_them(workspace, data
         names = [name for name in before if name.startswith(prefix)]
         same = all(torch.equal(before[name], after[name]) for name in names)
         assert names and same == kept, prefix
+    rates = [group["lr"] for group in load_checkpoint(runs.latest_checkpoint(child))
+             ["optimizer_states"][0]["param_groups"]]
+    assert rates == pytest.approx([2e-5, 5e-5])  # the decoder learns at its own rate
 
+    runs.change_limits(child, max_steps=3)  # resumed: the two groups' Adam state comes back
+    code, events = train(child)
+    assert code == runner.EXIT_FINISHED, events[-1]
+    assert [e["step"] for e in of_type(events, "step")] == [3]
+
+
+def test_a_run_from_before_the_decoders_own_rate_keeps_its_recipe(workspace, dataset):
+    """Its train.yaml has no decoder_learning_rate: the decoder keeps the run's rate, one
+    optimizer group, so its saved optimizer state resumes."""
+    from voicelab.core.checkpoints import load_checkpoint
+
+    parent = new_run(workspace, dataset, name="scratch-parent", max_steps=2)
+    assert train(parent)[0] == runner.EXIT_FINISHED
+    run_dir = create_run(workspace.runs, tiny_config(dataset, max_steps=2,
+                                                     base=str(runs.latest_checkpoint(parent))), name="old")
+    saved = yaml.safe_load((run_dir / "train.yaml").read_text(encoding="utf-8"))
+    assert saved["decoder_learning_rate"] == 5e-5  # a new fine-tune's, written down
+    del saved["decoder_learning_rate"]
+    (run_dir / "train.yaml").write_text(yaml.safe_dump(saved), encoding="utf-8")
+    assert runs.load_run(run_dir)[0].decoder_learning_rate is None
+    assert train(run_dir)[0] == runner.EXIT_FINISHED
+    groups = load_checkpoint(runs.latest_checkpoint(run_dir))["optimizer_states"][0]["param_groups"]
+    assert [group["lr"] for group in groups] == pytest.approx([2e-5])
+    runs.change_limits(run_dir, max_steps=3)
+    code, events = train(run_dir)
+    assert code == runner.EXIT_FINISHED, events[-1]
+    assert [e["step"] for e in of_type(events, "step")] == [3]
 
 def test_a_base_deleted_after_the_run_was_created_is_an_error(workspace, dataset, tmp_path):
     import shutil

@@ -169,6 +169,9 @@ def load_run(run_dir: Path) -> tuple:
         raise RunError(f"Cannot read {path}: {error}. Fix or restore the file.") from error
     if not isinstance(raw, dict):
         raise RunError(f"{path} does not hold training settings.")
+    # A run from before the decoder had its own rate trained it at the run's: resuming it so
+    # keeps its recipe (and its optimizer state, saved with one group, loads).
+    raw.setdefault("decoder_learning_rate", None)
     try:
         config = config_from_dict(raw)
     except TrainingConfigError as error:

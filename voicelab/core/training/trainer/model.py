@@ -71,19 +71,23 @@ class VoiceLabVits(VitsModel):
             opt_g.zero_grad()
             opt_d.zero_grad()
 
+    #: The decoder's learning rate when it differs from the rest of the generator's.
+    voicelab_decoder_lr: float | None = None
+
     def configure_optimizers(self):
-        optimizers, schedulers = super().configure_optimizers()
-        if self.voicelab_optimizer != "adamw8bit":
-            return optimizers, schedulers
         import torch
 
-        bnb = _bitsandbytes()
+        optimizers, schedulers = super().configure_optimizers()
+        if self.voicelab_decoder_lr is None and self.voicelab_optimizer != "adamw8bit":
+            return optimizers, schedulers
+        adamw = _bitsandbytes().optim.AdamW8bit if self.voicelab_optimizer == "adamw8bit" \
+            else torch.optim.AdamW
         replaced = []
-        for optimizer in optimizers:
+        for index, optimizer in enumerate(optimizers):
             group = optimizer.param_groups[0]
-            params = [p for g in optimizer.param_groups for p in g["params"]]
-            replaced.append(bnb.optim.AdamW8bit(params, lr=group["lr"], betas=group["betas"],
-                                                eps=group["eps"]))
+            groups = generator_groups(self.model_g, group["lr"], self.voicelab_decoder_lr) \
+                if index == 0 else [{"params": [p for g in optimizer.param_groups for p in g["params"]]}]
+            replaced.append(adamw(groups, lr=group["lr"], betas=group["betas"], eps=group["eps"]))
         decays = (self.hparams.lr_decay, self.hparams.lr_decay_d)
         return replaced, [torch.optim.lr_scheduler.ExponentialLR(o, gamma=d)
                           for o, d in zip(replaced, decays)]
@@ -95,6 +99,18 @@ class VoiceLabVits(VitsModel):
             return
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
             scheduler.step()
+
+
+def generator_groups(generator: Any, lr: float, decoder_lr: float | None) -> list[dict]:
+    """The generator's weights as optimizer groups: the decoder at its own rate when it has one.
+
+    The rest comes first, so `current_lr` (group 0) reports the run's learning rate.
+    """
+    if decoder_lr is None:
+        return [{"params": list(generator.parameters()), "lr": lr}]
+    decoder = {id(p) for p in generator.dec.parameters()}
+    rest = [p for p in generator.parameters() if id(p) not in decoder]
+    return [{"params": rest, "lr": lr}, {"params": list(generator.dec.parameters()), "lr": decoder_lr}]
 
 
 def _bitsandbytes() -> Any:
@@ -133,6 +149,7 @@ def build_model(config: TrainConfig, *, num_symbols: int) -> VoiceLabVits:
                          quality=config.quality, **hparams)
     model.voicelab_accumulate = config.accumulate_grad_batches
     model.voicelab_optimizer = config.optimizer
+    model.voicelab_decoder_lr = config.decoder_learning_rate
     return model
 
 
