@@ -82,12 +82,11 @@ class VoiceLabVits(VitsModel):
             return optimizers, schedulers
         adamw = _bitsandbytes().optim.AdamW8bit if self.voicelab_optimizer == "adamw8bit" \
             else torch.optim.AdamW
-        replaced = []
-        for index, optimizer in enumerate(optimizers):
-            group = optimizer.param_groups[0]
-            groups = generator_groups(self.model_g, group["lr"], self.voicelab_decoder_lr) \
-                if index == 0 else [{"params": [p for g in optimizer.param_groups for p in g["params"]]}]
-            replaced.append(adamw(groups, lr=group["lr"], betas=group["betas"], eps=group["eps"]))
+        opt_g, opt_d = optimizers
+        groups = (generator_groups(self.model_g, opt_g.param_groups[0]["lr"], self.voicelab_decoder_lr),
+                  [{"params": [p for g in opt_d.param_groups for p in g["params"]]}])
+        replaced = [adamw(params, lr=like["lr"], betas=like["betas"], eps=like["eps"])
+                    for params, like in zip(groups, (opt_g.param_groups[0], opt_d.param_groups[0]))]
         decays = (self.hparams.lr_decay, self.hparams.lr_decay_d)
         return replaced, [torch.optim.lr_scheduler.ExponentialLR(o, gamma=d)
                           for o, d in zip(replaced, decays)]
@@ -108,9 +107,10 @@ def generator_groups(generator: Any, lr: float, decoder_lr: float | None) -> lis
     """
     if decoder_lr is None:
         return [{"params": list(generator.parameters()), "lr": lr}]
-    decoder = {id(p) for p in generator.dec.parameters()}
-    rest = [p for p in generator.parameters() if id(p) not in decoder]
-    return [{"params": rest, "lr": lr}, {"params": list(generator.dec.parameters()), "lr": decoder_lr}]
+    decoder = list(generator.dec.parameters())
+    ids = {id(p) for p in decoder}
+    rest = [p for p in generator.parameters() if id(p) not in ids]
+    return [{"params": rest, "lr": lr}, {"params": decoder, "lr": decoder_lr}]
 
 
 def _bitsandbytes() -> Any:
