@@ -108,6 +108,14 @@ def rate_text(value: float) -> str:
     return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
+#: What a run trained with for a setting its train.yaml predates (a setting added later has no
+#: key there): resuming it keeps its recipe, and its saved optimizer state still fits. A new
+#: setting whose default would change an older run's training gets its old value here.
+OLD_RUN_VALUES: dict[str, Any] = {
+    "decoder_learning_rate": None,  # one optimizer group at the run's rate
+}
+
+
 def default_decoder_learning_rate(base: Any) -> float | None:
     """The decoder's rate when none is set: a fine-tune's own, or (None) the learning rate's."""
     return FINETUNE_DECODER_LEARNING_RATE if base else None
@@ -287,28 +295,31 @@ def _check_counts(values: Mapping[str, Any], problems: Problems, take: Callable[
                                           minimum=8))
 
 
+def _check_rate(values: Mapping[str, Any], problems: Problems, take: Callable[[str, Any], None],
+                key: str, *, by_base: float | None, examples: str, nullable: bool) -> None:
+    """One learning rate: empty (or absent) follows the base; null, where `nullable`, is the
+    run's own learning rate; anything else is a number in (0, 1)."""
+    rate = values.get(key, "")
+    if rate is None and nullable:
+        take(key, None)
+    elif rate is None or (isinstance(rate, str) and not rate.strip()):
+        take(key, by_base)
+    elif not is_number(rate) or not 0 < float(rate) < 1:
+        tail = ", or null for the learning rate's;" if nullable else ","
+        problems.add(key, f"must be a number between 0 and 1 ({examples}){tail} not {rate!r}.")
+    else:
+        take(key, float(rate))
+
+
 def _check_numbers(values: Mapping[str, Any], problems: Problems, take: Callable[[str, Any], None]) -> None:
     """Rates, seconds, shares and switches."""
-    lr = values.get("learning_rate")
-    if lr is None or (isinstance(lr, str) and not lr.strip()):  # not set: by the base
-        take("learning_rate", default_learning_rate(str(values.get("base") or "").strip()))
-    elif not is_number(lr) or not 0 < float(lr) < 1:
-        problems.add("learning_rate", f"must be a number between 0 and 1 ({rate_text(FINETUNE_LEARNING_RATE)} "
-                                      f"to fine-tune, {rate_text(SCRATCH_LEARNING_RATE)} from scratch), "
-                                      f"not {lr!r}.")
-    else:
-        take("learning_rate", float(lr))
-    rate = values.get("decoder_learning_rate", "")
-    if isinstance(rate, str) and not rate.strip():  # not set: by the base
-        take("decoder_learning_rate", default_decoder_learning_rate(str(values.get("base") or "").strip()))
-    elif rate is None:  # null: the learning rate's
-        take("decoder_learning_rate", None)
-    elif not is_number(rate) or not 0 < float(rate) < 1:
-        problems.add("decoder_learning_rate", "must be a number between 0 and 1 "
-                                              f"({rate_text(FINETUNE_DECODER_LEARNING_RATE)} to fine-tune), "
-                                              f"or null for the learning rate's; not {rate!r}.")
-    else:
-        take("decoder_learning_rate", float(rate))
+    base = str(values.get("base") or "").strip()
+    _check_rate(values, problems, take, "learning_rate", by_base=default_learning_rate(base),
+                examples=f"{rate_text(FINETUNE_LEARNING_RATE)} to fine-tune, "
+                         f"{rate_text(SCRATCH_LEARNING_RATE)} from scratch", nullable=False)
+    _check_rate(values, problems, take, "decoder_learning_rate",
+                by_base=default_decoder_learning_rate(base),
+                examples=f"{rate_text(FINETUNE_DECODER_LEARNING_RATE)} to fine-tune", nullable=True)
     if "max_seconds" in values:
         seconds = values["max_seconds"]
         if not is_number(seconds) or not 1 <= float(seconds) <= 120:

@@ -45,7 +45,7 @@ from voicelab.core.locks import try_lock as _try_lock
 from voicelab.core.locks import unlock as _unlock
 from voicelab.core.names import name_or_folder
 from voicelab.core.training.run import events as ev
-from voicelab.core.training.run.config import TrainConfig, TrainingConfigError, config_from_dict
+from voicelab.core.training.run.config import OLD_RUN_VALUES, TrainConfig, TrainingConfigError, config_from_dict
 
 TRAIN_FILE = "train.yaml"
 EVENTS_FILE = "events.jsonl"
@@ -169,9 +169,8 @@ def load_run(run_dir: Path) -> tuple:
         raise RunError(f"Cannot read {path}: {error}. Fix or restore the file.") from error
     if not isinstance(raw, dict):
         raise RunError(f"{path} does not hold training settings.")
-    # A run from before the decoder had its own rate trained it at the run's: resuming it so
-    # keeps its recipe (and its optimizer state, saved with one group, loads).
-    raw.setdefault("decoder_learning_rate", None)
+    for key, value in OLD_RUN_VALUES.items():  # settings added since the run was written
+        raw.setdefault(key, value)
     try:
         config = config_from_dict(raw)
     except TrainingConfigError as error:
