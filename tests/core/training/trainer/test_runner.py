@@ -74,6 +74,10 @@ def test_events_arrive_in_order_and_the_final_checkpoint_loads(workspace, datase
     steps = [e["step"] for e in of_type(events, "step")]
     assert steps == sorted(steps) and steps[-1] == 4 and steps[0] == 1
     assert [e["step"] for e in of_type(events, "checkpoint")] == [2, 4]
+    # "epoch" counts the epochs finished: an epoch's last step finishes it
+    assert [e["epoch"] for e in of_type(events, "step")] == [0, 1, 1, 2]
+    assert [e["epoch"] for e in of_type(events, "checkpoint")] == [1, 2]
+    assert [e["epoch"] for e in of_type(events, "validation")] == [1, 2]
     assert of_type(events, "validation") and of_type(events, "heartbeat")
     step = of_type(events, "step")[-1]
     assert set(step["losses"]) == set(ev.LOSS_NAMES)
@@ -86,6 +90,7 @@ def test_events_arrive_in_order_and_the_final_checkpoint_loads(workspace, datase
     assert started["steps_per_epoch"] == 2
 
     final = of_type(events, "finished")[0]
+    assert final["epoch"] == 2
     checkpoint = runs.list_checkpoints(run_dir)[-1]
     assert final["checkpoint"] == str(checkpoint) and runs.checkpoint_step(checkpoint) == 4
     loaded = load_checkpoint(checkpoint)  # the safe loader: a checkpoint is plain data
@@ -362,6 +367,8 @@ def test_previews_are_written_scored_and_reported(workspace, dataset):
     assert code == runner.EXIT_FINISHED, events[-1]
     rounds = of_type(events, "preview")
     assert [r["step"] for r in rounds] == [0, 2]  # the voice the run starts from, then each epoch
+    assert [r["epoch"] for r in rounds] == [0, 1]  # epochs finished, as the checkpoint says
+    assert [c["epoch"] for c in of_type(events, "checkpoint")] == [1]
     preview = rounds[-1]
     assert preview["step"] == 2 and len(preview["previews"]) == 1
     item = preview["previews"][0]

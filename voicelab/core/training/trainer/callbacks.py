@@ -147,7 +147,9 @@ class EventsCallback(pl.Callback):
         now = time.monotonic()
         state = self.state
         state.step += 1
-        state.epoch = trainer.current_epoch
+        # Every event's epoch counts the epochs finished: an epoch's last step finishes it, and
+        # its round, checkpoint and validation follow (Lightning's count rises only after them).
+        state.epoch = trainer.current_epoch + (1 if trainer.is_last_batch else 0)
         state.last_step_at = now
         state.phase = "training"
         limit = self.config.max_steps
@@ -196,7 +198,7 @@ class EventsCallback(pl.Callback):
         losses = {name: _float(metrics.get(key)) for name, key in _VAL_NAMES.items()
                   if metrics.get(key) is not None}
         if losses:
-            self.emit(events.validation(step=self.state.step, epoch=trainer.current_epoch,
+            self.emit(events.validation(step=self.state.step, epoch=self.state.epoch,
                                         losses=losses))
 
 
@@ -276,7 +278,7 @@ class ControlCallback(pl.Callback):
             state.phase = previous_phase
         state.last_checkpoint, state.last_checkpoint_step = path, state.step
         if trainer.is_global_zero:
-            self.emit(events.checkpoint(step=state.step, epoch=trainer.current_epoch, path=path,
+            self.emit(events.checkpoint(step=state.step, epoch=state.epoch, path=path,
                                         reason=reason), fsync=True)
             rank_checkpoints(self.run_dir, self.config.keep_best)
         return path
@@ -297,7 +299,7 @@ class ControlCallback(pl.Callback):
             speaker = self.speaker()
             floor_known = speaker is not None and speaker.floor is not None
             results = write_previews(pl_module, list(self.config.preview_sentences), out_dir,
-                                     step=state.step, epoch=trainer.current_epoch, asr_model_path=asr,
+                                     step=state.step, epoch=state.epoch, asr_model_path=asr,
                                      speaker=speaker)
             if speaker is not None and not floor_known and speaker.floor is not None:
                 from voicelab.core.training.scoring.likeness import save_reference
@@ -311,7 +313,7 @@ class ControlCallback(pl.Callback):
             state.phase = previous_phase
         from voicelab.core.training.scoring.previews import round_likeness
 
-        self.emit(events.preview(step=state.step, epoch=trainer.current_epoch,
+        self.emit(events.preview(step=state.step, epoch=state.epoch,
                                  previews=[p.to_dict() for p in results],
                                  likeness=round_likeness(results, speaker)))
 
