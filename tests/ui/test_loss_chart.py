@@ -159,3 +159,21 @@ def test_the_curves_people_watch_are_readable_without_toggling(qtbot):
     low, high = chart.loss_plot.getViewBox().viewRange()[1]
     assert low <= np.nanmin(log_mel) and np.nanmax(log_total) <= high
     assert share_of_height(chart.loss_plot, log_mel) > 0.05
+
+
+def test_a_short_run_is_ticked_at_whole_steps(qtbot):
+    """Six steps: pyqtgraph alone would tick 1.5, 2.5 … on every plot's step axis."""
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    chart.resize(900, 500)
+    chart.show()
+    for n in range(1, 7):
+        chart.add_event(step(n, 1.0 - n / 20))
+    chart.add_event(events.preview(step=6, epoch=0, likeness=0.1, previews=[
+        {"path": "a.wav", "text": "a", "heard": "a", "wer": 0.5, "naturalness": 3.0}]))
+    chart.redraw()
+    for plot in (chart.loss_plot, chart.wer_plot, chart.score_plot):
+        low, high = plot.getViewBox().viewRange()[0]
+        axis = plot.getAxis("bottom")
+        values = [v for _spacing, level in axis.tickValues(low, high, axis.width()) for v in level]
+        assert values and all(float(v).is_integer() for v in values), values

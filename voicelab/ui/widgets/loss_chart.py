@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voicelab.ui.widgets.plot_style import PlotStyle
+from voicelab.ui.widgets.plot_style import PlotStyle, count_plot
 from voicelab.ui.widgets.smoothing import Smoother
 
 SERIES = (("loss_g", "generator", "#2563eb"), ("loss_d", "discriminator", "#dc2626"),
@@ -80,7 +80,7 @@ class LossChart(QWidget):
         self.naturalness: list[float] = []
         self._dirty = False
 
-        self.loss_plot = pg.PlotWidget()
+        self.loss_plot = count_plot()
         self.loss_plot.setMenuEnabled(False)
         self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
         self.loss_plot.setLabel("left", "loss")
@@ -95,7 +95,7 @@ class LossChart(QWidget):
             self.curves[key] = curve
         self.val_points = self.loss_plot.plot(name="validation mel", pen=None, symbol="o", symbolSize=8,
                                               symbolBrush="#16a34a", symbolPen="w")
-        self.wer_plot = pg.PlotWidget()
+        self.wer_plot = count_plot()
         self.wer_plot.setMenuEnabled(False)
         self.wer_plot.showGrid(x=True, y=True, alpha=0.2)
         self.wer_plot.setLabel("left", "WER %")
@@ -173,7 +173,7 @@ class LossChart(QWidget):
 
     def _build_score_plot(self) -> None:
         """Likeness (left axis) and naturalness (right axis, a second view on the same x)."""
-        self.score_plot = pg.PlotWidget()
+        self.score_plot = count_plot()
         self.score_plot.setMenuEnabled(False)
         self.score_plot.showGrid(x=True, y=True, alpha=0.2)
         self.score_plot.setXLink(self.loss_plot)

@@ -37,6 +37,21 @@ def plain_numbers(axis: pg.AxisItem) -> None:
         axis.setLabel(axis.labelText)  # redraws the label without the "(x0.001)"
 
 
+class CountAxis(pg.AxisItem):
+    """An axis of counts (steps, epochs): ticks on whole numbers only. pyqtgraph halves its
+    spacing to fill a short range, so a six-step run read 1.5, 2.5 …"""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        levels = super().tickSpacing(minVal, maxVal, size)
+        whole = [(spacing, offset) for spacing, offset in levels if spacing >= 1]
+        return whole or [(1.0, 0.0)]
+
+
+def count_plot() -> pg.PlotWidget:
+    """A plot against steps or epochs (CountAxis at the bottom)."""
+    return pg.PlotWidget(axisItems={"bottom": CountAxis("bottom")})
+
+
 class PlotStyle(QObject):
     """Keeps `plots` in `owner`'s palette; `label_colors` maps (plot, side) to a label colour."""
 
