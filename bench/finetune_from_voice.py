@@ -240,8 +240,10 @@ def svg_plot(results: dict[str, Any], path: Path) -> None:
         parts.append(f'<text x="{x0 + pad}" y="14">{title} (x: minutes)</text>')
         parts.append(f'<rect x="{x0 + pad}" y="20" width="{width - pad - 10}" height="{height - 40}" '
                      'fill="none" stroke="#999"/>')
-        parts.append(f'<text x="{x0 + 2}" y="{y_of(high, low, high) + 4:.0f}">{high:g}</text>'
-                     f'<text x="{x0 + 2}" y="{y_of(low, low, high):.0f}">{low:g}</text>')
+        # right-aligned against the panel's own axis, clear of the panel before it
+        parts.append(f'<text x="{x0 + pad - 4}" y="{y_of(high, low, high) + 4:.0f}" text-anchor="end">'
+                     f'{high:g}</text><text x="{x0 + pad - 4}" y="{y_of(low, low, high):.0f}" '
+                     f'text-anchor="end">{low:g}</text>')
         reference = (results["reference"].get("target") or {}).get(key)
         if key == "likeness":
             reference = 1.0
