@@ -4,8 +4,9 @@ A run's checkpoint and its base are loaded into the same architecture. Then each
 the checkpoint's generator parts is put alone into the base, and the result speaks the run's
 preview sentences with the trainer's fixed noise seeds. Each line prints the pooled pitch
 (median F0, spread in semitones, voiced frames) and, where the run has a likeness reference
-(`likeness.json`), the likeness: 0 the base, 1 the dataset's speaker. "base" and "all"
-reproduce the run's own step-0 round and the checkpoint's round.
+(`likeness.json`), the likeness: 0 the base, 1 the dataset's speaker, and the words Whisper
+mishears (the model that scored the run's previews; what it heard where it erred). "base"
+and "all" reproduce the run's own step-0 round and the checkpoint's round.
 
 Issue 14 used this on `finetune_from_voice.py` runs. On the self control (joe on joe) the
 prior path took the whole spread and the decoder none of it. On a new speaker the text
@@ -40,8 +41,10 @@ def main() -> int:
     from voicelab.core.training.bases.base import load_base_weights
     from voicelab.core.training.run import runs
     from voicelab.core.training.scoring import likeness
+    from voicelab.core.training.scoring.listen import transcribe
     from voicelab.core.training.scoring.pitch import f0_track, pooled
     from voicelab.core.training.scoring.previews import synthesize
+    from voicelab.core.training.scoring.wer import wer
     from voicelab.core.training.trainer.model import build_model
 
     config, _lineage = runs.load_run(args.run)
@@ -53,6 +56,7 @@ def main() -> int:
     base_state = {name: value.clone() for name, value in base.state_dict().items()}
     trained = load_checkpoint(checkpoint)["state_dict"]
     reference = likeness.load_reference(args.run)
+    asr = runs.scoring_model(config)
 
     def with_parts(parts: list[str]) -> torch.nn.Module:
         model = build_model(config, num_symbols=voice["num_symbols"])
@@ -62,19 +66,25 @@ def main() -> int:
         return model
 
     def score(model: torch.nn.Module, label: str) -> None:
-        tracks, similarities = [], []
+        tracks, similarities, wrong, misheard = [], [], 0.0, []
         for seed, text in enumerate(config.preview_sentences):
             audio = synthesize(model, text, phoneme_id_map=voice["phoneme_id_map"],
                                espeak_voice=voice["espeak"]["voice"], seed=seed)
             tracks.append(f0_track(audio, rate))
+            if asr is not None:
+                heard = transcribe(audio, rate, asr)
+                errors = wer(text, heard) * len(text.split())
+                wrong += errors
+                if errors:
+                    misheard.append(heard)
             embedding = likeness.embed(audio, rate) if reference is not None else None
             if embedding is not None:
                 similarities.append(reference.cosine(embedding))
         stats = pooled(tracks, rate / 256).to_dict()
         like = reference.likeness(float(np.mean(similarities))) if similarities else None
         print(f"{label:24s} median {stats['median_hz']:6.1f} Hz  spread {stats['spread_st']:.2f} st  "
-              f"voiced {stats['voiced_frames']:4d}  likeness {'–' if like is None else f'{like:.2f}'}",
-              flush=True)
+              f"voiced {stats['voiced_frames']:4d}  likeness {'–' if like is None else f'{like:.2f}'}"
+              + ("" if asr is None else f"  words wrong {wrong:.0f} {misheard}"), flush=True)
 
     print(f"{args.run.name}: {checkpoint.name} against its base, {len(config.preview_sentences)} sentences")
     score(base, "base")
