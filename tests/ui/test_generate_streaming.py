@@ -158,6 +158,9 @@ def test_cancel_stops_synthesis_and_playback(tab, qtbot, output, sentences, work
     tab.text_edit.setPlainText(TEXT)
     job = tab.generate()
     qtbot.waitUntil(lambda: bool(_appends(output)), timeout=WAIT_S * 1000)
+    # Sentence 1 can be heard before the worker has begun sentence 2: a Cancel in between
+    # stopped it before sentence 2 (one sentence spoken; seen once in a full run).
+    qtbot.waitUntil(lambda: len(sentences.spoken) == 2, timeout=WAIT_S * 1000)
     assert tab.generate_button.text() == "Cancel"
     tab.generate_button.click()
     assert _calls(output)[-1] == "stop"  # silent at once, before the job has stopped
