@@ -177,3 +177,17 @@ def test_a_short_run_is_ticked_at_whole_steps(qtbot):
         axis = plot.getAxis("bottom")
         values = [v for _spacing, level in axis.tickValues(low, high, axis.width()) for v in level]
         assert values and all(float(v).is_integer() for v in values), values
+
+
+def test_the_step_0_round_is_in_view_though_it_has_no_loss(qtbot):
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    chart.show()
+    chart.add_event(events.preview(step=0, epoch=0, likeness=0.0, previews=[
+        {"path": "a.wav", "text": "a", "heard": "b", "wer": 1.0, "naturalness": 2.0}]))
+    for n in range(1, 7):
+        chart.add_event(step(n, 1.0 - n / 20))
+    chart.redraw()
+    views = [plot.getViewBox() for plot in (chart.loss_plot, chart.wer_plot, chart.score_plot)]
+    qtbot.waitUntil(lambda: all(view.viewRange()[0][1] >= 6 for view in views), timeout=2000)
+    assert all(view.viewRange()[0][0] <= 0 for view in views), [view.viewRange()[0] for view in views]

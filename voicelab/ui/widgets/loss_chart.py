@@ -95,6 +95,11 @@ class LossChart(QWidget):
             self.curves[key] = curve
         self.val_points = self.loss_plot.plot(name="validation mel", pen=None, symbol="o", symbolSize=8,
                                               symbolBrush="#16a34a", symbolPen="w")
+        # The preview rounds' x, drawn as nothing: the loss plot's range (shared by the WER and
+        # likeness plots) then holds the step-0 round, which has no loss point (a six-step run
+        # began its x axis at step 1 and hid the voice before training).
+        self.round_span = pg.PlotCurveItem()
+        self.loss_plot.addItem(self.round_span)
         self.wer_plot = count_plot()
         self.wer_plot.setMenuEnabled(False)
         self.wer_plot.showGrid(x=True, y=True, alpha=0.2)
@@ -295,6 +300,8 @@ class LossChart(QWidget):
                 y = np.where(y > 0, y, np.nan)
             curve.setData(x, y, connect="finite")
         self.val_points.setData(self.val_x[axis], self.val_mel)
+        rounds = np.asarray(self.wer_x[axis] + self.score_x[axis], dtype=float)
+        self.round_span.setData(rounds, np.full(len(rounds), np.nan))
         self.wer_curve.setData(self.wer_x[axis], self.wer)
         # A run without scored previews has no WER: an empty plot would only cost repaints.
         self.wer_plot.setVisible(bool(self.wer))
