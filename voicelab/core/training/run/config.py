@@ -96,7 +96,10 @@ FINETUNE_LEARNING_RATE = 2e-5
 #: own speech went from a spread of 2.82 to 2.55 semitones by step 240 (2.89 at 2e-5).
 #: At 5e-5, from Train on 2 CPU cores: likeness 0.30 at 23 min and 0.36 at 27 (step 360), WER
 #: 8 %, the pitch 3.5 semitones nearer; joe on joe kept its spread for 600 steps (2.82 -> 2.78)
-#: but Whisper missed 2-5 of 88 words (1 at step 0): one sentence blurs from step 240.
+#: but Whisper missed 2-5 of 88 words (1 at step 0). That blur is the text encoder's, not the
+#: decoder's: the step-600 decoder alone keeps every word (bench/module_swap.py), and the text
+#: encoder alone, at 2e-5 or 1e-5, misses 5. A text encoder at 1e-5 also left the decoder ahead
+#: of the prior it is fed (WER 20-25 % at steps 360-480 on the new speaker).
 FINETUNE_DECODER_LEARNING_RATE = 5e-5
 
 
