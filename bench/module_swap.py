@@ -44,7 +44,7 @@ def main() -> int:
     from voicelab.core.training.scoring.listen import transcribe
     from voicelab.core.training.scoring.pitch import f0_track, pooled
     from voicelab.core.training.scoring.previews import synthesize
-    from voicelab.core.training.scoring.wer import wer
+    from voicelab.core.training.scoring.wer import edit_distance, words
     from voicelab.core.training.trainer.model import build_model
 
     config, _lineage = runs.load_run(args.run)
@@ -66,14 +66,14 @@ def main() -> int:
         return model
 
     def score(model: torch.nn.Module, label: str) -> None:
-        tracks, similarities, wrong, misheard = [], [], 0.0, []
+        tracks, similarities, wrong, misheard = [], [], 0, []
         for seed, text in enumerate(config.preview_sentences):
             audio = synthesize(model, text, phoneme_id_map=voice["phoneme_id_map"],
                                espeak_voice=voice["espeak"]["voice"], seed=seed)
             tracks.append(f0_track(audio, rate))
             if asr is not None:
                 heard = transcribe(audio, rate, asr)
-                errors = wer(text, heard) * len(text.split())
+                errors = edit_distance(words(text), words(heard))
                 wrong += errors
                 if errors:
                     misheard.append(heard)
@@ -84,7 +84,7 @@ def main() -> int:
         like = reference.likeness(float(np.mean(similarities))) if similarities else None
         print(f"{label:24s} median {stats['median_hz']:6.1f} Hz  spread {stats['spread_st']:.2f} st  "
               f"voiced {stats['voiced_frames']:4d}  likeness {'–' if like is None else f'{like:.2f}'}"
-              + ("" if asr is None else f"  words wrong {wrong:.0f} {misheard}"), flush=True)
+              + ("" if asr is None else f"  words wrong {wrong} {misheard}"), flush=True)
 
     print(f"{args.run.name}: {checkpoint.name} against its base, {len(config.preview_sentences)} sentences")
     score(base, "base")
