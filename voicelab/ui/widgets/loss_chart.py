@@ -81,8 +81,6 @@ class LossChart(QWidget):
         self._dirty = False
 
         self.loss_plot = count_plot()
-        self.loss_plot.setMenuEnabled(False)
-        self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
         self.loss_plot.setLabel("left", "loss")
         self.curves = {}
         self._smoothers = {key: Smoother() for key, _, _ in SERIES}
@@ -101,8 +99,6 @@ class LossChart(QWidget):
         self.round_span = pg.PlotCurveItem()
         self.loss_plot.addItem(self.round_span)
         self.wer_plot = count_plot()
-        self.wer_plot.setMenuEnabled(False)
-        self.wer_plot.showGrid(x=True, y=True, alpha=0.2)
         self.wer_plot.setLabel("left", "WER %")
         self.wer_plot.getAxis("left").setToolTip("Word error rate of the preview sentences as Whisper "
                                                  "hears them: lower is clearer")
@@ -179,8 +175,6 @@ class LossChart(QWidget):
     def _build_score_plot(self) -> None:
         """Likeness (left axis) and naturalness (right axis, a second view on the same x)."""
         self.score_plot = count_plot()
-        self.score_plot.setMenuEnabled(False)
-        self.score_plot.showGrid(x=True, y=True, alpha=0.2)
         self.score_plot.setXLink(self.loss_plot)
         self.score_plot.setMinimumHeight(SCORE_PLOT_HEIGHT[0])
         self.score_plot.setMaximumHeight(SCORE_PLOT_HEIGHT[1])

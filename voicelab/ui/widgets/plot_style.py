@@ -48,8 +48,12 @@ class CountAxis(pg.AxisItem):
 
 
 def count_plot() -> pg.PlotWidget:
-    """A plot against steps or epochs (CountAxis at the bottom)."""
-    return pg.PlotWidget(axisItems={"bottom": CountAxis("bottom")})
+    """A plot against steps or epochs, as the training chart draws each of its three:
+    CountAxis at the bottom, a faint grid, no right-click menu."""
+    plot = pg.PlotWidget(axisItems={"bottom": CountAxis("bottom")})
+    plot.setMenuEnabled(False)
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    return plot
 
 
 class PlotStyle(QObject):
