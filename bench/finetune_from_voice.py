@@ -197,22 +197,16 @@ def score_audio(paths: list[Path], texts: list[str], asr: Path | None) -> dict[s
 
 
 def score_run(run_dir: Path) -> list[dict[str, Any]]:
-    """One row per preview round: the trainer's own scores plus pooled pitch, step and minutes."""
-    import soundfile
-
+    """One row per preview round: the trainer's own scores (its pitch pooled over the round,
+    previews.round_pitch), step and minutes."""
     from voicelab.core.training.run import events as ev
-    from voicelab.core.training.scoring.pitch import f0_track, pooled
 
     events = ev.read_events(run_dir / "events.jsonl")
     clicked = events[0]["time"] if events else 0.0
     losses = {e["step"]: e.get("losses") or {} for e in events if e["type"] == "step"}
     rows = []
     for event in (e for e in events if e["type"] == "preview"):
-        tracks = []
-        for item in event["previews"]:
-            audio, rate = soundfile.read(item["path"], dtype="float32")
-            tracks.append(f0_track(audio, rate))
-        stats = pooled(tracks, 22050 / 256).to_dict()
+        stats = event.get("pitch") or {}
         near = losses.get(event["step"]) or {}
         rows.append({"step": event["step"], "minutes": round((event["time"] - clicked) / 60, 2),
                      "wer": event.get("wer"), "likeness": event.get("likeness"),

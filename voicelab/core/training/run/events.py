@@ -149,17 +149,15 @@ def checkpoint(*, step: int, epoch: int, path: os.PathLike | str, reason: str) -
 
 
 def preview(*, step: int, epoch: int, previews: Sequence[Mapping[str, Any]],
-            likeness: float | None = None) -> Event:
-    """`likeness` is the round's (its mean similarity on the run's scale, likeness.py)."""
+            likeness: float | None = None, pitch: Mapping[str, Any] | None = None) -> Event:
+    """`likeness` and `pitch` are the round's: its mean similarity on the run's scale
+    (likeness.py), its previews' voiced frames pooled (previews.round_pitch)."""
     items = [{"path": str(p.get("path")), "text": p.get("text"), "heard": p.get("heard"),
               "wer": _number(p.get("wer")), "pitch": _pitch(p.get("pitch")),
               "similarity": _number(p.get("similarity")), "likeness": _number(p.get("likeness")),
               "naturalness": _number(p.get("naturalness"))} for p in previews]
-    from voicelab.core.training.scoring.pitch import summarize
-
     return _event("preview", step=int(step), epoch=int(epoch), previews=items,
-                  wer=_mean(item["wer"] for item in items),
-                  pitch=summarize([item["pitch"] for item in items if item["pitch"]]),
+                  wer=_mean(item["wer"] for item in items), pitch=_pitch(pitch),
                   similarity=_mean(item["similarity"] for item in items), likeness=_number(likeness),
                   naturalness=_mean(item["naturalness"] for item in items))
 

@@ -17,7 +17,7 @@ are read from the voiced frames of probabilistic YIN (librosa's pyin, 60–500 H
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -70,11 +70,6 @@ def stats_of(f0: np.ndarray, frame_rate_hz: float) -> PitchStats:
                       frame_rate_hz=float(frame_rate_hz))
 
 
-def pitch_stats(samples: np.ndarray, sample_rate: int, hop_length: int = 256) -> PitchStats:
-    """Pitch numbers of one clip; the frame rate is `sample_rate / hop_length`."""
-    return stats_of(f0_track(samples, sample_rate), sample_rate / hop_length)
-
-
 def pooled(tracks: Iterable[np.ndarray], frame_rate_hz: float) -> PitchStats:
     """The numbers over several clips' voiced frames together (as the research pooled them)."""
     values = [np.asarray(track, dtype=np.float64) for track in tracks]
@@ -86,19 +81,3 @@ def semitones_between(hz: float | None, reference_hz: float | None) -> float | N
     if not hz or not reference_hz:
         return None
     return 12.0 * math.log2(hz / reference_hz)
-
-
-def summarize(items: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """Voiced-frame-weighted summary of per-clip `PitchStats.to_dict()` values."""
-    usable = [item for item in items if item and item.get("voiced_frames")]
-    if not usable:
-        return None
-    weights = np.array([item["voiced_frames"] for item in usable], dtype=np.float64)
-
-    def mean(key: str) -> float | None:
-        values = np.array([item.get(key) if item.get(key) is not None else np.nan for item in usable])
-        ok = np.isfinite(values)
-        return round(float(np.average(values[ok], weights=weights[ok])), 4) if ok.any() else None
-
-    return {"median_hz": mean("median_hz"), "spread_st": mean("spread_st"),
-            "frame_rate_share": mean("frame_rate_share"), "voiced_frames": int(weights.sum())}

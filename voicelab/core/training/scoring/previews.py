@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,8 @@ class Preview:
     likeness: float | None = None
     #: DNSMOS overall score, 1–5 (naturalness.py)
     naturalness: float | None = None
+    #: F0 of its voiced frames (pitch.f0_track), for the round's pooled numbers; not saved
+    f0: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "text": self.text, "heard": self.heard, "wer": self.wer,
@@ -86,10 +88,16 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return sum(present) / len(present) if present else None
 
 
-def mean_pitch(previews: Sequence[Preview]) -> dict | None:
-    from voicelab.core.training.scoring.pitch import summarize
+def round_pitch(previews: Sequence[Preview]) -> dict | None:
+    """A round's pitch numbers over its previews' voiced frames together (pitch.pooled, as
+    the research and the bench measure a voice), None when no preview was voiced."""
+    from voicelab.core.training.scoring.pitch import pooled
 
-    return summarize([p.pitch for p in previews if p.pitch])
+    tracked = [p for p in previews if p.f0 is not None and p.pitch]
+    if not tracked:
+        return None
+    stats = pooled([p.f0 for p in tracked], tracked[0].pitch["frame_rate_hz"])
+    return stats.to_dict() if stats.voiced_frames else None
 
 
 def _hop_of(model: Any) -> int:
@@ -225,11 +233,12 @@ def write_previews(model: Any, sentences: list[str], out_dir: Path, *, step: int
 
             heard = transcribe(samples, rate, Path(asr_model_path), language=lang)
             score = wer(sentence, heard, lang)
-        stats = None
+        stats, track = None, None
         if pitch:
-            from voicelab.core.training.scoring.pitch import pitch_stats
+            from voicelab.core.training.scoring.pitch import f0_track, stats_of
 
-            stats = pitch_stats(samples, rate, _hop_of(model)).to_dict()
+            track = f0_track(samples, rate)
+            stats = stats_of(track, rate / _hop_of(model)).to_dict()
         similarity = None
         if speaker is not None:
             from voicelab.core.training.scoring.likeness import embed
@@ -237,7 +246,7 @@ def write_previews(model: Any, sentences: list[str], out_dir: Path, *, step: int
             vector = embed(samples, rate)
             similarity = None if vector is None else round(speaker.cosine(vector), 6)
         previews.append(Preview(path=path, text=sentence, heard=heard, wer=score, pitch=stats,
-                                similarity=similarity,
+                                similarity=similarity, f0=track,
                                 naturalness=_naturalness(samples, rate) if naturalness else None))
     similarity = _mean([p.similarity for p in previews])
     if speaker is not None and speaker.floor is None and similarity is not None:
@@ -246,7 +255,7 @@ def write_previews(model: Any, sentences: list[str], out_dir: Path, *, step: int
         previews = [replace(p, likeness=_rounded(speaker.likeness(p.similarity))) for p in previews]
     manifest = {
         "step": int(step), "epoch": int(epoch), "sample_rate": rate,
-        "wer": mean_wer(previews), "pitch": mean_pitch(previews), "similarity": _rounded(similarity),
+        "wer": mean_wer(previews), "pitch": round_pitch(previews), "similarity": _rounded(similarity),
         "likeness": round_likeness(previews, speaker),
         "naturalness": _rounded(_mean([p.naturalness for p in previews])),
         "previews": [dict(p.to_dict(), path=p.path.name) for p in previews],

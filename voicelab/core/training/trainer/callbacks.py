@@ -311,11 +311,11 @@ class ControlCallback(pl.Callback):
         finally:
             pl_module.train(was_training)
             state.phase = previous_phase
-        from voicelab.core.training.scoring.previews import round_likeness
+        from voicelab.core.training.scoring.previews import round_likeness, round_pitch
 
         self.emit(events.preview(step=state.step, epoch=state.epoch,
                                  previews=[p.to_dict() for p in results],
-                                 likeness=round_likeness(results, speaker)))
+                                 likeness=round_likeness(results, speaker), pitch=round_pitch(results)))
 
     def speaker(self) -> Any:
         """The run's likeness reference: from `likeness.json`, else measured on its clips now."""
