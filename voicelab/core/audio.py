@@ -79,6 +79,27 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 # --------------------------------------------------------------------------- reading
 
 
+#: The speech level VoiceLab evens clips out to (dBFS RMS): the Dataset tab's "Even out
+#: loudness" and the trainer's prepared clips (TrainConfig.clip_level_db) use this one figure.
+SPEECH_LEVEL_DB = -20.0
+#: A scaled clip's peak stays under this (-1 dBFS), so evening out never clips a loud syllable.
+PEAK_CEILING = 0.891
+
+
+def normalize_level(samples: np.ndarray, target_db: float, ceiling: float = PEAK_CEILING) -> np.ndarray:
+    """`samples` scaled to an RMS of `target_db` dBFS, never letting the peak pass `ceiling`.
+
+    One gain for the whole clip, so the voice's own dynamics stay; silence (RMS under
+    -120 dBFS) is returned as it is.
+    """
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if rms <= 1e-6 or peak <= 0:
+        return samples
+    gain = min(10 ** (target_db / 20) / rms, ceiling / peak)
+    return (samples * gain).astype(np.float32)
+
+
 def read_audio(path: PathLike, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
     """Decode any common audio (or video) file to float32 mono samples.
 

@@ -10,6 +10,7 @@ included), so a lock can never outlive its owner the way a pid file can.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -105,3 +106,18 @@ class FileLock:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+
+
+def compile_lock() -> FileLock:
+    """The lock VoiceLab's processes hold around a call that makes numba compile and cache.
+
+    numba writes a generalized ufunc's on-disk cache as two files, with no lock between
+    processes (numba issue 10128): two processes compiling the same function at once can
+    leave a pair that crashes (segfault) every later process that loads it. Seen here with
+    librosa's pyin, compiled by two trainers' first previews at the same moment: from then
+    on every preview of every run killed its trainer. One machine-wide lock file (in the
+    temporary folder; the OS frees it when its holder dies) keeps the first compile single.
+    """
+    return FileLock(Path(tempfile.gettempdir()) / "voicelab-numba-compile.lock", timeout_s=900.0,
+                    busy_message="Another VoiceLab process has been compiling its audio analysis for "
+                                 "15 minutes; stop the other training runs and try again.")

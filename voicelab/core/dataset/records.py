@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from voicelab.core.dataset.textclean import clean_text
 from voicelab.core.errors import VoiceLabError
 
@@ -201,16 +199,6 @@ def _language_option(value: object) -> str | None:
 def _min_or_none(a: float | None, b: float | None) -> float | None:
     values = [v for v in (a, b) if v is not None]
     return min(values) if values else None
-
-
-def _normalize_level(samples: np.ndarray, target_db: float, ceiling: float = 0.891) -> np.ndarray:
-    """Scale to an RMS of `target_db` dBFS, never letting the peak pass -1 dBFS."""
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    peak = float(np.max(np.abs(samples)))
-    if rms <= 1e-6 or peak <= 0:
-        return samples
-    gain = min(10 ** (target_db / 20) / rms, ceiling / peak)
-    return (samples * gain).astype(np.float32)
 
 
 def _split_text(clip: Clip, at: float) -> tuple[str, str, list[list], list[list]]:

@@ -24,7 +24,6 @@ from voicelab.core.dataset.records import (
     DatasetError,
     NewClip,
     Source,
-    _normalize_level,
     _reviewed,
     confidence_of,
     word_rows,
@@ -180,7 +179,7 @@ class SourceClips:
 
     def _render(self, clip: Clip) -> None:
         """Cut the clip's wav from the source's work audio and measure its level."""
-        from voicelab.core.audio import write_audio
+        from voicelab.core.audio import normalize_level, write_audio
 
         samples = self.read_work_audio(self.source(clip.source), clip.start, clip.end)
         if samples.size == 0:
@@ -188,7 +187,7 @@ class SourceClips:
                                f"its recording.")
         target = self.options.get("loudness_db")
         if isinstance(target, (int, float)):
-            samples = _normalize_level(samples, float(target))
+            samples = normalize_level(samples, float(target))
         peak = float(np.max(np.abs(samples)))
         rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
         clip.peak = round(peak, 4)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voicelab.core.audio import SPEECH_LEVEL_DB
 from voicelab.core.dataset.asr import ASROptions
 from voicelab.core.dataset.pipeline import PipelineOptions
 from voicelab.core.dataset.slicing import SliceOptions
@@ -32,7 +33,6 @@ from voicelab.core.progress import EtaEstimator, format_duration, format_time_le
 from voicelab.core.settings import ASR_MODELS, Settings
 from voicelab.ui.widgets.language_combo import fill_languages
 
-LEVEL_DB = -20.0  # RMS level clips are scaled to when "Even out loudness" is on
 MODES = (("transcribe", "Slice and transcribe (Whisper)"), ("vad", "Slice by silence only"))
 
 
@@ -58,8 +58,9 @@ class PreparePanel(QWidget):
         self.min_spin = self._seconds(1.0, 0.3, 10.0, "Clips shorter than this are merged or flagged.")
         self.max_spin = self._seconds(12.0, 2.0, 30.0, "Longer stretches are split at their widest pauses.")
         self.level_box = QCheckBox("Even out loudness")
-        self.level_box.setToolTip(f"Scale every clip to {LEVEL_DB:g} dBFS RMS (peaks kept under "
-                                  "-1 dBFS), so quiet and loud recordings train alike.")
+        self.level_box.setToolTip(f"Scale every clip to {SPEECH_LEVEL_DB:g} dBFS RMS (peaks kept under "
+                                  "-1 dBFS), so the dataset's clips play at one loudness. Training "
+                                  "evens clips out to this level either way.")
         self.process_button = QPushButton("Process remaining")
         self.process_button.setToolTip("Continue with recordings that were not finished "
                                        "(cancelled, or the app was closed).")
@@ -133,7 +134,7 @@ class PreparePanel(QWidget):
         return PipelineOptions(asr=asr, mode=self.mode_combo.currentData(),
                                slicing=SliceOptions(min_seconds=self.min_spin.value(),
                                                     max_seconds=self.max_spin.value()),
-                               loudness_db=LEVEL_DB if self.level_box.isChecked() else None)
+                               loudness_db=SPEECH_LEVEL_DB if self.level_box.isChecked() else None)
 
     def set_options(self, saved: dict[str, object]) -> None:
         """Show the options a dataset was last processed with (its `options["pipeline"]`).

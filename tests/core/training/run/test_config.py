@@ -7,9 +7,11 @@ import inspect
 import pytest
 import yaml
 
+from voicelab.core.audio import SPEECH_LEVEL_DB
 from voicelab.core.training.run.config import (
     FINETUNE_DECODER_LEARNING_RATE,
     FINETUNE_LEARNING_RATE,
+    OLD_RUN_VALUES,
     SCRATCH_LEARNING_RATE,
     TrainConfig,
     TrainingConfigError,
@@ -49,6 +51,15 @@ def test_a_fine_tunes_decoder_learns_faster_unless_set():
     assert decoder_rate(base="/b.onnx", decoder_learning_rate=5e-5) == 5e-5
 
 
+def test_clips_are_evened_out_to_the_speech_level_unless_null():
+    """Every run prepares its clips at -20 dBFS RMS (the Dataset tab's level); null keeps each
+    clip's own, as runs written before the setting existed do (runs.OLD_RUN_VALUES)."""
+    assert config_from_dict({"dataset": "/d"}).clip_level_db == SPEECH_LEVEL_DB == -20.0
+    assert config_from_dict({"dataset": "/d", "clip_level_db": -18}).clip_level_db == -18.0
+    assert config_from_dict({"dataset": "/d", "clip_level_db": None}).clip_level_db is None
+    assert OLD_RUN_VALUES["clip_level_db"] is None
+
+
 def test_a_full_config_keeps_every_value():
     data = {
         "dataset": "/d", "quality": "x_low", "base": "/b.ckpt", "base_sha256": "a" * 64,
@@ -59,7 +70,8 @@ def test_a_full_config_keeps_every_value():
         "preview_every_epochs": 5, "preview_sentences": ["Hello there."], "preview_asr_model": "/w",
         "device": "cuda", "devices": 2, "strategy": "ddp", "num_nodes": 2, "num_workers": 4,
         "seed": 7, "espeak_voice": "en-gb", "max_phonemes": 300, "max_seconds": 12.5,
-        "trim_silence": False, "model": {"hidden_channels": 96, "segment_size": 4096},
+        "trim_silence": False, "clip_level_db": -23.0,
+        "model": {"hidden_channels": 96, "segment_size": 4096},
         "prepare_workers": 2, "alignment": "torch", "bucket_batches": True, "compile": "decoder",
         "freeze": ["flow", "decoder"],
     }
@@ -94,6 +106,8 @@ def test_a_full_config_keeps_every_value():
     ({"max_seconds": 0.1}, "max_seconds", "1 to 120"),
     ({"max_phonemes": 2}, "max_phonemes", "at least 8"),
     ({"trim_silence": "yes"}, "trim_silence", "true or false"),
+    ({"clip_level_db": 0}, "clip_level_db", "from -40 to -6 (e.g. -20), or null"),
+    ({"clip_level_db": "loud"}, "clip_level_db", "dBFS"),
     ({"preview_sentences": [""]}, "preview_sentences", "non-empty"),
     ({"base": 5}, "base", "must be text"),
     ({"base_sha256": "abc"}, "base_sha256", "64 lower-case hex"),

@@ -78,3 +78,30 @@ def test_preview_events_carry_pitch():
     assert json.loads(line)["pitch"]["voiced_frames"] == 12
     no_pitch = ev.preview(step=4, epoch=1, previews=[{**item, "pitch": None}])
     assert no_pitch["pitch"] is None and no_pitch["previews"][0]["pitch"] is None
+
+
+def test_a_process_s_first_pitch_track_holds_the_compile_lock(monkeypatch):
+    """numba compiles pyin's ufuncs on a process's first call and writes their cache with no
+    lock of its own; two trainers doing that at once left a cache that crashed every later
+    preview. The first call runs under locks.compile_lock, later ones do not wait for it."""
+    import librosa
+
+    from voicelab.core import locks
+    from voicelab.core.training.scoring import pitch
+
+    held = []
+
+    def pyin(audio, **options):
+        probe = locks.compile_lock()
+        free = probe.acquire(wait=False)  # another open file: blocked while the caller holds it
+        if free:
+            probe.release()
+        held.append(not free)
+        return np.full(4, 120.0), np.ones(4, dtype=bool), np.ones(4)
+
+    monkeypatch.setattr(librosa, "pyin", pyin)
+    monkeypatch.setattr(pitch, "_compiled", False)
+    audio = np.zeros(RATE, dtype=np.float32)
+    assert list(f0_track(audio, RATE)) == [120.0] * 4
+    f0_track(audio, RATE)
+    assert held == [True, False]

@@ -8,9 +8,10 @@ import os
 import pytest
 import soundfile
 
+from voicelab.core.audio import PEAK_CEILING
 from voicelab.core.training.run import snapshot
 from voicelab.core.training.run.config import config_from_dict
-from voicelab.core.training.trainer import datamodule, prepare
+from voicelab.core.training.trainer import datamodule, prepare, prepare_pool
 from voicelab.selftest.tiny import SENTENCES, build_dataset, tiny_config
 
 
@@ -140,6 +141,52 @@ def test_any_dataset_rate_trains_the_quality_rate(tmp_path, dataset_rate, wav_ra
     assert len(audio) / 22050 <= wav_seconds + 0.01  # trimmed, at the model's rate
     assert entry["seconds"] == pytest.approx(len(audio) / 22050, abs=1e-3)
     assert len(audio) / 22050 > 0.5 * wav_seconds
+
+
+def rms_db(audio):
+    import numpy as np
+
+    samples = np.asarray(audio, dtype=np.float64)
+    return 20 * np.log10(np.sqrt(np.mean(samples ** 2)))
+
+
+def test_clips_are_prepared_at_one_level_whatever_they_were_recorded_at(tmp_path, dataset):
+    """A soft recording trains as a loud one: the default recipe was measured on clips at about
+    -20 dBFS RMS and broke on the same clips 7 dB quieter (prepare_pool's docstring)."""
+    import numpy as np
+    import torch
+
+    wavs = sorted((dataset / "wavs").glob("*.wav"))
+    loud, _rate = soundfile.read(str(wavs[0]), dtype="float32")
+    for index, wav in enumerate(wavs):  # 0, -7 and -14 dB: a soft speaker, a far microphone
+        audio, rate = soundfile.read(str(wav), dtype="float32")
+        soundfile.write(str(wav), audio * 10 ** (-7 * (index % 3) / 20), rate, subtype="FLOAT")
+    quiet = wavs[1].with_name("copy.wav")  # the first clip again, 14 dB down
+    soundfile.write(str(quiet), loud * 10 ** (-14 / 20), 22050, subtype="FLOAT")
+
+    def prepared_audio(run_name, **overrides):
+        run_dir = tmp_path / run_name
+        config = config_from_dict(tiny_config(dataset, **overrides))
+        snapshot.snapshot_manifests(dataset, run_dir, validation_share=None, seed=config.seed)
+        prepared = prepare.prepare(run_dir, config, shared_store=False)
+        return prepared, {e["id"]: torch.load(run_dir / "cache" / f"{e['stem']}.audio.pt")
+                          for e in prepared.train + prepared.validation}
+
+    evened, audio = prepared_audio("evened")
+    assert len(audio) == 12
+    for clip in audio.values():  # at -20 dBFS, or as near as a peak under -1 dBFS allows
+        peak = float(clip.abs().max())
+        assert peak <= PEAK_CEILING + 1e-6
+        assert rms_db(clip) == pytest.approx(-20.0, abs=0.05) or (
+            rms_db(clip) < -20 and peak == pytest.approx(PEAK_CEILING, abs=1e-4))
+    assert sum(rms_db(clip) == pytest.approx(-20.0, abs=0.05) for clip in audio.values()) >= 6
+    kept, own = prepared_audio("own", clip_level_db=None)
+    assert max(rms_db(a) for a in own.values()) - min(rms_db(a) for a in own.values()) > 13
+    assert kept.key != evened.key  # another level is another cache
+    # The same speech 14 dB apart prepares to the same samples.
+    first = audio["joe_0000"].numpy()
+    again = prepare_pool.process_clip(prepare_pool.ClipJob(0, str(quiet), 22050, False, -20.0))[1]
+    assert np.allclose(first, again, atol=1e-5)
 
 
 def test_an_empty_training_split_is_refused(tmp_path, dataset):

@@ -17,11 +17,14 @@ are read from the voiced frames of probabilistic YIN (librosa's pyin, 60–500 H
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
+from voicelab.core.locks import compile_lock
 
 FMIN_HZ = 60.0
 FMAX_HZ = 500.0
@@ -44,17 +47,37 @@ class PitchStats:
 
 def f0_track(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """F0 in Hz per frame of the voiced frames only (pyin, 60–500 Hz)."""
-    import librosa
-
     audio = np.asarray(samples, dtype=np.float32).reshape(-1)
     if audio.size < sample_rate // 10:
         return np.zeros(0, dtype=np.float64)
     frame = 2048 if sample_rate > 16000 else 1024
-    f0, voiced, _prob = librosa.pyin(audio, fmin=FMIN_HZ, fmax=FMAX_HZ, sr=int(sample_rate),
-                                     frame_length=frame)
+    f0, voiced, _prob = _pyin(audio, int(sample_rate), frame)
     f0 = np.asarray(f0, dtype=np.float64)
     keep = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
     return f0[keep]
+
+
+_first_call = threading.Lock()
+_compiled = False
+
+
+def _pyin(audio: np.ndarray, sample_rate: int, frame: int) -> tuple:
+    """librosa's pyin; a process's first call (numba compiles and caches its generalized
+    ufuncs then) runs under `locks.compile_lock`, so two trainers never write that cache
+    at once (see there: a cache written twice at once crashed every later preview)."""
+    global _compiled
+    import librosa
+
+    def track() -> tuple:
+        return librosa.pyin(audio, fmin=FMIN_HZ, fmax=FMAX_HZ, sr=sample_rate, frame_length=frame)
+
+    if not _compiled:
+        with _first_call, compile_lock():
+            if not _compiled:
+                result = track()
+                _compiled = True
+                return result
+    return track()
 
 
 def stats_of(f0: np.ndarray, frame_rate_hz: float) -> PitchStats:

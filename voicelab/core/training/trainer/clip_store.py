@@ -5,8 +5,8 @@ the same dataset (a few clips added, a learning rate changed), which used to pho
 and transform every clip again. The store keeps each prepared clip under a key made of
 everything its tensors depend on:
 
-* the settings (`store_key`: sample rate, STFT sizes, silence trimming, espeak voice, the
-  store's format version and piper's version), one folder per settings;
+* the settings (`store_key`: sample rate, STFT sizes, silence trimming, the clips' level,
+  espeak voice, the store's format version and piper's version), one folder per settings;
 * the clip (`entry_key`): its phoneme ids (which capture the text, the voice and espeak-ng's
   own version) and a SHA-1 of the wav file's bytes (a re-cut or re-recorded clip differs;
   copying or touching it does not).
@@ -51,7 +51,7 @@ def default_root() -> Path | None:
 
 
 def store_key(*, sample_rate: int, filter_length: int, hop_length: int, win_length: int,
-              trim_silence: bool, espeak_voice: str) -> str:
+              trim_silence: bool, espeak_voice: str, level_db: float | None = None) -> str:
     try:
         from importlib.metadata import version
 
@@ -60,6 +60,8 @@ def store_key(*, sample_rate: int, filter_length: int, hop_length: int, win_leng
         piper_version = "unknown"
     facts = [STORE_VERSION, piper_version, sample_rate, filter_length, hop_length, win_length,
              trim_silence, espeak_voice]
+    if level_db is not None:  # clips stored before levels were set keep their key
+        facts.append(level_db)
     return hashlib.sha1(json.dumps(facts).encode()).hexdigest()[:16]
 
 
@@ -71,7 +73,8 @@ def store_for(config: Any, voice: str, shared: Any, *, fallback: Path) -> ClipSt
                          filter_length=int(hp.get("filter_length", 1024)),
                          hop_length=int(hp.get("hop_length", 256)),
                          win_length=int(hp.get("win_length", 1024)),
-                         trim_silence=config.trim_silence, espeak_voice=voice)
+                         trim_silence=config.trim_silence, espeak_voice=voice,
+                         level_db=config.clip_level_db)
     root = default_root() if shared is True else (Path(shared) if shared else None)
     if root is not None:
         try:

@@ -4,8 +4,9 @@
 created: run/snapshot.py), checks each clip (file present and readable, transcript the
 phonemizer can read, not too long for memory, not shorter than one training segment) and
 writes piper's cache (phoneme ids, silence-trimmed audio resampled to the quality's rate
-with soxr, so any dataset trains any quality, linear spectrogram as `.pt` tensors, each
-written atomically) plus `cache/prepared.json`, the list that marks the cache complete.
+with soxr, so any dataset trains any quality, and scaled to one level (prepare_pool says
+why), linear spectrogram as `.pt` tensors, each written atomically) plus
+`cache/prepared.json`, the list that marks the cache complete.
 Clips that are too long or unreadable are dropped and listed; a transcript with no
 speakable text or an empty result raise `TrainingDataError` instead, because training on
 them would fail or silently learn nothing (piper's known "0 training batches" finish).
@@ -95,6 +96,8 @@ def cache_key(config: TrainConfig, espeak_voice: str) -> str:
     facts = [config.sample_rate, hp.get("filter_length", 1024), hp.get("hop_length", 256),
              hp.get("win_length", 1024), hp.get("segment_size", 8192), config.trim_silence,
              espeak_voice, config.max_phonemes, config.max_seconds]
+    if config.clip_level_db is not None:  # runs prepared before levels were set keep their key
+        facts.append(config.clip_level_db)
     return hashlib.sha1(json.dumps(facts).encode()).hexdigest()[:16]
 
 
@@ -237,7 +240,8 @@ def _cache_clips(checked: Checked, keys: list[str], store: Any, config: TrainCon
             metas[index] = found
     todo = sorted((i for i in range(len(checked)) if i not in metas),
                   key=lambda i: -checked[i][3])  # longest first: the pool's tail stays short
-    jobs = [ClipJob(i, str(checked[i][1]), rate, config.trim_silence) for i in todo]
+    jobs = [ClipJob(i, str(checked[i][1]), rate, config.trim_silence, config.clip_level_db)
+            for i in todo]
     workers = config.prepare_workers or default_workers()
     if not config.trim_silence or len(jobs) < _POOL_MIN_CLIPS:
         workers = 1  # loading alone, or a handful of clips: starting processes costs more
