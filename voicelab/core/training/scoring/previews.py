@@ -93,7 +93,7 @@ def round_pitch(previews: Sequence[Preview]) -> dict | None:
     the research and the bench measure a voice), None when no preview was voiced."""
     from voicelab.core.training.scoring.pitch import pooled
 
-    tracked = [p for p in previews if p.f0 is not None and p.pitch]
+    tracked = [p for p in previews if p.f0 is not None]  # tracked previews have their pitch too
     if not tracked:
         return None
     stats = pooled([p.f0 for p in tracked], tracked[0].pitch["frame_rate_hz"])
